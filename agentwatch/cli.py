@@ -1,0 +1,183 @@
+"""The ``agentwatch`` command line. Every command has ``--help``; those that touch the store take ``--store``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from agentwatch._version import __version__
+from agentwatch.config import Config, configure
+from agentwatch.errors import AgentwatchError, ConfigError
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("agentwatch")
+
+Handler = Callable[[argparse.Namespace, Config], int]
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", help="store address, chdb://PATH or http(s)://host:port (env AGENTWATCH_STORE)")
+    parser.add_argument("--database", help="ClickHouse database (env AGENTWATCH_DATABASE, default agentwatch)")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return configure(store=getattr(args, "store", None), database=getattr(args, "database", None))
+
+
+# -- commands --------------------------------------------------------------------------------------
+def cmd_version(args: argparse.Namespace, config: Config) -> int:
+    print(f"agentwatch {__version__}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace, config: Config) -> int:
+    from agentwatch.config import settings_table
+    from agentwatch.output import render_rows
+
+    rows = []
+    for row in settings_table():
+        current = getattr(config, row["name"])
+        if row["name"] in ("ingest_token", "headers") and current:
+            current = "•••"  # never print secrets
+        env = " / ".join(f"`{v}`" for v in (row["env"], *row["alt"])) if args.markdown else row["env"]
+        rows.append((env, row["type"], row["default"], current, row["doc"]))
+    if args.markdown:
+        print("| setting | type | default | meaning |\n|---|---|---|---|")
+        for env, kind, default, _current, doc in rows:
+            print(f"| {env} | {kind} | `{default}` | {doc} |")
+    else:
+        print(render_rows(["env", "type", "default", "current", "doc"], rows, max_width=70))
+    return 0
+
+
+def cmd_db_init(args: argparse.Namespace, config: Config) -> int:
+    from agentwatch.migrate import Migrator
+    from agentwatch.store import open_store
+
+    with open_store(config, create=True) as store:
+        migrator = Migrator(store, config)
+        applied = migrator.apply()
+        where = f"{store.dsn.redacted()} (database {store.database})"
+        if applied:
+            print(f"Applied {len(applied)} migration(s) to {where}:")
+            for m in applied:
+                print(f"  {m.version:04d}  {m.name}")
+        else:
+            print(f"Schema of {where} is up to date; nothing to apply.")
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace, config: Config) -> int:
+    from agentwatch.migrate import Migrator
+    from agentwatch.output import render_rows
+    from agentwatch.store import open_store
+
+    with open_store(config) as store:
+        status = Migrator(store, config).status()
+        rows = [(s.migration.version, s.migration.name, s.state, s.applied_at) for s in status]
+        print(f"Store {store.dsn.redacted()}, database {store.database}")
+        print(render_rows(["version", "name", "state", "applied_at"], rows))
+        pending = [s for s in status if s.state != "applied"]
+        if pending:
+            print(f"{len(pending)} migration(s) not applied as shipped; run: agentwatch db init")
+    return 0
+
+
+def _parse_params(pairs: Sequence[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError("--param", f"{pair!r} is not NAME=VALUE")
+        params[key] = value
+    return params
+
+
+def cmd_sql(args: argparse.Namespace, config: Config) -> int:
+    from agentwatch.output import render_rows
+    from agentwatch.store import open_store
+
+    params = _parse_params(args.param or [])
+    if bool(args.statement) == bool(args.query):
+        raise ConfigError("sql", "give either a statement or --query NAME")
+    with open_store(config) as store:
+        if args.query:
+            result = store.run_sql(f"queries/{args.query}", params)
+        else:
+            result = store.query(args.statement, params or None)
+        print(render_rows(list(result.column_names), result.result_rows, args.format, args.max_width))
+    return 0
+
+
+# -- parser ----------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentwatch",
+        description="Observability and evaluation for AI agents: spans into ClickHouse, evaluators, detectors, alerts.",
+    )
+    parser.add_argument("--log-level", help="log level (env AGENTWATCH_LOG_LEVEL)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = commands.add_parser("version", help="print the version")
+    p.set_defaults(handler=cmd_version)
+
+    p = commands.add_parser("config", help="show every setting: environment variable, default, current value")
+    p.add_argument("--markdown", action="store_true", help="print the settings table as Markdown")
+    p.set_defaults(handler=cmd_config)
+
+    db = commands.add_parser("db", help="schema of the store")
+    db_commands = db.add_subparsers(dest="db_command", metavar="COMMAND")
+    p = db_commands.add_parser("init", help="create the database and apply pending migrations (safe to rerun)")
+    _store_options(p)
+    p.set_defaults(handler=cmd_db_init)
+    p = db_commands.add_parser("status", help="show which migrations are applied")
+    _store_options(p)
+    p.set_defaults(handler=cmd_db_status)
+    db.set_defaults(handler=lambda a, c: (db.print_help(), 2)[1])
+
+    p = commands.add_parser(
+        "sql",
+        help="run ad-hoc SQL, or a shipped investigation query, against the store",
+        description='Values go in bound parameters: agentwatch sql "SELECT * FROM agent_spans '
+        'WHERE SessionId = {s:String}" --param s=abc',
+    )
+    p.add_argument("statement", nargs="?", help="the SQL to run")
+    p.add_argument("--query", help="name of a query in sql/queries/ to run instead")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="bind {NAME:Type} (repeatable)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    p.add_argument("--max-width", type=int, default=60, help="widest table cell before it is cut")
+    _store_options(p)
+    p.set_defaults(handler=cmd_sql)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        config = _config(args)
+        logging.basicConfig(
+            level=(args.log_level or config.log_level).upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        return handler(args, config)
+    except ConfigError as exc:
+        print(f"agentwatch: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except AgentwatchError as exc:
+        print(f"agentwatch: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""agentwatch's settings: one table, each with its environment variable, type, default and doc.
+
+The :class:`Config` dataclass *is* the table: every field carries its environment variable (``AGENTWATCH_*``,
+or the standard ``OTEL_*`` name where one exists) and a one-line doc. Values come from, in order: keywords
+given to :func:`configure`, the environment, the default. An invalid value fails at start-up with a
+:class:`~agentwatch.errors.ConfigError` that names the setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, get_type_hints
+
+from agentwatch.dsn import StoreDsn, default_store_path, parse_store_dsn
+from agentwatch.errors import ConfigError
+
+__all__ = ["Config", "configure", "get_config", "settings_table"]
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """``'90'``, ``'90s'``, ``'5m'``, ``'1h'``, ``'250ms'`` → seconds."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration (e.g. 30s, 5m, 1h)")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def _setting(
+    env: str, default: Any, doc: str, *, alt: tuple[str, ...] = (), check: Callable[[Any], str | None] | None = None
+) -> Any:
+    """A field of the settings table. A callable ``default`` is resolved when settings are, not at import."""
+    metadata = {"env": env, "alt": alt, "doc": doc, "check": check}
+    if callable(default):
+        return field(default_factory=default, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+
+
+def _default_store() -> str:
+    return f"chdb://{default_store_path()}"
+
+
+def _identifier_or_empty(value: str) -> str | None:
+    if value and not _IDENTIFIER.match(value):
+        return "must be a ClickHouse identifier (letters, digits, underscore; not starting with a digit)"
+    return None
+
+
+def _identifier(value: str) -> str | None:
+    return "must not be empty" if not value else _identifier_or_empty(value)
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _store(value: str) -> str | None:
+    parse_store_dsn(value)  # raises ConfigError naming AGENTWATCH_STORE
+    return None
+
+
+def _log_level(value: str) -> str | None:
+    levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    return None if value.upper() in levels else f"must be one of {', '.join(levels)}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """Resolved settings. Build it with :func:`configure`; read the current one with :func:`get_config`."""
+
+    # store
+    store: str = _setting(
+        "AGENTWATCH_STORE",
+        _default_store,
+        "Where spans and results live: chdb://PATH (embedded) or http(s)://[user:pass@]host:port.",
+        check=_store,
+    )
+    database: str = _setting(
+        "AGENTWATCH_DATABASE", "agentwatch", "ClickHouse database holding agentwatch's tables.", check=_identifier
+    )
+    cluster: str = _setting(
+        "AGENTWATCH_CLUSTER",
+        "",
+        "ClickHouse cluster name: DDL renders ON CLUSTER with Replicated engines when set.",
+        check=_identifier_or_empty,
+    )
+    traces_retention_days: int = _setting(
+        "AGENTWATCH_TRACES_RETENTION_DAYS", 30, "Days otel_traces and agent_spans keep rows (TTL).", check=_positive
+    )
+    evaluations_retention_days: int = _setting(
+        "AGENTWATCH_EVALUATIONS_RETENTION_DAYS", 90, "Days evaluations keep rows (TTL).", check=_positive
+    )
+    findings_retention_days: int = _setting(
+        "AGENTWATCH_FINDINGS_RETENTION_DAYS", 180, "Days findings and alerts keep rows (TTL).", check=_positive
+    )
+    # agent side
+    service_name: str = _setting(
+        "OTEL_SERVICE_NAME",
+        "unknown_service",
+        "service.name of the instrumented process.",
+        alt=("AGENTWATCH_SERVICE_NAME",),
+    )
+    endpoint: str = _setting(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "http://127.0.0.1:4318",
+        "OTLP endpoint spans are exported to.",
+        alt=("AGENTWATCH_ENDPOINT",),
+    )
+    headers: str = _setting(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "",
+        "Extra OTLP export headers, k=v comma-separated (e.g. authorization=Bearer …).",
+    )
+    capture_content: bool = _setting(
+        "AGENTWATCH_CAPTURE_CONTENT",
+        True,
+        "Record prompts, answers, tool arguments and results (secrets redacted).",
+        alt=("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",),
+    )
+    max_content_length: int = _setting(
+        "AGENTWATCH_MAX_CONTENT_LENGTH",
+        16384,
+        "Longest captured content value, in characters; longer is truncated.",
+        check=_positive,
+    )
+    # server side
+    ingest_token: str = _setting(
+        "AGENTWATCH_INGEST_TOKEN", "", "Bearer token the collector requires from senders (empty: none)."
+    )
+    log_level: str = _setting("AGENTWATCH_LOG_LEVEL", "INFO", "Log level of agentwatch's own logger.", check=_log_level)
+
+    @property
+    def store_dsn(self) -> StoreDsn:
+        return parse_store_dsn(self.store)
+
+
+def _fields() -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in dataclasses.fields(Config)}
+
+
+def _convert(name: str, kind: Any, raw: Any) -> Any:
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{raw!r} is not a boolean (true/false)")
+    if kind is int:
+        if isinstance(raw, bool) or not re.fullmatch(r"\s*-?\d+\s*", str(raw)):
+            raise ValueError(f"{raw!r} is not an integer")
+        return int(raw)
+    if kind is float:
+        return parse_duration(raw) if isinstance(raw, str) else float(raw)
+    return str(raw)
+
+
+def settings_table() -> list[dict[str, Any]]:
+    """The settings as rows (name, env, alternatives, type, default, doc), e.g. for the README or ``--help``."""
+    hints = get_type_hints(Config)
+    return [
+        {
+            "name": f.name,
+            "env": f.metadata["env"],
+            "alt": f.metadata["alt"],
+            "type": hints[f.name].__name__,
+            "default": _default(f),
+            "doc": f.metadata["doc"],
+        }
+        for f in dataclasses.fields(Config)
+    ]
+
+
+def configure(*, environ: Mapping[str, str] | None = None, **values: Any) -> Config:
+    """Resolve settings from keywords, then the environment, then defaults; validate; make them current.
+
+    Keywords are the field names of :class:`Config` (``store=``, ``database=`` …).
+    """
+    global _current
+    env = os.environ if environ is None else environ
+    fields = _fields()
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(fields), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(unknown[0], f"is not an agentwatch setting{hint}")
+    hints = get_type_hints(Config)
+    resolved: dict[str, Any] = {}
+    for name, f in fields.items():
+        label = name
+        if name in values and values[name] is not None:
+            raw = values[name]
+        else:
+            raw = _default(f)
+            for var in (f.metadata["env"], *f.metadata["alt"]):
+                if env.get(var, "") != "":
+                    raw, label = env[var], var
+                    break
+        try:
+            value = _convert(name, hints[name], raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(label, str(exc)) from None
+        check = f.metadata["check"]
+        problem = check(value) if check else None
+        if problem:
+            raise ConfigError(label, f"{value!r} {problem}")
+        resolved[name] = value
+    _current = Config(**resolved)
+    return _current
+
+
+_current: Config | None = None
+
+
+def get_config() -> Config:
+    """The current settings, resolving them from the environment on first use."""
+    return _current if _current is not None else configure()

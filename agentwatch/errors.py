@@ -1,0 +1,93 @@
+"""The exceptions agentwatch raises, in one tree.
+
+    AgentwatchError
+    ├── ConfigError            a setting has an invalid value (names the setting)
+    ├── MissingExtraError      an optional dependency is not installed (names the extra)
+    └── StoreError             anything about the ClickHouse store
+        ├── StoreUnreachableError   the server does not answer / the embedded store cannot be opened
+        ├── StoreLockedError        another process holds the embedded store
+        ├── QueryError              ClickHouse rejected a statement (names the SQL file when there is one)
+        └── MigrationError          the schema cannot be brought up to date
+
+Errors of the underlying driver (clickhouse-connect, chDB) are mapped to these at the store boundary, so callers
+never need to import the driver to handle a failure.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentwatchError",
+    "ConfigError",
+    "MigrationError",
+    "MissingExtraError",
+    "QueryError",
+    "StoreError",
+    "StoreLockedError",
+    "StoreUnreachableError",
+]
+
+
+class AgentwatchError(Exception):
+    """Base of every error agentwatch raises on purpose."""
+
+
+class ConfigError(AgentwatchError, ValueError):
+    """A setting has an invalid value. ``setting`` is the environment variable (or keyword) at fault."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        self.setting = setting
+        super().__init__(f"{setting}: {message}")
+
+
+class MissingExtraError(AgentwatchError, ImportError):
+    """An optional dependency is missing; the message names the extra that brings it."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(
+            f"{purpose} needs the '{package}' package, which is not installed. "
+            f"Install it with: pip install 'agentwatch[{extra}]'"
+        )
+
+
+class StoreError(AgentwatchError):
+    """Something went wrong talking to the ClickHouse store."""
+
+
+class StoreUnreachableError(StoreError):
+    """The store cannot be reached (server down, wrong address) or opened (embedded path unusable)."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the embedded store; ``pid`` and ``command`` name it when they can be known."""
+
+    def __init__(self, path: str, pid: int | None = None, command: str | None = None) -> None:
+        self.path = path
+        self.pid = pid
+        self.command = command
+        holder = "another process"
+        if pid is not None:
+            holder = f"process {pid}" + (f" ({command})" if command else "")
+        super().__init__(
+            f"the embedded store at {path} is held by {holder}; only one process can open an embedded store. "
+            "Reach it through that process (agentwatch serve exposes it), stop that process, "
+            "or point AGENTWATCH_STORE at another path."
+        )
+
+
+class QueryError(StoreError):
+    """ClickHouse rejected a statement. ``code``/``name`` are ClickHouse's, ``sql_name`` the SQL file, if any."""
+
+    def __init__(
+        self, message: str, *, code: int | None = None, name: str | None = None, sql_name: str | None = None
+    ) -> None:
+        self.code = code
+        self.name = name
+        self.sql_name = sql_name
+        where = f"[{sql_name}] " if sql_name else ""
+        super().__init__(f"{where}{message}")
+
+
+class MigrationError(StoreError):
+    """A schema migration failed or the recorded schema disagrees with the shipped one."""

@@ -1,0 +1,1 @@
+"""SQL shipped with agentwatch: ``schema/`` (migrations, applied in order), ``detectors/``, ``queries/``."""

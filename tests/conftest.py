@@ -1,0 +1,74 @@
+"""Shared fixtures. chDB hosts one embedded engine per process, so the whole test session shares one store
+path and each test that needs a store gets a fresh database in it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never read the developer's agentwatch/OTel environment or touch their default store."""
+    for var in list(os.environ):
+        if var.startswith(("AGENTWATCH_", "OTEL_")):
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    import agentwatch.config as config
+
+    monkeypatch.setattr(config, "_current", None)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def engine_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("engine") / "store"
+
+
+@pytest.fixture
+def store_config(engine_path: Path):
+    from agentwatch.config import configure
+
+    return configure(store=f"chdb://{engine_path}", database=f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def store(store_config):
+    """A migrated store in a database of its own."""
+    from agentwatch.migrate import Migrator
+    from agentwatch.store import open_store
+
+    handle = open_store(store_config, create=True)
+    Migrator(handle, store_config).apply()
+    yield handle
+    handle.command(f"DROP DATABASE IF EXISTS `{handle.database}`")
+    handle.close()
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for running the agentwatch CLI in a subprocess against a store of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
+    env["AGENTWATCH_STORE"] = f"chdb://{tmp_path / 'cli-store'}"
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+PYTHON = sys.executable

@@ -1,0 +1,53 @@
+"""The agentwatch command in a subprocess, as a user runs it."""
+
+import json
+import subprocess
+
+import pytest
+
+from ..conftest import PYTHON
+
+
+def run(env, *args, check=True):
+    proc = subprocess.run([PYTHON, "-m", "agentwatch", *args], env=env, capture_output=True, text=True, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"agentwatch {args} exited {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+def test_init_then_query_the_embedded_store(cli_env):
+    first = run(cli_env, "db", "init")
+    assert "Applied" in first.stdout and "agent_spans" in first.stdout
+    again = run(cli_env, "db", "init")
+    assert "up to date" in again.stdout
+    counted = run(cli_env, "sql", "SELECT count() FROM agent_spans", "--format", "json")
+    assert json.loads(counted.stdout) == [{"count()": 0}]
+    status = run(cli_env, "db", "status")
+    assert "pending" not in status.stdout and "alerts" in status.stdout
+    bound = run(cli_env, "sql", "SELECT {who:String} AS who", "--param", "who=o'brien", "--format", "csv")
+    assert bound.stdout.splitlines() == ["who", "o'brien"]
+
+
+def test_errors_are_one_clear_line_and_a_non_zero_exit(cli_env):
+    before_init = run(cli_env, "sql", "SELECT 1", check=False)
+    assert before_init.returncode == 1
+    assert "run: agentwatch db init" in before_init.stderr
+    bad_dsn = run(cli_env, "sql", "SELECT 1", "--store", "mysql://x", check=False)
+    assert bad_dsn.returncode == 2
+    assert "AGENTWATCH_STORE: unsupported scheme 'mysql'" in bad_dsn.stderr
+    run(cli_env, "db", "init")
+    bad_sql = run(cli_env, "sql", "SELEC 1", check=False)
+    assert bad_sql.returncode == 1 and "SYNTAX_ERROR" in bad_sql.stderr
+    assert "Traceback" not in bad_sql.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["version"], ["db"], ["db", "init"], ["db", "status"], ["sql"]])
+def test_every_command_has_help(cli_env, command):
+    out = run(cli_env, *command, "--help")
+    assert "usage: agentwatch" in out.stdout
+    if command[-1:] in (["init"], ["status"], ["sql"]):
+        assert "--store" in out.stdout
+
+
+def test_version(cli_env):
+    assert run(cli_env, "version").stdout.startswith("agentwatch ")

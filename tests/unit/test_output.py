@@ -1,0 +1,21 @@
+import datetime as dt
+import json
+
+from agentwatch.output import render_rows
+
+
+def test_table_aligns_and_cuts_long_cells():
+    out = render_rows(["a", "long"], [(1, "x" * 100), (22, "y")], max_width=10)
+    lines = out.splitlines()
+    assert lines[0].split() == ["a", "long"]
+    assert "xxxxxxxxx…" in lines[2]
+    assert lines[-1] == "(2 rows)"
+
+
+def test_json_and_csv_render_clickhouse_values():
+    rows = [(dt.datetime(2026, 1, 2, 3, 4, 5), {"k": "v"}, ["a", "b"])]
+    data = json.loads(render_rows(["t", "m", "arr"], rows, "json"))
+    assert data == [{"t": "2026-01-02T03:04:05", "m": {"k": "v"}, "arr": ["a", "b"]}]
+    csv = render_rows(["t", "m", "arr"], rows, "csv").splitlines()
+    assert csv[0] == "t,m,arr"
+    assert csv[1] == '2026-01-02T03:04:05,"{""k"": ""v""}","[""a"", ""b""]"'

@@ -1,0 +1,89 @@
+"""The agent-side install stays light, and the wheel ships the SQL and dashboards."""
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_importing_agentwatch_does_not_pull_server_dependencies():
+    code = (
+        "import sys, agentwatch, agentwatch.config, agentwatch.errors; "
+        "heavy = [m for m in ('clickhouse_connect', 'chdb', 'pandas', 'openai', 'pyarrow') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == ""
+
+
+def test_missing_extra_names_the_extra():
+    from agentwatch.errors import MissingExtraError
+
+    err = MissingExtraError("chdb", "server", "The embedded store")
+    assert "pip install 'agentwatch[server]'" in str(err)
+    assert isinstance(err, ImportError)
+
+
+def test_package_namespace_maps_the_top_level_folders():
+    import agentwatch.alerts
+    import agentwatch.collector
+    import agentwatch.dashboards
+    import agentwatch.evaluators
+    import agentwatch.instrumentation
+    import agentwatch.sql
+
+    for module, folder in [
+        (agentwatch.instrumentation, "instrumentation"),
+        (agentwatch.collector, "collector"),
+        (agentwatch.evaluators, "evaluators"),
+        (agentwatch.alerts, "alerts"),
+        (agentwatch.sql, "sql"),
+        (agentwatch.dashboards, "dashboards"),
+    ]:
+        assert Path(module.__file__).resolve().parent == ROOT / folder
+
+
+@pytest.mark.slow
+def test_wheel_contains_sql_and_dashboards(tmp_path):
+    source = tmp_path / "src"
+    shutil.copytree(
+        ROOT, source, ignore=shutil.ignore_patterns(".git", "*.egg-info", "build", "__pycache__", ".venv", "venv")
+    )
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            ".",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+        ],
+        cwd=source,
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr
+    wheel = next((tmp_path / "dist").glob("agentwatch-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped_sql = {f"agentwatch/sql/{p.relative_to(ROOT / 'sql')}" for p in (ROOT / "sql").rglob("*.sql")}
+    assert shipped_sql and shipped_sql <= names, sorted(shipped_sql - names)
+    shipped_dash = {
+        f"agentwatch/dashboards/{p.relative_to(ROOT / 'dashboards')}"
+        for p in (ROOT / "dashboards").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert "agentwatch/dashboards/__init__.py" in names
+    assert shipped_dash <= names, sorted(shipped_dash - names)
+    for package in ("instrumentation", "collector", "evaluators", "alerts"):
+        assert f"agentwatch/{package}/__init__.py" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "agentwatch = agentwatch.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

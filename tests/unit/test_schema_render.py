@@ -1,0 +1,98 @@
+import re
+
+import pytest
+
+from agentwatch.config import configure
+from agentwatch.migrate import migrations, render
+from agentwatch.sqlfiles import list_sql, load_sql
+
+
+def test_migrations_are_numbered_and_ordered():
+    found = migrations()
+    assert [m.version for m in found] == sorted(m.version for m in found)
+    assert found[0].name == "agentwatch_migrations"
+    names = {m.name for m in found}
+    for table in (
+        "otel_traces",
+        "otel_traces_trace_id_ts",
+        "otel_traces_trace_id_ts_mv",
+        "agent_spans",
+        "agent_spans_mv",
+        "evaluations",
+        "findings",
+        "alerts",
+    ):
+        assert table in names
+
+
+@pytest.mark.parametrize("migration", migrations(), ids=lambda m: m.name)
+def test_single_node_render(migration):
+    sql = render(migration.sql, configure(database="aw"))
+    assert "{{" not in sql and "ON CLUSTER" not in sql and "Replicated" not in sql
+    assert "`aw`." in sql
+    assert ";" not in sql.rstrip().rstrip(";"), "one statement per file"
+
+
+@pytest.mark.parametrize("migration", migrations(), ids=lambda m: m.name)
+def test_cluster_render_uses_on_cluster_and_replicated_engines(migration):
+    sql = render(migration.sql, configure(database="aw", cluster="prod"))
+    assert re.search(r"^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS `aw`\.\w+ ON CLUSTER `prod`", sql), sql[:200]
+    for engine in re.findall(r"ENGINE = (\w+)\((.*?)\)\n", sql):
+        assert engine[0].startswith("Replicated"), engine
+        assert engine[1].startswith("'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'")
+
+
+def test_cluster_render_keeps_engine_arguments():
+    evaluations = next(m for m in migrations() if m.name == "evaluations")
+    sql = render(evaluations.sql, configure(cluster="c"))
+    assert (
+        "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', EvaluatedAt)"
+    ) in sql
+
+
+def test_retention_is_rendered_from_configuration():
+    traces = next(m for m in migrations() if m.name == "otel_traces")
+    sql = render(traces.sql, configure(traces_retention_days=7))
+    assert "TTL toDateTime(Timestamp) + toIntervalDay(7)" in sql
+
+
+def test_otel_traces_matches_the_collector_exporter():
+    """Column list, types and codecs of the OpenTelemetry Collector ClickHouse exporter's traces table."""
+    sql = render(load_sql("schema/0001_otel_traces"), configure())
+    expected = [
+        "Timestamp DateTime64(9) CODEC(Delta, ZSTD(1))",
+        "TraceId String CODEC(ZSTD(1))",
+        "SpanId String CODEC(ZSTD(1))",
+        "ParentSpanId String CODEC(ZSTD(1))",
+        "TraceState String CODEC(ZSTD(1))",
+        "SpanName LowCardinality(String) CODEC(ZSTD(1))",
+        "SpanKind LowCardinality(String) CODEC(ZSTD(1))",
+        "ServiceName LowCardinality(String) CODEC(ZSTD(1))",
+        "ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1))",
+        "ScopeName String CODEC(ZSTD(1))",
+        "ScopeVersion String CODEC(ZSTD(1))",
+        "SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1))",
+        "Duration UInt64 CODEC(ZSTD(1))",
+        "StatusCode LowCardinality(String) CODEC(ZSTD(1))",
+        "StatusMessage String CODEC(ZSTD(1))",
+        "PARTITION BY toDate(Timestamp)",
+        "ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))",
+        "INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1",
+        "INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
+        "INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1",
+    ]
+    for fragment in expected:
+        assert fragment in sql, fragment
+
+
+def test_sql_headers_are_parsed():
+    sql = load_sql("schema/0004_agent_spans")
+    assert sql.header["name"] == "agent_spans"
+    assert "SessionId falls back" in sql.header["description"]  # continuation lines join
+    assert sql.header["ttl"].startswith("toDateTime(Timestamp)")
+    assert sql.body.startswith("CREATE TABLE")
+
+
+def test_list_sql():
+    assert "schema/0001_otel_traces" in list_sql("schema")
+    assert list_sql("no_such_folder") == []
