@@ -112,6 +112,24 @@ def cmd_sql(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_collector(args: argparse.Namespace, config: Config) -> int:
+    from agentwatch.collector import run_collector
+    from agentwatch.migrate import Migrator
+    from agentwatch.store import open_store
+
+    overrides = {
+        k: v
+        for k, v in {"collector_http": args.http, "collector_grpc": args.grpc, "spool_dir": args.spool_dir}.items()
+        if v is not None
+    }
+    if overrides:
+        config = configure(store=args.store, database=args.database, **overrides)
+    with open_store(config, create=True) as store:
+        Migrator(store, config).apply()
+        run_collector(config, store)
+    return 0
+
+
 # -- parser ----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -137,6 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(p)
     p.set_defaults(handler=cmd_db_status)
     db.set_defaults(handler=lambda a, c: (db.print_help(), 2)[1])
+
+    p = commands.add_parser(
+        "collector",
+        help="receive OTLP traces (HTTP and gRPC) and write them to the store",
+        description="Runs until SIGTERM/SIGINT, then stops accepting and flushes its spool.",
+    )
+    p.add_argument("--http", help="OTLP/HTTP address, HOST:PORT or '' for off (env AGENTWATCH_COLLECTOR_HTTP)")
+    p.add_argument("--grpc", help="OTLP/gRPC address, HOST:PORT or '' for off (env AGENTWATCH_COLLECTOR_GRPC)")
+    p.add_argument("--spool-dir", help="write-ahead spool directory (env AGENTWATCH_SPOOL_DIR)")
+    _store_options(p)
+    p.set_defaults(handler=cmd_collector)
 
     p = commands.add_parser(
         "sql",

@@ -71,6 +71,19 @@ def _store(value: str) -> str | None:
     return None
 
 
+def _address(value: str) -> str | None:
+    if not value:
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        return "must be HOST:PORT (e.g. 127.0.0.1:4318), or empty to switch it off"
+    return None
+
+
+def _default_spool() -> str:
+    return str(default_store_path().parent / "spool")
+
+
 def _log_level(value: str) -> str | None:
     levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
     return None if value.upper() in levels else f"must be one of {', '.join(levels)}"
@@ -135,10 +148,46 @@ class Config:
         "Longest captured content value, in characters; longer is truncated.",
         check=_positive,
     )
-    # server side
+    # collector
     ingest_token: str = _setting(
         "AGENTWATCH_INGEST_TOKEN", "", "Bearer token the collector requires from senders (empty: none)."
     )
+    collector_http: str = _setting(
+        "AGENTWATCH_COLLECTOR_HTTP", "127.0.0.1:4318", "OTLP/HTTP listen address (empty: off).", check=_address
+    )
+    collector_grpc: str = _setting(
+        "AGENTWATCH_COLLECTOR_GRPC", "127.0.0.1:4317", "OTLP/gRPC listen address (empty: off).", check=_address
+    )
+    spool_dir: str = _setting(
+        "AGENTWATCH_SPOOL_DIR", _default_spool, "Directory of the collector's write-ahead spool of accepted spans."
+    )
+    spool_max_bytes: int = _setting(
+        "AGENTWATCH_SPOOL_MAX_BYTES", 1 << 30, "Spool size at which the collector answers 503.", check=_positive
+    )
+    queue_max_spans: int = _setting(
+        "AGENTWATCH_QUEUE_MAX_SPANS", 200_000, "Spans accepted but not yet written before 503s.", check=_positive
+    )
+    batch_max_spans: int = _setting(
+        "AGENTWATCH_BATCH_MAX_SPANS", 20_000, "Spans per insert into ClickHouse, at most.", check=_positive
+    )
+    batch_max_age: float = _setting(
+        "AGENTWATCH_BATCH_MAX_AGE", 0.2, "Seconds a span waits for its batch to fill (e.g. 200ms).", check=_positive
+    )
+    max_request_bytes: int = _setting(
+        "AGENTWATCH_MAX_REQUEST_BYTES", 64 << 20, "Largest OTLP request, also after decompression.", check=_positive
+    )
+    max_attribute_length: int = _setting(
+        "AGENTWATCH_MAX_ATTRIBUTE_LENGTH",
+        65536,
+        "Longest stored attribute value; longer ones are cut and marked.",
+        check=_positive,
+    )
+    redact_patterns: str = _setting(
+        "AGENTWATCH_REDACT_PATTERNS",
+        "",
+        "Extra secret patterns (RE2, ';;'-separated) masked before storage, besides the built-in ones.",
+    )
+    # server side
     log_level: str = _setting("AGENTWATCH_LOG_LEVEL", "INFO", "Log level of agentwatch's own logger.", check=_log_level)
 
     @property

@@ -211,10 +211,13 @@ class Store:
         *,
         sql_name: str | None = None,
         settings: dict[str, Any] | None = None,
+        data: bytes | None = None,
     ) -> Any:
-        """Run a statement that returns no rows (DDL, ALTER, INSERT … SELECT)."""
+        """Run a statement that returns no rows (DDL, ALTER, INSERT … SELECT); ``data`` is sent as its input."""
         with self._mapped(sql_name):
-            return self.client.command(sql, parameters=parameters, settings=settings)
+            if data is None:
+                return self.client.command(sql, parameters=parameters, settings=settings)
+            return self.client.command(sql, parameters=parameters, settings=settings, data=data)
 
     def insert(
         self,

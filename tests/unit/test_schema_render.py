@@ -29,14 +29,16 @@ def test_migrations_are_numbered_and_ordered():
 def test_single_node_render(migration):
     sql = render(migration.sql, configure(database="aw"))
     assert "{{" not in sql and "ON CLUSTER" not in sql and "Replicated" not in sql
-    assert "`aw`." in sql
+    if "FUNCTION" not in sql:  # SQL functions are global; tables and views live in the database
+        assert "`aw`." in sql
     assert ";" not in sql.rstrip().rstrip(";"), "one statement per file"
 
 
 @pytest.mark.parametrize("migration", migrations(), ids=lambda m: m.name)
 def test_cluster_render_uses_on_cluster_and_replicated_engines(migration):
     sql = render(migration.sql, configure(database="aw", cluster="prod"))
-    assert re.search(r"^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS `aw`\.\w+ ON CLUSTER `prod`", sql), sql[:200]
+    pattern = r"^CREATE ((TABLE|MATERIALIZED VIEW) IF NOT EXISTS `aw`\.|OR REPLACE FUNCTION )\w+ ON CLUSTER `prod`"
+    assert re.search(pattern, sql), sql[:200]
     for engine in re.findall(r"ENGINE = (\w+)\((.*?)\)\n", sql):
         assert engine[0].startswith("Replicated"), engine
         assert engine[1].startswith("'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'")

@@ -1,0 +1,109 @@
+"""One spool segment → one ``INSERT … SELECT`` into otel_traces, with ClickHouse doing the OTLP decoding."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from agentwatch.config import Config
+from agentwatch.errors import QueryError
+from agentwatch.redaction import combined_pattern
+from agentwatch.sqlfiles import load_sql
+from agentwatch.store import Store
+
+__all__ = ["TRANSIENT_ERRORS", "OtlpInserter", "otlp_structure"]
+
+# ClickHouse errors that say "not now" rather than "never": the segment waits and is retried.
+TRANSIENT_ERRORS = frozenset(
+    {
+        "UNKNOWN_TABLE",
+        "UNKNOWN_DATABASE",
+        "TABLE_IS_DROPPED",
+        "TABLE_IS_READ_ONLY",
+        "READONLY",
+        "TOO_MANY_PARTS",
+        "MEMORY_LIMIT_EXCEEDED",
+        "TIMEOUT_EXCEEDED",
+        "NETWORK_ERROR",
+        "SOCKET_TIMEOUT",
+        "ALL_CONNECTION_TRIES_FAILED",
+        "NOT_ENOUGH_SPACE",
+        "TOO_MANY_SIMULTANEOUS_QUERIES",
+        "ABORTED",
+        "QUERY_WAS_CANCELLED",
+        "UNKNOWN_FUNCTION",
+    }
+)
+
+_SCALAR = "string_value String, bool_value Bool, int_value Int64, double_value Float64, bytes_value String"
+_ONEOF = (
+    "value Enum8('none' = 0, 'string_value' = 1, 'bool_value' = 2, 'int_value' = 3, 'double_value' = 4, "
+    "'array_value' = 5, 'kvlist_value' = 6, 'bytes_value' = 7)"
+)
+
+
+def otlp_structure() -> str:
+    """The ClickHouse structure the request is read into (one level of array/map values, as in practice)."""
+    any_value = (
+        f"Tuple({_SCALAR}, array_value Tuple(values Array(Tuple({_SCALAR}, {_ONEOF}))), "
+        f"kvlist_value Tuple(values Array(Tuple(key String, value Tuple({_SCALAR}, {_ONEOF})))), {_ONEOF})"
+    )
+    attributes = f"Array(Tuple(key String, value {any_value}))"
+    span = (
+        f"Tuple(trace_id String, span_id String, trace_state String, parent_span_id String, name String, "
+        f"kind Int32, start_time_unix_nano UInt64, end_time_unix_nano UInt64, attributes {attributes}, "
+        f"events Array(Tuple(time_unix_nano UInt64, name String, attributes {attributes})), "
+        f"links Array(Tuple(trace_id String, span_id String, trace_state String, attributes {attributes})), "
+        f"status Tuple(message String, code Int32))"
+    )
+    return (
+        f"resource_spans Array(Tuple(resource Tuple(attributes {attributes}), "
+        f"scope_spans Array(Tuple(scope Tuple(name String, version String), spans Array({span})))))"
+    )
+
+
+class OtlpInserter:
+    """Inserts length-delimited ExportTraceServiceRequests into otel_traces."""
+
+    def __init__(self, store: Store, config: Config) -> None:
+        self.store = store
+        self.sql = load_sql("ingest/otel_traces_from_otlp")
+        self.sql_name = f"sql/{self.sql.name}.sql"
+        proto = resources.files("agentwatch.sql").joinpath("ingest/otlp_traces.proto").read_text("utf-8")
+        self.settings = {
+            "format_schema_source": "string",
+            "format_schema": proto,
+            "format_schema_message_name": "TracesData",
+            "input_format_protobuf_oneof_presence": 1,
+        }
+        self.parameters = {
+            "structure": otlp_structure(),
+            "redact": combined_pattern(config.redact_patterns),
+            "cap": config.max_attribute_length,
+        }
+        if store.dsn.embedded:
+            self.statement = self.sql.body.replace("{{source}}", "file({path:String}, 'Protobuf', {structure:String})")
+        else:
+            self.statement = self.sql.body.replace("{{source}}", "input({structure:String})") + "\nFORMAT Protobuf"
+
+    def insert(self, path: Path) -> None:
+        """Insert one segment file; raises StoreUnreachableError or QueryError."""
+        if self.store.dsn.embedded:
+            self.store.command(
+                self.statement, {**self.parameters, "path": str(path)}, sql_name=self.sql_name, settings=self.settings
+            )
+        else:
+            self.store.command(
+                self.statement, self.parameters, sql_name=self.sql_name, settings=self.settings, data=path.read_bytes()
+            )
+
+    def contains(self, trace_id: str, span_id: str) -> bool:
+        rows = self.store.query(
+            "SELECT count() FROM otel_traces WHERE TraceId = {t:String} AND SpanId = {s:String}",
+            {"t": trace_id, "s": span_id},
+        ).result_rows
+        return bool(rows[0][0])
+
+
+def is_transient(exc: Exception) -> bool:
+    return not isinstance(exc, QueryError) or (exc.name or "") in TRANSIENT_ERRORS

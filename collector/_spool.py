@@ -1,0 +1,276 @@
+"""The collector's write-ahead spool: every accepted request is on disk before it is acknowledged.
+
+Requests are appended, length-delimited, to an open *segment*; a segment is closed when it holds a batch's
+worth of spans or has waited long enough, and is then one ``INSERT … SELECT`` into ClickHouse, which reads the
+file directly in its ``Protobuf`` format. A segment leaves the disk only once it is stored, so a store outage
+leaves segments waiting in order (the spill), and a crash leaves them for the restart (the replay).
+
+File names: ``SEQ.open`` (being appended), ``SEQ-SPANS.ready`` (closed, waiting), ``SEQ-SPANS.inserting`` (an
+insert is under way: after a crash it may or may not have landed), ``rejected/…`` (ClickHouse refused it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+__all__ = ["Segment", "Spool", "read_records", "varint"]
+
+log = logging.getLogger("agentwatch.collector")
+
+_MAX_SEGMENT_BYTES = 256 << 20
+
+
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int] | None:
+    shift = value = 0
+    while pos < len(data) and shift < 64:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+    return None
+
+
+def read_records(data: bytes) -> tuple[list[bytes], int]:
+    """The complete records of a segment, and the offset where the complete ones end (a torn tail starts there)."""
+    records, pos = [], 0
+    while pos < len(data):
+        header = _read_varint(data, pos)
+        if header is None:
+            break
+        length, start = header
+        if start + length > len(data):
+            break
+        records.append(data[start : start + length])
+        pos = start + length
+    return records, pos
+
+
+def count_spans(record: bytes) -> int:
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(record)
+    return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+
+
+@dataclass(frozen=True)
+class Segment:
+    seq: int
+    spans: int
+    path: Path
+
+    @property
+    def size(self) -> int:
+        with contextlib.suppress(OSError):
+            return self.path.stat().st_size
+        return 0
+
+
+class Spool:
+    """Segments on disk, appended by receivers and consumed in order by the writer. Thread-safe."""
+
+    def __init__(self, directory: str | Path, *, batch_max_spans: int, batch_max_age: float) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / "rejected").mkdir(exist_ok=True)
+        self.batch_max_spans = batch_max_spans
+        self.batch_max_age = batch_max_age
+        self._lock = threading.Lock()
+        self.changed = threading.Condition(self._lock)
+        self._open_file: int | None = None  # fd of the open segment
+        self._open_seq = 0
+        self._open_spans = 0
+        self._open_bytes = 0
+        self._open_since = 0.0
+        self._ready: list[Segment] = []
+        self._ready_bytes = 0
+        self._next_seq = 1
+        self.recovered: list[Segment] = []  # were .inserting at start: may already be stored
+        self._recover()
+
+    # -- start-up ---------------------------------------------------------------------------------
+    def _recover(self) -> None:
+        seqs = []
+        for path in sorted(self.directory.iterdir()):
+            if not path.is_file():
+                continue
+            stem, _, kind = path.name.partition(".")
+            seq_text, _, spans_text = stem.partition("-")
+            if not seq_text.isdigit():
+                continue
+            seq = int(seq_text)
+            seqs.append(seq)
+            if kind == "open":
+                data = path.read_bytes()
+                records, end = read_records(data)
+                if end < len(data):
+                    log.warning(
+                        "spool segment %s had a torn tail of %d bytes (a crash mid-write); it was "
+                        "never acknowledged and is dropped",
+                        path.name,
+                        len(data) - end,
+                    )
+                    with open(path, "r+b") as handle:
+                        handle.truncate(end)
+                if not records:
+                    path.unlink()
+                    continue
+                spans = sum(count_spans(r) for r in records)
+                ready = path.with_name(f"{seq:012d}-{spans}.ready")
+                path.rename(ready)
+                self._add_ready(Segment(seq, spans, ready))
+            elif kind in ("ready", "inserting") and spans_text.isdigit():
+                segment = Segment(seq, int(spans_text), path)
+                if kind == "inserting":
+                    self.recovered.append(segment)
+                else:
+                    self._add_ready(segment)
+        self._ready.sort(key=lambda s: s.seq)
+        self._next_seq = max(seqs, default=0) + 1
+        if self._ready or self.recovered:
+            log.info(
+                "spool at %s holds %d segment(s), %d span(s), from before the restart; replaying them",
+                self.directory,
+                len(self._ready) + len(self.recovered),
+                sum(s.spans for s in self._ready + self.recovered),
+            )
+
+    def _add_ready(self, segment: Segment) -> None:
+        self._ready.append(segment)
+        self._ready_bytes += segment.size
+
+    # -- receivers --------------------------------------------------------------------------------
+    def append(self, payload: bytes, spans: int) -> None:
+        """Write one request; when this returns the request survives a crash of this process."""
+        record = varint(len(payload)) + payload
+        with self._lock:
+            if self._open_file is None:
+                self._open_seq = self._next_seq
+                self._next_seq += 1
+                path = self.directory / f"{self._open_seq:012d}.open"
+                self._open_file = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                self._open_since = time.monotonic()
+            view = memoryview(record)
+            while view:
+                written = os.write(self._open_file, view)
+                view = view[written:]
+            self._open_spans += spans
+            self._open_bytes += len(record)
+            if self._open_spans >= self.batch_max_spans or self._open_bytes >= _MAX_SEGMENT_BYTES:
+                self._close_open_locked()
+
+    def _close_open_locked(self) -> None:
+        if self._open_file is None:
+            return
+        os.close(self._open_file)
+        self._open_file = None
+        src = self.directory / f"{self._open_seq:012d}.open"
+        dst = self.directory / f"{self._open_seq:012d}-{self._open_spans}.ready"
+        src.rename(dst)
+        self._ready.append(Segment(self._open_seq, self._open_spans, dst))
+        self._ready_bytes += self._open_bytes
+        self._open_spans = self._open_bytes = 0
+        self.changed.notify_all()
+
+    # -- writer -----------------------------------------------------------------------------------
+    def close_open(self) -> None:
+        """Close the open segment now (shutdown: flush everything)."""
+        with self._lock:
+            self._close_open_locked()
+
+    def next_ready(self, timeout: float) -> Segment | None:
+        """The oldest closed segment; closes the open one when its batch has waited long enough."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                if self._ready:
+                    return self._ready[0]
+                now = time.monotonic()
+                if self._open_file is not None and now - self._open_since >= self.batch_max_age:
+                    self._close_open_locked()
+                    continue
+                wait = deadline - now
+                if self._open_file is not None:
+                    wait = min(wait, self._open_since + self.batch_max_age - now)
+                if wait <= 0:
+                    return None
+                self.changed.wait(wait)
+
+    def begin(self, segment: Segment) -> Segment:
+        """Mark an insert as under way (so a crash during it is checked for duplicates at restart)."""
+        target = segment.path.with_suffix(".inserting")
+        segment.path.rename(target)
+        return Segment(segment.seq, segment.spans, target)
+
+    def finish(self, segment: Segment) -> None:
+        """The segment is stored: forget it."""
+        size = segment.size
+        with contextlib.suppress(FileNotFoundError):
+            segment.path.unlink()
+        self._drop(segment, size)
+
+    def retry_later(self, segment: Segment) -> Segment:
+        """The insert failed for a passing reason: the segment stays first in line."""
+        target = segment.path.with_suffix(".ready")
+        with contextlib.suppress(FileNotFoundError):
+            segment.path.rename(target)
+        restored = Segment(segment.seq, segment.spans, target)
+        with self._lock:
+            if self._ready and self._ready[0].seq == segment.seq:
+                self._ready[0] = restored
+        return restored
+
+    def reject(self, segment: Segment) -> Path:
+        """ClickHouse refused the segment: keep it aside for inspection, out of the way of the rest."""
+        size = segment.size
+        target = self.directory / "rejected" / segment.path.with_suffix(".rejected").name
+        segment.path.rename(target)
+        self._drop(segment, size)
+        return target
+
+    def _drop(self, segment: Segment, size: int) -> None:
+        with self._lock:
+            self._ready = [s for s in self._ready if s.seq != segment.seq]
+            self._ready_bytes = max(0, self._ready_bytes - size)
+            self.changed.notify_all()
+
+    # -- accounting -------------------------------------------------------------------------------
+    @property
+    def pending_spans(self) -> int:
+        with self._lock:
+            return self._open_spans + sum(s.spans for s in self._ready) + sum(s.spans for s in self.recovered)
+
+    @property
+    def pending_bytes(self) -> int:
+        with self._lock:
+            return self._open_bytes + self._ready_bytes + sum(s.size for s in self.recovered)
+
+    @property
+    def ready_segments(self) -> int:
+        with self._lock:
+            return len(self._ready)
+
+    def segments(self) -> Iterator[Segment]:
+        with self._lock:
+            yield from list(self._ready)

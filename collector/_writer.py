@@ -1,0 +1,172 @@
+"""The writer thread: spool segments into ClickHouse, in order, off the event loop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from agentwatch.collector._insert import OtlpInserter, is_transient
+from agentwatch.collector._metrics import Metrics
+from agentwatch.collector._spool import Segment, Spool, count_spans, read_records
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+__all__ = ["Writer"]
+
+log = logging.getLogger("agentwatch.collector")
+
+
+def _last_span_ids(segment: Segment) -> tuple[str, str] | None:
+    records, _ = read_records(segment.path.read_bytes())
+    for record in reversed(records):
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(record)
+        for rs in reversed(request.resource_spans):
+            for ss in reversed(rs.scope_spans):
+                for span in reversed(ss.spans):
+                    if len(span.trace_id) == 16 and len(span.span_id) == 8:
+                        return span.trace_id.hex(), span.span_id.hex()
+    return None
+
+
+class Writer(threading.Thread):
+    """Takes the oldest closed segment, inserts it, and only then removes it from disk."""
+
+    def __init__(
+        self, spool: Spool, inserter: OtlpInserter, metrics: Metrics, *, retry_min: float = 0.2, retry_max: float = 5.0
+    ) -> None:
+        super().__init__(name="agentwatch-writer", daemon=True)
+        self.spool = spool
+        self.inserter = inserter
+        self.metrics = metrics
+        self.retry_min = retry_min
+        self.retry_max = retry_max
+        self.store_up = True
+        self.last_error = ""
+        self._stopping = threading.Event()
+        self._drain_deadline = float("inf")
+        self._retry_delay = retry_min
+        self._failed: set[int] = set()  # segments that failed once: written later counts as replayed
+
+    def stop(self, drain_timeout: float) -> None:
+        """Write what is spooled (until the timeout), then end. Unwritten segments stay on disk for the restart."""
+        self.spool.close_open()
+        self._drain_deadline = time.monotonic() + drain_timeout
+        self._stopping.set()
+        with self.spool.changed:
+            self.spool.changed.notify_all()
+
+    def run(self) -> None:
+        self._check_recovered()
+        while True:
+            if self._stopping.is_set():
+                self.spool.close_open()
+                if self.spool.ready_segments == 0 or time.monotonic() > self._drain_deadline:
+                    break
+            segment = self.spool.next_ready(timeout=0.25)
+            if segment is not None:
+                self._write(segment)
+        left = self.spool.pending_spans
+        if left:
+            log.warning(
+                "stopping with %d span(s) still in the spool at %s; they are written on the next start",
+                left,
+                self.spool.directory,
+            )
+
+    # -- internals --------------------------------------------------------------------------------
+    def _check_recovered(self) -> None:
+        """Segments whose insert was under way when the process died: stored already, or to replay."""
+        for segment in list(self.spool.recovered):
+            while not self._stopping.is_set():
+                try:
+                    ids = _last_span_ids(segment)
+                    stored = ids is not None and self.inserter.contains(*ids)
+                    break
+                except Exception as exc:
+                    self._note_failure(exc)
+                    self._stopping.wait(self._retry_delay)
+            else:
+                return
+            self.spool.recovered.remove(segment)
+            if stored:
+                log.info("spool segment %s was stored before the restart; not replaying it", segment.path.name)
+                self.spool.finish(segment)
+            else:
+                self._failed.add(segment.seq)
+                with self.spool.changed:
+                    restored = Segment(segment.seq, segment.spans, segment.path.with_suffix(".ready"))
+                    segment.path.rename(restored.path)
+                    self.spool._ready.insert(0, restored)
+                    self.spool._ready.sort(key=lambda s: s.seq)
+                    self.spool._ready_bytes += restored.size
+
+    def _note_failure(self, exc: Exception) -> None:
+        if self.store_up:
+            log.warning("the store is unavailable (%s); spooling to %s and retrying", exc, self.spool.directory)
+        self.store_up = False
+        self.last_error = str(exc)
+        self._retry_delay = min(self.retry_max, self._retry_delay * 2)
+
+    def _write(self, segment: Segment) -> None:
+        active = self.spool.begin(segment)
+        started = time.perf_counter()
+        try:
+            self.inserter.insert(active.path)
+        except Exception as exc:
+            if is_transient(exc):
+                self.spool.retry_later(active)
+                if segment.seq not in self._failed:
+                    self._failed.add(segment.seq)
+                    self.metrics.inc("agentwatch_collector_batches_spilled_total")
+                self._note_failure(exc)
+                # wait before retrying, but wake up to finish a shutdown that has given up on the store
+                self._stopping.wait(self._retry_delay) if not self._stopping.is_set() else time.sleep(
+                    min(self._retry_delay, max(0.0, self._drain_deadline - time.monotonic()))
+                )
+                return
+            log.error(
+                "ClickHouse refused spool segment %s (%s); writing its requests one by one", active.path.name, exc
+            )
+            self._write_records(active)
+            return
+        self.metrics.observe_write(time.perf_counter() - started)
+        self._written(active)
+
+    def _written(self, segment: Segment) -> None:
+        if not self.store_up:
+            log.info("the store is back; writing the spool")
+        self.store_up = True
+        self._retry_delay = self.retry_min
+        self.metrics.inc("agentwatch_collector_spans_written_total", segment.spans)
+        self.metrics.inc("agentwatch_collector_batches_written_total")
+        if segment.seq in self._failed:
+            self._failed.discard(segment.seq)
+            self.metrics.inc("agentwatch_collector_batches_replayed_total")
+        self.spool.finish(segment)
+
+    def _write_records(self, segment: Segment) -> None:
+        """A segment ClickHouse refuses: store what it can, request by request; keep the rest aside, counted."""
+        from agentwatch.collector._spool import varint
+
+        records, _ = read_records(segment.path.read_bytes())
+        refused = []
+        for i, record in enumerate(records):
+            single = segment.path.with_name(f"{segment.seq:012d}.{i}.single")
+            single.write_bytes(varint(len(record)) + record)
+            try:
+                self.inserter.insert(single)
+                self.metrics.inc("agentwatch_collector_spans_written_total", count_spans(record))
+            except Exception as exc:
+                refused.append(record)
+                spans = count_spans(record)
+                self.metrics.inc("agentwatch_collector_spans_rejected_total", spans, reason="store_rejected")
+                log.error("ClickHouse refused a request of %d span(s): %s", spans, exc)
+            finally:
+                single.unlink(missing_ok=True)
+        if refused:
+            segment.path.write_bytes(b"".join(varint(len(r)) + r for r in refused))
+            kept = self.spool.reject(segment)
+            log.error("kept %d refused request(s) in %s for inspection", len(refused), kept)
+        else:
+            self.spool.finish(segment)

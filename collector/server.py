@@ -1,0 +1,139 @@
+"""The collector: OTLP receivers → write-ahead spool → writer thread → ClickHouse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from agentwatch.collector._codec import DecodedRequest
+from agentwatch.collector._grpc import start_grpc
+from agentwatch.collector._http import build_app
+from agentwatch.collector._insert import OtlpInserter
+from agentwatch.collector._metrics import Metrics
+from agentwatch.collector._spool import Spool
+from agentwatch.collector._writer import Writer
+from aiohttp import web
+
+from agentwatch.config import Config
+from agentwatch.store import Store
+
+__all__ = ["Collector", "run_collector"]
+
+log = logging.getLogger("agentwatch.collector")
+
+_MAX_INFLIGHT_BYTES = 256 << 20  # request bodies held in memory at once; more waits as 503s
+
+
+def _split(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+class Collector:
+    """Receives OTLP over HTTP and gRPC and writes it to the store. ``await start()``, then ``await stop()``."""
+
+    def __init__(self, config: Config, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.metrics = Metrics()
+        self.spool = Spool(config.spool_dir, batch_max_spans=config.batch_max_spans, batch_max_age=config.batch_max_age)
+        self.writer = Writer(self.spool, OtlpInserter(store, config), self.metrics)
+        self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="agentwatch-decode")
+        self.inflight_bytes = 0
+        self.retry_after = 1
+        self.http_port: int | None = None
+        self.grpc_port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._grpc: Any = None
+        self._accepting = False
+        self.metrics.gauge("agentwatch_collector_queue_spans", lambda: self.spool.pending_spans)
+        self.metrics.gauge("agentwatch_collector_spool_bytes", lambda: self.spool.pending_bytes)
+        self.metrics.gauge("agentwatch_collector_store_up", lambda: 1.0 if self.writer.store_up else 0.0)
+
+    # -- used by the receivers --------------------------------------------------------------------
+    def overloaded(self, incoming: int) -> str:
+        """Why a new request must wait (an empty string when it need not)."""
+        if not self._accepting:
+            return "the collector is shutting down"
+        if self.spool.pending_bytes + incoming > self.config.spool_max_bytes:
+            self.retry_after = 5
+            return "the spool is full (the store is not keeping up or is unavailable); retry later"
+        if self.writer.store_up and self.spool.pending_spans > self.config.queue_max_spans:
+            self.retry_after = 1
+            return "the write queue is full; retry later"
+        if self.inflight_bytes + incoming > _MAX_INFLIGHT_BYTES:
+            self.retry_after = 1
+            return "too many requests in flight; retry later"
+        return ""
+
+    def accept(self, decoded: DecodedRequest, protocol: str) -> None:
+        """Spool an accepted request (runs in the executor: a file append, off the event loop)."""
+        self.metrics.inc("agentwatch_collector_spans_received_total", decoded.spans, protocol=protocol)
+        if decoded.rejected:
+            self.metrics.inc("agentwatch_collector_spans_rejected_total", decoded.rejected, reason="invalid_id")
+        if decoded.accepted:
+            self.spool.append(decoded.payload, decoded.accepted)
+
+    def count_request(self, protocol: str, code: int, reason: str = "") -> None:
+        self.metrics.inc("agentwatch_collector_requests_total", protocol=protocol, code=str(code))
+        if reason and code != 200:
+            self.metrics.inc("agentwatch_collector_requests_refused_total", protocol=protocol, reason=reason)
+
+    def health(self) -> dict[str, Any]:
+        full = self.spool.pending_bytes >= self.config.spool_max_bytes
+        status = "unavailable" if full or not self._accepting else "ok" if self.writer.store_up else "degraded"
+        return {
+            "status": status,
+            "store": "up" if self.writer.store_up else f"down: {self.writer.last_error}",
+            "queue_spans": self.spool.pending_spans,
+            "spool_bytes": self.spool.pending_bytes,
+            "writer": "running" if self.writer.is_alive() else "stopped",
+        }
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.writer.start()
+        self._accepting = True
+        if self.config.collector_http:
+            host, port = _split(self.config.collector_http)
+            self._runner = web.AppRunner(build_app(self), access_log=None, auto_decompress=False)  # we inflate, bounded
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, host, port, reuse_address=True)
+            await site.start()
+            self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            log.info("OTLP/HTTP on http://%s:%d/v1/traces", host, self.http_port)
+        if self.config.collector_grpc:
+            self._grpc, self.grpc_port = await start_grpc(self, self.config.collector_grpc)
+            log.info("OTLP/gRPC on %s:%d", _split(self.config.collector_grpc)[0], self.grpc_port)
+
+    async def stop(self, drain_timeout: float = 30.0) -> None:
+        """Stop accepting, write everything spooled (waiting up to ``drain_timeout`` for the store), then stop."""
+        self._accepting = False
+        if self._grpc is not None:
+            await self._grpc.stop(grace=5)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.writer.stop(drain_timeout)
+        await asyncio.get_running_loop().run_in_executor(None, self.writer.join)
+        self.executor.shutdown(wait=True)
+        log.info("collector stopped; %d span(s) left in the spool", self.spool.pending_spans)
+
+
+async def _serve(collector: Collector, stop: asyncio.Event) -> None:
+    await collector.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping: no new requests; flushing the spool")
+    await collector.stop()
+
+
+def run_collector(config: Config, store: Store) -> None:
+    """Run until SIGTERM/SIGINT, then flush and return."""
+    asyncio.run(_serve(Collector(config, store), asyncio.Event()))

@@ -1,0 +1,167 @@
+"""Crashes: SIGKILL with spooled spans, restarts, and the on-disk states a crash can leave behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+
+from agentwatch.collector._insert import OtlpInserter
+from agentwatch.collector._spool import varint
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from ..conftest import PYTHON, free_port
+from .running import RunningCollector, collector_config, count, wait_for
+
+
+def _request(prefix: int, n: int) -> bytes:
+    request = ExportTraceServiceRequest()
+    spans = request.resource_spans.add().scope_spans.add().spans
+    now = time.time_ns()
+    for i in range(n):
+        spans.add(
+            name=f"r{prefix}",
+            trace_id=bytes([prefix]) * 15 + bytes([i]),
+            span_id=bytes([prefix]) * 7 + bytes([i]),
+            start_time_unix_nano=now,
+            end_time_unix_nano=now + 10,
+        )
+    return request.SerializeToString()
+
+
+def _segment(*records: bytes) -> bytes:
+    return b"".join(varint(len(r)) + r for r in records)
+
+
+def test_restart_replays_without_duplicates(store, tmp_path):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    config = collector_config(store, spool)
+    already = _request(1, 3)
+    # the insert of segment 1 landed, then the process died before removing the file
+    (spool / "000000000001-3.inserting").write_bytes(_segment(already))
+    OtlpInserter(store, config).insert(spool / "000000000001-3.inserting")
+    # segment 2's insert was under way and did not land
+    (spool / "000000000002-2.inserting").write_bytes(_segment(_request(2, 2)))
+    # segment 3 was closed and waiting
+    (spool / "000000000003-4.ready").write_bytes(_segment(_request(3, 4)))
+    # segment 4 was being appended: one whole request, then a torn write (never acknowledged)
+    torn = _segment(_request(5, 1))
+    (spool / "000000000004.open").write_bytes(_segment(_request(4, 5)) + torn[: len(torn) // 2])
+    assert count(store) == 3
+    with RunningCollector(config, store) as rc:
+        wait_for(lambda: rc.collector.spool.pending_spans == 0, what="the spool to drain")
+        assert rc.collector.metrics.value("agentwatch_collector_batches_replayed_total") == 1  # segment 2
+    names = dict(store.query("SELECT SpanName, count() FROM otel_traces GROUP BY SpanName").result_rows)
+    assert names == {"r1": 3, "r2": 2, "r3": 4, "r4": 5}
+    assert not [p for p in spool.iterdir() if p.is_file()]
+
+
+def _metric(port: int, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _start(env: dict[str, str], port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "agentwatch", "collector", "--http", f"127.0.0.1:{port}", "--grpc", ""],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"collector exited: {proc.stderr.read()}") from None
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("collector did not start")
+
+
+def test_sigkill_with_spooled_spans_then_restart(tmp_path, cli_env):
+    env = dict(cli_env, AGENTWATCH_SPOOL_DIR=str(tmp_path / "spool"))
+    port = free_port()
+    # a batch that waits a minute: accepted spans sit in the spool when the process is killed
+    holding = _start(dict(env, AGENTWATCH_BATCH_MAX_AGE="60", AGENTWATCH_BATCH_MAX_SPANS="1000000"), port)
+    try:
+        tp = TracerProvider()
+        tp.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"http://127.0.0.1:{port}/v1/traces")))
+        tracer = tp.get_tracer("t")
+        for i in range(700):
+            with tracer.start_as_current_span("killed", attributes={"i": i}):
+                pass
+        assert tp.force_flush(30_000)
+        tp.shutdown()
+        assert _metric(port, "agentwatch_collector_queue_spans") == 700
+        assert _metric(port, "agentwatch_collector_spans_written_total") == 0
+    finally:
+        holding.send_signal(signal.SIGKILL)
+        holding.wait(30)
+    restarted = _start(env, port)
+    try:
+        wait_for(lambda: _metric(port, "agentwatch_collector_spans_written_total") == 700, 60, "the replay")
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        assert restarted.wait(60) == 0
+    out = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "agentwatch",
+            "sql",
+            "SELECT count() AS n, uniqExact(SpanId) AS u FROM otel_traces",
+            "--format",
+            "json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout) == [{"n": 700, "u": 700}]
+
+
+def test_sigterm_flushes_what_was_accepted(tmp_path, cli_env):
+    env = dict(
+        cli_env,
+        AGENTWATCH_SPOOL_DIR=str(tmp_path / "spool"),
+        AGENTWATCH_BATCH_MAX_AGE="60",
+        AGENTWATCH_BATCH_MAX_SPANS="1000000",
+    )
+    port = free_port()
+    proc = _start(env, port)
+    try:
+        tp = TracerProvider()
+        tp.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"http://127.0.0.1:{port}/v1/traces")))
+        for _ in range(300):
+            with tp.get_tracer("t").start_as_current_span("flushed"):
+                pass
+        assert tp.force_flush(30_000)
+        tp.shutdown()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    assert not [p for p in (tmp_path / "spool").iterdir() if p.is_file()]
+    out = subprocess.run(
+        [PYTHON, "-m", "agentwatch", "sql", "SELECT count() FROM otel_traces", "--format", "csv"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.splitlines()[1] == "300"
+    assert os.path.isdir(tmp_path / "spool" / "rejected")
