@@ -179,7 +179,7 @@ class Config:
     max_attribute_length: int = _setting(
         "AGENTWATCH_MAX_ATTRIBUTE_LENGTH",
         65536,
-        "Longest stored attribute value; longer ones are cut and marked.",
+        "Longest stored attribute value in bytes; longer ones are cut and marked.",
         check=_positive,
     )
     redact_patterns: str = _setting(

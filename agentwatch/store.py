@@ -258,6 +258,12 @@ class Store:
         ).result_rows
         return bool(rows[0][0])
 
+    def clone(self) -> Store:
+        """Another connection to the same store and database (for a thread that needs its own client)."""
+        other = Store(_connect(self.dsn), self.dsn, self.database, self.cluster)
+        other.use_database()
+        return other
+
     def use_database(self) -> None:
         """Make the agentwatch database the default for unqualified table names."""
         self.client.database = self.database

@@ -75,6 +75,13 @@ class OtlpInserter:
             "format_schema": proto,
             "format_schema_message_name": "TracesData",
             "input_format_protobuf_oneof_presence": 1,
+            # bounded memory per insert: a few requests per block, small squashing buffers, one thread each
+            # (the collector runs two writers, so two inserts already share the cores)
+            "max_block_size": 4,
+            "min_insert_block_size_rows": 8192,
+            "min_insert_block_size_bytes": 16 << 20,
+            "max_threads": 1,
+            "max_insert_threads": 1,
         }
         self.parameters = {
             "structure": otlp_structure(),

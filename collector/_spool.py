@@ -103,7 +103,8 @@ class Spool:
         self._open_spans = 0
         self._open_bytes = 0
         self._open_since = 0.0
-        self._ready: list[Segment] = []
+        self._ready: list[Segment] = []  # closed, waiting for a writer, oldest first
+        self._claimed: dict[int, Segment] = {}  # handed to a writer
         self._ready_bytes = 0
         self._next_seq = 1
         self.recovered: list[Segment] = []  # were .inserting at start: may already be stored
@@ -200,12 +201,14 @@ class Spool:
             self._close_open_locked()
 
     def next_ready(self, timeout: float) -> Segment | None:
-        """The oldest closed segment; closes the open one when its batch has waited long enough."""
+        """Claim the oldest closed segment; closes the open one when its batch has waited long enough."""
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
                 if self._ready:
-                    return self._ready[0]
+                    segment = self._ready.pop(0)
+                    self._claimed[segment.seq] = segment
+                    return segment
                 now = time.monotonic()
                 if self._open_file is not None and now - self._open_since >= self.batch_max_age:
                     self._close_open_locked()
@@ -231,15 +234,22 @@ class Spool:
         self._drop(segment, size)
 
     def retry_later(self, segment: Segment) -> Segment:
-        """The insert failed for a passing reason: the segment stays first in line."""
+        """The insert failed for a passing reason: the segment goes back in line, in order."""
         target = segment.path.with_suffix(".ready")
         with contextlib.suppress(FileNotFoundError):
             segment.path.rename(target)
         restored = Segment(segment.seq, segment.spans, target)
-        with self._lock:
-            if self._ready and self._ready[0].seq == segment.seq:
-                self._ready[0] = restored
+        self.requeue(restored)
         return restored
+
+    def requeue(self, segment: Segment, *, new_bytes: bool = False) -> None:
+        with self._lock:
+            self._claimed.pop(segment.seq, None)
+            self._ready.append(segment)
+            self._ready.sort(key=lambda s: s.seq)
+            if new_bytes:
+                self._ready_bytes += segment.size
+            self.changed.notify_all()
 
     def reject(self, segment: Segment) -> Path:
         """ClickHouse refused the segment: keep it aside for inspection, out of the way of the rest."""
@@ -251,6 +261,7 @@ class Spool:
 
     def _drop(self, segment: Segment, size: int) -> None:
         with self._lock:
+            self._claimed.pop(segment.seq, None)
             self._ready = [s for s in self._ready if s.seq != segment.seq]
             self._ready_bytes = max(0, self._ready_bytes - size)
             self.changed.notify_all()
@@ -259,7 +270,8 @@ class Spool:
     @property
     def pending_spans(self) -> int:
         with self._lock:
-            return self._open_spans + sum(s.spans for s in self._ready) + sum(s.spans for s in self.recovered)
+            waiting = self._ready + list(self._claimed.values()) + self.recovered
+            return self._open_spans + sum(s.spans for s in waiting)
 
     @property
     def pending_bytes(self) -> int:
@@ -268,8 +280,9 @@ class Spool:
 
     @property
     def ready_segments(self) -> int:
+        """Closed segments not yet stored (waiting or being written)."""
         with self._lock:
-            return len(self._ready)
+            return len(self._ready) + len(self._claimed)
 
     def segments(self) -> Iterator[Segment]:
         with self._lock:

@@ -29,15 +29,27 @@ def _last_span_ids(segment: Segment) -> tuple[str, str] | None:
     return None
 
 
-class Writer(threading.Thread):
-    """Takes the oldest closed segment, inserts it, and only then removes it from disk."""
+class Writer:
+    """Writer threads, each with its own store client: each takes the oldest closed segment, inserts it, and only
+    then removes it from disk. Two threads keep both cores busy: one parses and maps while the other's insert
+    finishes."""
 
     def __init__(
-        self, spool: Spool, inserter: OtlpInserter, metrics: Metrics, *, retry_min: float = 0.2, retry_max: float = 5.0
+        self,
+        spool: Spool,
+        inserters: list[OtlpInserter],
+        metrics: Metrics,
+        *,
+        retry_min: float = 0.2,
+        retry_max: float = 5.0,
     ) -> None:
-        super().__init__(name="agentwatch-writer", daemon=True)
         self.spool = spool
-        self.inserter = inserter
+        self.inserters = inserters
+        self.inserter = inserters[0]
+        self._threads = [
+            threading.Thread(target=self._loop, args=(i,), name=f"agentwatch-writer-{i}", daemon=True)
+            for i in range(len(inserters))
+        ]
         self.metrics = metrics
         self.retry_min = retry_min
         self.retry_max = retry_max
@@ -47,6 +59,19 @@ class Writer(threading.Thread):
         self._drain_deadline = float("inf")
         self._retry_delay = retry_min
         self._failed: set[int] = set()  # segments that failed once: written later counts as replayed
+        self._failed_lock = threading.Lock()
+
+    def start(self) -> None:
+        self._check_recovered()
+        for thread in self._threads:
+            thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
 
     def stop(self, drain_timeout: float) -> None:
         """Write what is spooled (until the timeout), then end. Unwritten segments stay on disk for the restart."""
@@ -56,8 +81,8 @@ class Writer(threading.Thread):
         with self.spool.changed:
             self.spool.changed.notify_all()
 
-    def run(self) -> None:
-        self._check_recovered()
+    def _loop(self, index: int) -> None:
+        inserter = self.inserters[index]
         while True:
             if self._stopping.is_set():
                 self.spool.close_open()
@@ -65,9 +90,9 @@ class Writer(threading.Thread):
                     break
             segment = self.spool.next_ready(timeout=0.25)
             if segment is not None:
-                self._write(segment)
+                self._write(segment, inserter)
         left = self.spool.pending_spans
-        if left:
+        if left and index == 0:
             log.warning(
                 "stopping with %d span(s) still in the spool at %s; they are written on the next start",
                 left,
@@ -94,12 +119,9 @@ class Writer(threading.Thread):
                 self.spool.finish(segment)
             else:
                 self._failed.add(segment.seq)
-                with self.spool.changed:
-                    restored = Segment(segment.seq, segment.spans, segment.path.with_suffix(".ready"))
-                    segment.path.rename(restored.path)
-                    self.spool._ready.insert(0, restored)
-                    self.spool._ready.sort(key=lambda s: s.seq)
-                    self.spool._ready_bytes += restored.size
+                restored = Segment(segment.seq, segment.spans, segment.path.with_suffix(".ready"))
+                segment.path.rename(restored.path)
+                self.spool.requeue(restored, new_bytes=True)
 
     def _note_failure(self, exc: Exception) -> None:
         if self.store_up:
@@ -108,16 +130,18 @@ class Writer(threading.Thread):
         self.last_error = str(exc)
         self._retry_delay = min(self.retry_max, self._retry_delay * 2)
 
-    def _write(self, segment: Segment) -> None:
+    def _write(self, segment: Segment, inserter: OtlpInserter) -> None:
         active = self.spool.begin(segment)
         started = time.perf_counter()
         try:
-            self.inserter.insert(active.path)
+            inserter.insert(active.path)
         except Exception as exc:
             if is_transient(exc):
                 self.spool.retry_later(active)
-                if segment.seq not in self._failed:
+                with self._failed_lock:
+                    first_failure = segment.seq not in self._failed
                     self._failed.add(segment.seq)
+                if first_failure:
                     self.metrics.inc("agentwatch_collector_batches_spilled_total")
                 self._note_failure(exc)
                 # wait before retrying, but wake up to finish a shutdown that has given up on the store
@@ -128,7 +152,7 @@ class Writer(threading.Thread):
             log.error(
                 "ClickHouse refused spool segment %s (%s); writing its requests one by one", active.path.name, exc
             )
-            self._write_records(active)
+            self._write_records(active, inserter)
             return
         self.metrics.observe_write(time.perf_counter() - started)
         self._written(active)
@@ -140,12 +164,14 @@ class Writer(threading.Thread):
         self._retry_delay = self.retry_min
         self.metrics.inc("agentwatch_collector_spans_written_total", segment.spans)
         self.metrics.inc("agentwatch_collector_batches_written_total")
-        if segment.seq in self._failed:
+        with self._failed_lock:
+            replayed = segment.seq in self._failed
             self._failed.discard(segment.seq)
+        if replayed:
             self.metrics.inc("agentwatch_collector_batches_replayed_total")
         self.spool.finish(segment)
 
-    def _write_records(self, segment: Segment) -> None:
+    def _write_records(self, segment: Segment, inserter: OtlpInserter) -> None:
         """A segment ClickHouse refuses: store what it can, request by request; keep the rest aside, counted."""
         from agentwatch.collector._spool import varint
 
@@ -155,7 +181,7 @@ class Writer(threading.Thread):
             single = segment.path.with_name(f"{segment.seq:012d}.{i}.single")
             single.write_bytes(varint(len(record)) + record)
             try:
-                self.inserter.insert(single)
+                inserter.insert(single)
                 self.metrics.inc("agentwatch_collector_spans_written_total", count_spans(record))
             except Exception as exc:
                 refused.append(record)

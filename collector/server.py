@@ -25,6 +25,7 @@ __all__ = ["Collector", "run_collector"]
 
 log = logging.getLogger("agentwatch.collector")
 
+_WRITERS = 2  # concurrent inserts; see Writer
 _MAX_INFLIGHT_BYTES = 256 << 20  # request bodies held in memory at once; more waits as 503s
 
 
@@ -41,7 +42,9 @@ class Collector:
         self.store = store
         self.metrics = Metrics()
         self.spool = Spool(config.spool_dir, batch_max_spans=config.batch_max_spans, batch_max_age=config.batch_max_age)
-        self.writer = Writer(self.spool, OtlpInserter(store, config), self.metrics)
+        self._extra_stores = [store.clone() for _ in range(_WRITERS - 1)]
+        inserters = [OtlpInserter(s, config) for s in (store, *self._extra_stores)]
+        self.writer = Writer(self.spool, inserters, self.metrics)
         self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="agentwatch-decode")
         self.inflight_bytes = 0
         self.retry_after = 1
@@ -120,6 +123,8 @@ class Collector:
         self.writer.stop(drain_timeout)
         await asyncio.get_running_loop().run_in_executor(None, self.writer.join)
         self.executor.shutdown(wait=True)
+        for extra in self._extra_stores:
+            extra.close()
         log.info("collector stopped; %d span(s) left in the spool", self.spool.pending_spans)
 
 
