@@ -16,11 +16,23 @@ from agentwatch.errors import (
     StoreLockedError,
     StoreUnreachableError,
 )
+from agentwatch.instrumentation import (
+    Instrumentation,
+    agent,
+    approve,
+    instrument,
+    session,
+    shutdown,
+    sources,
+    step,
+    tool,
+)
 
 __all__ = [
     "AgentwatchError",
     "Config",
     "ConfigError",
+    "Instrumentation",
     "MigrationError",
     "MissingExtraError",
     "QueryError",
@@ -28,6 +40,14 @@ __all__ = [
     "StoreLockedError",
     "StoreUnreachableError",
     "__version__",
+    "agent",
+    "approve",
     "configure",
     "get_config",
+    "instrument",
+    "session",
+    "shutdown",
+    "sources",
+    "step",
+    "tool",
 ]

@@ -142,6 +142,13 @@ class Config:
         "Record prompts, answers, tool arguments and results (secrets redacted).",
         alt=("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",),
     )
+    redact_emails: bool = _setting("AGENTWATCH_REDACT_EMAILS", False, "Also mask email addresses in captured content.")
+    protocol: str = _setting(
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "http/protobuf",
+        "OTLP protocol the SDK exports with: http/protobuf or grpc.",
+        check=lambda v: None if v in ("http/protobuf", "grpc") else "must be http/protobuf or grpc",
+    )
     max_content_length: int = _setting(
         "AGENTWATCH_MAX_CONTENT_LENGTH",
         16384,

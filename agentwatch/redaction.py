@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-__all__ = ["BUILTIN_PATTERNS", "REDACTED", "combined_pattern", "redact"]
+__all__ = ["BUILTIN_HINTS", "BUILTIN_PATTERNS", "REDACTED", "combined_pattern", "redact"]
 
 REDACTED = "[REDACTED]"
 
@@ -31,6 +31,33 @@ BUILTIN_PATTERNS: dict[str, str] = {
 }
 
 EMAIL_PATTERN = r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"
+
+# Every built-in pattern's match contains one of these (lower-cased) strings, so text containing none of them
+# needs no regex at all: a cheap first look for the SDK's hot path.
+BUILTIN_HINTS = (
+    "private key",
+    "sk-",
+    "akia",
+    "asia",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "xox",
+    "aiza",
+    "_live_",
+    "eyj",
+    "bearer",
+    "//",
+    "pass",
+    "pwd",
+    "secret",
+    "api_key",
+    "apikey",
+    "token",
+)
 
 
 def combined_pattern(extra: str | list[str] = "", *, emails: bool = False) -> str:

@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _spans import agent_request
-from agentwatch.collector import Collector
 
+from agentwatch.collector import Collector
 from agentwatch.config import configure
 from agentwatch.migrate import Migrator
 from agentwatch.store import open_store

@@ -7,9 +7,10 @@ import hmac
 from typing import TYPE_CHECKING
 
 import grpc
-from agentwatch.collector._codec import PROTOBUF, IngestError, decode_request, encode_response
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
+
+from agentwatch.collector._codec import PROTOBUF, IngestError, decode_request, encode_response
 
 if TYPE_CHECKING:
     from agentwatch.collector.server import Collector

@@ -7,8 +7,9 @@ import hmac
 import json
 from typing import TYPE_CHECKING
 
-from agentwatch.collector._codec import JSON, PROTOBUF, IngestError, decode_request, encode_response, status_body
 from aiohttp import web
+
+from agentwatch.collector._codec import JSON, PROTOBUF, IngestError, decode_request, encode_response, status_body
 
 if TYPE_CHECKING:
     from agentwatch.collector.server import Collector

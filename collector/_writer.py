@@ -6,10 +6,11 @@ import logging
 import threading
 import time
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from agentwatch.collector._insert import OtlpInserter, is_transient
 from agentwatch.collector._metrics import Metrics
 from agentwatch.collector._spool import Segment, Spool, count_spans, read_records
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 __all__ = ["Writer"]
 

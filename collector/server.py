@@ -9,6 +9,8 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from aiohttp import web
+
 from agentwatch.collector._codec import DecodedRequest
 from agentwatch.collector._grpc import start_grpc
 from agentwatch.collector._http import build_app
@@ -16,8 +18,6 @@ from agentwatch.collector._insert import OtlpInserter
 from agentwatch.collector._metrics import Metrics
 from agentwatch.collector._spool import Spool
 from agentwatch.collector._writer import Writer
-from aiohttp import web
-
 from agentwatch.config import Config
 from agentwatch.store import Store
 

@@ -72,3 +72,24 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+@pytest.fixture
+def spans():
+    """agentwatch instrumented into a fresh provider whose spans land in memory; undone afterwards."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    import agentwatch
+
+    exporter = InMemorySpanExporter()
+    agentwatch.instrument(tracer_provider=TracerProvider(), span_processor=SimpleSpanProcessor(exporter))
+    yield exporter
+    agentwatch.shutdown()
+
+
+def by_name(exporter, name):
+    found = [s for s in exporter.get_finished_spans() if s.name == name]
+    assert found, f"no span {name!r} in {[s.name for s in exporter.get_finished_spans()]}"
+    return found

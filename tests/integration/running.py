@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 
 from agentwatch.collector import Collector
-
 from agentwatch.config import Config, configure
 from agentwatch.store import Store
 

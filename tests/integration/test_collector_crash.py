@@ -9,12 +9,13 @@ import subprocess
 import time
 import urllib.request
 
-from agentwatch.collector._insert import OtlpInserter
-from agentwatch.collector._spool import varint
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from agentwatch.collector._insert import OtlpInserter
+from agentwatch.collector._spool import varint
 
 from ..conftest import PYTHON, free_port
 from .running import RunningCollector, collector_config, count, wait_for

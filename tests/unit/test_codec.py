@@ -4,11 +4,12 @@ import gzip
 import json
 
 import pytest
-from agentwatch.collector._codec import IngestError, decode_request
-from agentwatch.collector._spool import read_records, varint
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from agentwatch.collector._codec import IngestError, decode_request
+from agentwatch.collector._spool import read_records, varint
 
 LIMIT = 1 << 20
 

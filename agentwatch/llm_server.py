@@ -1,0 +1,322 @@
+"""A small OpenAI-compatible HTTP server with scripted replies, for tests, benchmarks and the demo.
+
+It speaks enough of the API for the real ``openai`` client: ``POST /v1/chat/completions`` (with tool calls and
+SSE streaming, usage included when ``stream_options.include_usage`` is set), ``POST /v1/responses`` and
+``POST /v1/embeddings``. A *responder* decides each reply; the default one answers deterministically. A reply can
+also be an HTTP error, with ``Retry-After``, or a delay (for timeouts).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["LLMServer", "Reply", "default_responder", "estimate_tokens"]
+
+
+@dataclass
+class Reply:
+    """What the server answers: ``text`` and/or ``tool_calls`` (name, arguments) from the assistant, or an error
+    ``status`` with a message; ``delay`` seconds before answering."""
+
+    text: str = ""
+    tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    status: int = 200
+    error: str = ""
+    retry_after: float | None = None
+    delay: float = 0.0
+    finish_reason: str | None = None
+    raw_body: bytes | None = None  # send these bytes as they are (malformed replies)
+
+
+Responder = Callable[[str, dict[str, Any]], Reply]
+
+
+def estimate_tokens(text: str) -> int:
+    """A deterministic stand-in for a tokenizer: about four characters a token."""
+    return max(1, (len(text) + 3) // 4)
+
+
+def _prompt_text(body: dict[str, Any]) -> str:
+    if "messages" in body:
+        parts = []
+        for message in body["messages"]:
+            content = message.get("content")
+            if isinstance(content, str):
+                parts.append(content)
+            elif isinstance(content, list):
+                parts.extend(str(c.get("text", "")) for c in content if isinstance(c, dict))
+        return "\n".join(parts)
+    raw = body.get("input", "")
+    return raw if isinstance(raw, str) else json.dumps(raw)
+
+
+def default_responder(path: str, body: dict[str, Any]) -> Reply:
+    """Echo the last user message back, deterministically."""
+    text = _prompt_text(body).splitlines()[-1:] or [""]
+    return Reply(text=f"You said: {text[0][:200]}")
+
+
+class LLMServer:
+    """``with LLMServer() as llm: OpenAI(base_url=llm.base_url, api_key="test")``."""
+
+    def __init__(self, responder: Responder = default_responder, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.responder = responder
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    self._json(400, {"error": {"message": "invalid JSON", "type": "invalid_request_error"}})
+                    return
+                path = self.path.split("?")[0].removeprefix("/v1")
+                with server._lock:
+                    server.requests.append((path, body))
+                reply = server.responder(path, body)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.status != 200:
+                    headers = {"Retry-After": str(reply.retry_after)} if reply.retry_after is not None else {}
+                    self._json(
+                        reply.status,
+                        {
+                            "error": {
+                                "message": reply.error or "error",
+                                "type": "server_error",
+                                "code": str(reply.status),
+                            }
+                        },
+                        headers,
+                    )
+                    return
+                if reply.raw_body is not None:
+                    self._send(200, reply.raw_body, "application/json")
+                elif path == "/chat/completions":
+                    self._chat(body, reply)
+                elif path == "/responses":
+                    self._json(200, server._response(body, reply))
+                elif path == "/embeddings":
+                    self._json(200, server._embeddings(body))
+                else:
+                    self._json(404, {"error": {"message": f"unknown path {self.path}"}})
+
+            def _send(self, status: int, payload: bytes, content_type: str, headers: dict | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _json(self, status: int, data: Any, headers: dict | None = None) -> None:
+                self._send(status, json.dumps(data).encode(), "application/json", headers)
+
+            def _chat(self, body: dict[str, Any], reply: Reply) -> None:
+                completion = server._completion(body, reply)
+                if not body.get("stream"):
+                    self._json(200, completion)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for chunk in server._chunks(body, completion):
+                    data = f"data: {json.dumps(chunk)}\n\n".encode()
+                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                done = b"data: [DONE]\n\n"
+                self.wfile.write(f"{len(done):x}\r\n".encode() + done + b"\r\n0\r\n\r\n")
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                import sys
+
+                if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                    super().handle_error(request, client_address)  # a client closing a stream early is normal
+
+        self._server = Server((host, port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="llm-server", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> LLMServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> LLMServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- payloads ---------------------------------------------------------------------------------
+    def _completion(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
+        if reply.tool_calls:
+            message["tool_calls"] = [
+                {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+                for i, (name, args) in enumerate(reply.tool_calls)
+            ]
+        prompt_tokens = estimate_tokens(_prompt_text(body))
+        completion_tokens = estimate_tokens(reply.text + json.dumps(reply.tool_calls))
+        finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
+        return {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": f"{body.get('model', 'sim')}-sim",
+            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+
+    def _chunks(self, body: dict[str, Any], completion: dict[str, Any]) -> list[dict[str, Any]]:
+        base = {
+            "id": completion["id"],
+            "object": "chat.completion.chunk",
+            "created": completion["created"],
+            "model": completion["model"],
+        }
+        message = completion["choices"][0]["message"]
+        chunks = [
+            {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+        ]
+        text = message.get("content") or ""
+        for start in range(0, len(text), 8):
+            chunks.append(
+                {
+                    **base,
+                    "choices": [{"index": 0, "delta": {"content": text[start : start + 8]}, "finish_reason": None}],
+                }
+            )
+        for index, call in enumerate(message.get("tool_calls") or []):
+            arguments = call["function"]["arguments"]
+            chunks.append(
+                {
+                    **base,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "delta": {
+                                "tool_calls": [
+                                    {
+                                        "index": index,
+                                        "id": call["id"],
+                                        "type": "function",
+                                        "function": {"name": call["function"]["name"], "arguments": ""},
+                                    }
+                                ]
+                            },
+                            "finish_reason": None,
+                        }
+                    ],
+                }
+            )
+            for start in range(0, len(arguments), 10):
+                chunks.append(
+                    {
+                        **base,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "delta": {
+                                    "tool_calls": [
+                                        {"index": index, "function": {"arguments": arguments[start : start + 10]}}
+                                    ]
+                                },
+                                "finish_reason": None,
+                            }
+                        ],
+                    }
+                )
+        chunks.append(
+            {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": completion["choices"][0]["finish_reason"]}]}
+        )
+        if (body.get("stream_options") or {}).get("include_usage"):
+            chunks.append({**base, "choices": [], "usage": completion["usage"]})
+        return chunks
+
+    def _response(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        prompt_tokens = estimate_tokens(_prompt_text(body))
+        output: list[dict[str, Any]] = []
+        if reply.text:
+            output.append(
+                {
+                    "type": "message",
+                    "id": "msg_1",
+                    "role": "assistant",
+                    "status": "completed",
+                    "content": [{"type": "output_text", "text": reply.text, "annotations": []}],
+                }
+            )
+        for i, (name, args) in enumerate(reply.tool_calls):
+            output.append(
+                {
+                    "type": "function_call",
+                    "id": f"fc_{i}",
+                    "call_id": f"call_{i}",
+                    "name": name,
+                    "arguments": json.dumps(args),
+                    "status": "completed",
+                }
+            )
+        return {
+            "id": f"resp_{len(self.requests)}",
+            "object": "response",
+            "created_at": int(time.time()),
+            "model": f"{body.get('model', 'sim')}-sim",
+            "status": "completed",
+            "output": output,
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+            "usage": {
+                "input_tokens": prompt_tokens,
+                "output_tokens": estimate_tokens(reply.text),
+                "total_tokens": prompt_tokens + estimate_tokens(reply.text),
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": 0},
+            },
+        }
+
+    def _embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
+        inputs = body.get("input")
+        inputs = inputs if isinstance(inputs, list) else [inputs]
+        data = [
+            {"object": "embedding", "index": i, "embedding": [float(len(str(x)) % 7), 0.5, 0.25, 0.125]}
+            for i, x in enumerate(inputs)
+        ]
+        tokens = sum(estimate_tokens(str(x)) for x in inputs)
+        return {
+            "object": "list",
+            "data": data,
+            "model": body.get("model", "sim"),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }

@@ -1,0 +1,149 @@
+"""Cost of instrumentation, measured in one run against a bare OpenTelemetry SDK span with the same attributes.
+
+    python bench/instrumentation.py [--calls 20000] [--rounds 7]
+
+Prints per-call microseconds (median of rounds) for: a bare SDK span carrying the same attributes as an
+agentwatch tool span; an ``@agentwatch.tool`` call (capture on and off); the added cost of an instrumented
+OpenAI chat call against a local server (instrumented minus uninstrumented); and a tool call while the exporter
+points at an address where nothing listens (the hot path must not block on the network). Ratios are against the
+bare span, the target being ≤ 1.3× for a tool call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import time
+from collections.abc import Callable
+
+import openai
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+import agentwatch
+from agentwatch.llm_server import LLMServer, Reply
+
+
+class NullExporter(SpanExporter):
+    def export(self, spans):
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+def per_call(fn: Callable[[], object], calls: int, rounds: int) -> float:
+    """Median over rounds of the mean per-call time, in microseconds."""
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        samples.append((time.perf_counter() - start) / calls * 1e6)
+    return statistics.median(samples)
+
+
+def tool_attributes() -> dict[str, object]:
+    """What an agentwatch tool span carries with capture on (shape as produced for ``result()`` below)."""
+    return {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "search",
+        "gen_ai.tool.type": "function",
+        "gen_ai.tool.call.id": "call_0123456789abcdef01234567",
+        "agentwatch.step.index": 1,
+        "agentwatch.tool.arguments.hash": "0123456789abcdef",
+        "agentwatch.tool.irreversible": False,
+        "gen_ai.conversation.id": "0" * 32,
+        "gen_ai.agent.name": "support",
+        "agentwatch.agent.allowed_tools": ["search", "lookup"],
+        "gen_ai.tool.call.arguments": '{"query":"refund policy","limit":3}',
+        "agentwatch.tool.result.shape": "documents:array,documents[].id:number,documents[]:object,total_hits:number",
+        "agentwatch.tool.result.size": 52,
+        "gen_ai.tool.call.result": '{"total_hits":2,"documents":[{"id":1},{"id":2}]}',
+    }
+
+
+def result() -> dict:
+    return {"total_hits": 2, "documents": [{"id": 1}, {"id": 2}]}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--llm-calls", type=int, default=300)
+    args = parser.parse_args()
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(NullExporter(), max_queue_size=1 << 16))
+    bare_tracer = provider.get_tracer("bare")
+    attributes = tool_attributes()
+
+    def bare() -> None:
+        with bare_tracer.start_as_current_span("execute_tool search", attributes=attributes):
+            result()
+
+    def plain_search(query: str, limit: int = 3) -> dict:
+        return result()
+
+    results: dict[str, float] = {}
+    for capture in (True, False):
+        agentwatch.instrument(
+            tracer_provider=provider,
+            span_processor=BatchSpanProcessor(NullExporter()),
+            capture_content=capture,
+            openai=False,
+        )
+        search = agentwatch.tool(name="search")(plain_search)
+        with agentwatch.agent(name="support", allowed_tools=["search", "lookup"]):
+            results["bare"] = per_call(bare, args.calls, args.rounds)  # interleaved with the measured ones
+            results[f"tool capture={'on' if capture else 'off'}"] = per_call(
+                lambda s=search: s("refund policy"), args.calls, args.rounds
+            )
+        agentwatch.shutdown()
+    results["plain function"] = per_call(lambda: plain_search("refund policy"), args.calls, args.rounds)
+
+    # the hot path does not wait for the network: export to a port where nothing listens
+    dead = f"http://127.0.0.1:{free_port()}"
+    agentwatch.instrument(tracer_provider=TracerProvider(), endpoint=dead, openai=False)
+    search = agentwatch.tool(name="search")(plain_search)
+    results["tool, collector unreachable"] = per_call(lambda: search("refund policy"), args.calls, args.rounds)
+    started = time.perf_counter()
+    agentwatch.shutdown(timeout_millis=1000)
+    shutdown_s = time.perf_counter() - started
+
+    with LLMServer(lambda p, b: Reply(text="Refunds take five business days.")) as llm:
+        client = openai.OpenAI(base_url=llm.base_url, api_key="sk-bench", max_retries=0)
+        messages = [{"role": "user", "content": "How long do refunds take?"}]
+
+        def chat() -> None:
+            client.chat.completions.create(model="gpt-4o", messages=messages)
+
+        rounds = max(3, args.rounds // 2)
+        plain_llm = per_call(chat, args.llm_calls, rounds)
+        agentwatch.instrument(tracer_provider=provider, span_processor=BatchSpanProcessor(NullExporter()))
+        instrumented_llm = per_call(chat, args.llm_calls, rounds)
+        agentwatch.shutdown()
+        plain_llm_again = per_call(chat, args.llm_calls, rounds)
+    llm_overhead = instrumented_llm - statistics.mean([plain_llm, plain_llm_again])
+
+    bare_us = results["bare"]
+    print(f"bare SDK span, same attributes       {bare_us:8.1f} µs   1.00×")
+    for label in ("tool capture=on", "tool capture=off", "tool, collector unreachable"):
+        print(f"@agentwatch.tool call ({label:>20}) {results[label]:8.1f} µs   {results[label] / bare_us:.2f}×")
+    print(f"plain function, uninstrumented       {results['plain function']:8.2f} µs")
+    print(f"OpenAI chat call, uninstrumented     {plain_llm:8.1f} µs  (local server, {args.llm_calls} calls)")
+    print(f"OpenAI chat call, instrumented       {instrumented_llm:8.1f} µs")
+    print(f"OpenAI instrumentation overhead      {llm_overhead:8.1f} µs   {llm_overhead / bare_us:.2f}× a bare span")
+    print(f"shutdown with an unreachable collector: {shutdown_s:.2f} s (bounded by its timeout)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Every attribute agentwatch emits beyond the GenAI semantic conventions, in one place (see docs/attributes.md)."""
+
+from __future__ import annotations
+
+__all__ = [name for name in dir() if name.isupper()]
+
+# GenAI semantic conventions (used as they are)
+OPERATION = "gen_ai.operation.name"
+PROVIDER = "gen_ai.provider.name"
+AGENT_NAME = "gen_ai.agent.name"
+AGENT_ID = "gen_ai.agent.id"
+CONVERSATION_ID = "gen_ai.conversation.id"
+TOOL_NAME = "gen_ai.tool.name"
+TOOL_TYPE = "gen_ai.tool.type"
+TOOL_CALL_ID = "gen_ai.tool.call.id"
+TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
+TOOL_CALL_RESULT = "gen_ai.tool.call.result"
+INPUT_MESSAGES = "gen_ai.input.messages"
+OUTPUT_MESSAGES = "gen_ai.output.messages"
+REQUEST_MODEL = "gen_ai.request.model"
+RESPONSE_MODEL = "gen_ai.response.model"
+RESPONSE_ID = "gen_ai.response.id"
+FINISH_REASONS = "gen_ai.response.finish_reasons"
+INPUT_TOKENS = "gen_ai.usage.input_tokens"
+OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+ERROR_TYPE = "error.type"
+
+# agentwatch: the agent's contract
+GOAL = "agentwatch.agent.goal"
+ALLOWED_TOOLS = "agentwatch.agent.allowed_tools"
+RESOURCES = "agentwatch.agent.resources"
+CREDENTIAL = "agentwatch.credential.id"
+SESSION_ID = "agentwatch.session.id"
+# agentwatch: steps and tools
+STEP_INDEX = "agentwatch.step.index"
+STEP_INTENT = "agentwatch.step.intent"
+TOOL_IRREVERSIBLE = "agentwatch.tool.irreversible"
+TOOL_APPROVED = "agentwatch.tool.approved"
+TOOL_RESOURCE = "agentwatch.tool.resource"
+ARGUMENTS_HASH = "agentwatch.tool.arguments.hash"
+RESULT_SHAPE = "agentwatch.tool.result.shape"
+RESULT_SIZE = "agentwatch.tool.result.size"
+RESULT_ERROR = "agentwatch.tool.result.error"
+RESULT_FLAGS = "agentwatch.tool.result.flags"
+# agentwatch: content bookkeeping
+CONTENT_TRUNCATED = "agentwatch.content.truncated"
+CONTENT_REDACTED = "agentwatch.content.redacted"
+# events
+SOURCES_EVENT = "agentwatch.sources"
+SOURCES_CONTENT = "agentwatch.sources.content"
+SOURCES_COUNT = "agentwatch.sources.count"
+APPROVAL_EVENT = "agentwatch.approval"
+APPROVAL_ACTION = "agentwatch.approval.action"
