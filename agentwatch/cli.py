@@ -130,6 +130,48 @@ def cmd_collector(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_detect(args: argparse.Namespace, config: Config) -> int:
+    import json
+
+    from agentwatch.config import parse_duration
+    from agentwatch.detectors import run_detectors
+    from agentwatch.output import render_rows
+    from agentwatch.store import open_store
+
+    try:
+        window, baseline = parse_duration(args.window), parse_duration(args.baseline)
+    except ValueError as exc:
+        raise ConfigError("--window/--baseline", str(exc)) from None
+    with open_store(config) as store:
+        runs = run_detectors(
+            store,
+            window=window,
+            baseline=baseline,
+            names=args.detector or None,
+            params=_parse_params(args.param or []),
+            write=not args.no_write,
+        )
+    findings = [f for r in runs for f in r.findings]
+    failed = [r for r in runs if r.error]
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "findings": [f.as_dict() for f in findings],
+                    "errors": {r.detector.name: r.error for r in failed},
+                    "seconds": {r.detector.name: round(r.seconds, 3) for r in runs},
+                },
+                indent=2,
+            )
+        )
+    else:
+        rows = [(f.severity, f.detector, f.session_id or f.agent_name or f.tool_name, f.summary) for f in findings]
+        print(render_rows(["severity", "detector", "subject", "summary"], rows, max_width=args.max_width))
+        for r in failed:
+            print(f"detector {r.detector.name} failed: {r.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 # -- parser ----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -166,6 +208,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spool-dir", help="write-ahead spool directory (env AGENTWATCH_SPOOL_DIR)")
     _store_options(p)
     p.set_defaults(handler=cmd_collector)
+
+    p = commands.add_parser(
+        "detect",
+        help="run the SQL detectors over a recent window and record their findings",
+        description="Exits non-zero only when a detector fails, not when it finds something.",
+    )
+    p.add_argument("--window", default="1h", help="how far back to look (e.g. 15m, 1h, 1d)")
+    p.add_argument("--baseline", default="7d", help="the baseline before the window (e.g. 1d, 7d)")
+    p.add_argument("--detector", action="append", metavar="NAME", help="run only this detector (repeatable)")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a detector parameter")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--max-width", type=int, default=100, help="widest table cell before it is cut")
+    p.add_argument("--no-write", action="store_true", help="print findings without recording them")
+    _store_options(p)
+    p.set_defaults(handler=cmd_detect)
 
     p = commands.add_parser(
         "sql",
