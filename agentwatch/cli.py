@@ -172,6 +172,52 @@ def cmd_detect(args: argparse.Namespace, config: Config) -> int:
     return 1 if failed else 0
 
 
+def cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
+    import datetime as dt
+
+    from agentwatch.config import parse_duration
+    from agentwatch.evaluators import evaluate, make_judge
+    from agentwatch.store import open_store
+
+    if args.judge:
+        config = configure(store=args.store, database=args.database, judge=args.judge)
+    if not 0 < args.sample <= 1:
+        raise ConfigError("--sample", f"{args.sample} must be in (0, 1]")
+    shard, _, shards = (args.shard or "0/1").partition("/")
+    if not (shard.isdigit() and shards.isdigit() and int(shard) < int(shards)):
+        raise ConfigError("--shard", f"{args.shard!r} must be I/N with 0 <= I < N")
+    try:
+        since = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(seconds=parse_duration(args.since))
+    except ValueError as exc:
+        raise ConfigError("--since", str(exc)) from None
+    judge = make_judge(config)
+
+    def progress(stats) -> None:
+        if sys.stderr.isatty():
+            print(
+                f"\r{stats.answers} answers: {stats.scored} scored, {stats.skipped} skipped, {stats.errors} errors",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    with open_store(config) as store:
+        stats = evaluate(
+            store, judge, since=since, sample=args.sample, shard=int(shard), shards=int(shards), progress=progress
+        )
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(
+        f"{judge.name}: {stats.answers} answers in {stats.seconds:.1f}s — {stats.scored} scored "
+        f"({stats.cached} from cache), {stats.skipped} skipped, {stats.errors} errors"
+    )
+    if stats.budget_exhausted:
+        print("the judge's token budget for this hour is spent; the rest waits for the next run", file=sys.stderr)
+    for message in sorted(set(stats.error_messages))[:5]:
+        print(f"  error: {message}", file=sys.stderr)
+    return 0
+
+
 # -- parser ----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -223,6 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-write", action="store_true", help="print findings without recording them")
     _store_options(p)
     p.set_defaults(handler=cmd_detect)
+
+    p = commands.add_parser("evaluate", help="score recent answers for grounding, relevance and calibration")
+    p.add_argument("--since", default="1h", help="how far back to look (e.g. 30m, 1h, 1d)")
+    p.add_argument("--judge", choices=("heuristic", "openai"), help="judge (env AGENTWATCH_JUDGE)")
+    p.add_argument("--sample", type=float, default=1.0, help="share of traces to evaluate, by trace id (0-1]")
+    p.add_argument("--shard", help="I/N: evaluate only this worker's share of traces")
+    _store_options(p)
+    p.set_defaults(handler=cmd_evaluate)
 
     p = commands.add_parser(
         "sql",

@@ -194,6 +194,35 @@ class Config:
         "",
         "Extra secret patterns (RE2, ';;'-separated) masked before storage, besides the built-in ones.",
     )
+    # evaluators
+    judge: str = _setting(
+        "AGENTWATCH_JUDGE",
+        "heuristic",
+        "Judge the evaluators use: heuristic (offline) or openai.",
+        check=lambda v: None if v in ("heuristic", "openai") else "must be heuristic or openai",
+    )
+    judge_base_url: str = _setting(
+        "AGENTWATCH_JUDGE_BASE_URL", "https://api.openai.com/v1", "OpenAI-compatible endpoint of the LLM judge."
+    )
+    judge_model: str = _setting("AGENTWATCH_JUDGE_MODEL", "gpt-4o-mini", "Model of the LLM judge.")
+    judge_api_key: str = _setting(
+        "AGENTWATCH_JUDGE_API_KEY",
+        "",
+        "API key of the LLM judge (falls back to OPENAI_API_KEY).",
+        alt=("OPENAI_API_KEY",),
+    )
+    judge_concurrency: int = _setting(
+        "AGENTWATCH_JUDGE_CONCURRENCY", 4, "LLM judge calls in flight at once.", check=_positive
+    )
+    judge_tokens_per_hour: int = _setting(
+        "AGENTWATCH_JUDGE_TOKENS_PER_HOUR",
+        500_000,
+        "Token budget of the LLM judge per hour; then it stops.",
+        check=_positive,
+    )
+    judge_timeout: float = _setting(
+        "AGENTWATCH_JUDGE_TIMEOUT", 30.0, "Seconds one judge call may take.", check=_positive
+    )
     # server side
     log_level: str = _setting("AGENTWATCH_LOG_LEVEL", "INFO", "Log level of agentwatch's own logger.", check=_log_level)
 

@@ -16,7 +16,7 @@ import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from agentwatch._version import __version__
@@ -449,6 +449,8 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     # -- wrappers ---------------------------------------------------------------------------------
     def _sync_wrapper(self, kind: str) -> Any:
         def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+            if not is_instrumentation_enabled():  # e.g. agentwatch's own judge
+                return wrapped(*args, **kwargs)
             call = None
             with guard("starting an LLM span"):
                 call = self._start(kind, instance, kwargs)
@@ -468,6 +470,8 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _async_wrapper(self, kind: str) -> Any:
         async def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+            if not is_instrumentation_enabled():
+                return await wrapped(*args, **kwargs)
             call = None
             with guard("starting an LLM span"):
                 call = self._start(kind, instance, kwargs)

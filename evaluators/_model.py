@@ -1,0 +1,50 @@
+"""What gets evaluated and what an evaluation says."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+__all__ = ["METRICS", "Answer", "Score", "Source"]
+
+METRICS = ("grounding", "relevance", "calibration")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Something the agent consulted before answering: a tool result or a retrieved document."""
+
+    kind: str  # "tool" or "document"
+    name: str
+    text: str
+    failed: bool = False  # the tool raised or returned an error payload
+
+
+@dataclass
+class Answer:
+    trace_id: str
+    span_id: str
+    timestamp: dt.datetime
+    query: str
+    answer: str
+    sources: list[Source] = field(default_factory=list)
+    service_name: str = ""
+    agent_name: str = ""
+    session_id: str = ""
+    skip_reason: str = ""  # set when the answer cannot be evaluated (no captured content)
+
+    @property
+    def content_hash(self) -> str:
+        """Identical (query, answer, sources) are scored once."""
+        payload = json.dumps([self.query, self.answer, [(s.kind, s.name, s.text, s.failed) for s in self.sources]])
+        return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Score:
+    metric: str
+    score: float
+    label: str
+    explanation: str

@@ -1,0 +1,346 @@
+"""Evaluation workers: read answers from the store, score them, write the scores back (idempotently)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from agentwatch.evaluators._model import METRICS, Answer, Score, Source
+from agentwatch.evaluators.openai_judge import JudgeBudgetExhausted, JudgeError
+from agentwatch.sqlfiles import load_sql
+from agentwatch.store import Store
+
+__all__ = ["EvaluationStats", "Judge", "evaluate", "read_answers"]
+
+log = logging.getLogger("agentwatch.evaluators")
+
+_MAX_SOURCE_CHARS = 8000
+_WORDS = re.compile(r"[a-z0-9]{3,}")
+_COLUMNS = [
+    "Timestamp",
+    "EvaluatedAt",
+    "TraceId",
+    "SpanId",
+    "SessionId",
+    "ServiceName",
+    "AgentName",
+    "Evaluator",
+    "Metric",
+    "Status",
+    "Score",
+    "Label",
+    "Explanation",
+    "ContentHash",
+    "Details",
+]
+
+
+class Judge(Protocol):
+    name: str
+
+    def score(self, answer: Answer) -> list[Score]: ...
+
+
+def _text(messages_json: str, role: str) -> str:
+    """The text of the last message with ``role`` in a gen_ai.*.messages attribute."""
+    if not messages_json:
+        return ""
+    try:
+        messages = json.loads(messages_json)
+    except ValueError:
+        return messages_json  # stored as plain text
+    if not isinstance(messages, list):
+        return ""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == role:
+            parts = message.get("parts") or []
+            return "\n".join(
+                str(p.get("content", "")) for p in parts if isinstance(p, dict) and p.get("type") == "text"
+            )
+    return ""
+
+
+def _failed(text: str, errored: bool) -> bool:
+    if errored:
+        return True
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("error") not in (None, False, "", {}, [])
+
+
+def _rank(sources: list[Source], query: str, answer: str) -> list[Source]:
+    """Most relevant first (word overlap with the query and answer), bounded in total size."""
+    if sum(len(s.text) for s in sources) <= _MAX_SOURCE_CHARS:
+        return sources  # everything fits: nothing to choose
+    wanted = set(_WORDS.findall(f"{query} {answer}".lower()))
+    ranked = sorted(sources, key=lambda s: -len(wanted & set(_WORDS.findall(s.text.lower()))))
+    kept, size = [], 0
+    for source in ranked:
+        if size >= _MAX_SOURCE_CHARS:
+            break
+        text = source.text[: _MAX_SOURCE_CHARS - size]
+        kept.append(Source(source.kind, source.name, text, source.failed))
+        size += len(text)
+    return kept
+
+
+_START = (dt.datetime(1970, 1, 1), "", "")
+
+
+def read_answers(
+    store: Store,
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    evaluator: str,
+    sample: float = 1.0,
+    shard: int = 0,
+    shards: int = 1,
+    limit: int = 5000,
+    after: tuple[dt.datetime, str, str] = _START,
+) -> list[Answer]:
+    """Answers not yet scored by ``evaluator``, oldest first, after the cursor ``after``."""
+    sql = load_sql("evaluators/answers")
+    rows = store.query(
+        sql.body,
+        {
+            "since": since,
+            "until": until,
+            "evaluator": evaluator,
+            "sample_per_10k": round(sample * 10000),
+            "shard": shard,
+            "shards": shards,
+            "limit": limit,
+            "after_ts": after[0],
+            "after_trace": after[1],
+            "after_span": after[2],
+        },
+        sql_name=f"sql/{sql.name}.sql",
+    ).result_rows
+    answers = []
+    for trace, span, ts, service, agent, session, inp, out, evidence in rows:
+        query, text = _text(inp, "user"), _text(out, "assistant")
+        sources = [
+            Source(kind, name, result, _failed(result, bool(errored)))
+            for _, kind, name, result, errored in sorted(evidence or [])
+            if result or errored
+        ]
+        answer = Answer(trace, span, ts, query, text, _rank(sources, query, text), service, agent, session)
+        if not text:
+            answer.skip_reason = (
+                "no captured content: the answer was recorded with content capture off "
+                "(AGENTWATCH_CAPTURE_CONTENT=false)"
+            )
+        answers.append(answer)
+    return answers
+
+
+@dataclass
+class EvaluationStats:
+    answers: int = 0
+    scored: int = 0
+    skipped: int = 0
+    errors: int = 0
+    cached: int = 0
+    judge_calls: int = 0
+    budget_exhausted: bool = False
+    seconds: float = 0.0
+    error_messages: list[str] = field(default_factory=list)
+
+
+def _rows(
+    answer: Answer, evaluator: str, status: str, scores: list[Score] | None, reason: str, now: dt.datetime
+) -> list[list[Any]]:
+    if scores is None:
+        scores = [Score(m, 0.0, status, reason) for m in METRICS]
+    return [
+        [
+            answer.timestamp,
+            now,
+            answer.trace_id,
+            answer.span_id,
+            answer.session_id,
+            answer.service_name,
+            answer.agent_name,
+            evaluator,
+            s.metric,
+            status,
+            s.score,
+            s.label,
+            s.explanation,
+            answer.content_hash,
+            "{}",
+        ]
+        for s in scores
+    ]
+
+
+def _cached(store: Store, evaluator: str, hashes: list[str]) -> dict[str, list[Score]]:
+    if not hashes:
+        return {}
+    found: dict[str, list[Score]] = {}
+    for content, metric, score, label, explanation in store.query(
+        "SELECT ContentHash, Metric, argMax(Score, EvaluatedAt), argMax(Label, EvaluatedAt), "
+        "argMax(Explanation, EvaluatedAt) FROM evaluations WHERE Evaluator = {e:String} AND Status = 'scored' "
+        "AND ContentHash IN {h:Array(String)} GROUP BY ContentHash, Metric",
+        {"e": evaluator, "h": hashes},
+    ).result_rows:
+        found.setdefault(content, []).append(Score(metric, score, label, explanation))
+    return {h: s for h, s in found.items() if len(s) == len(METRICS)}
+
+
+def evaluate(
+    store: Store,
+    judge: Judge,
+    *,
+    since: dt.datetime,
+    until: dt.datetime | None = None,
+    sample: float = 1.0,
+    shard: int = 0,
+    shards: int = 1,
+    batch: int = 2000,
+    progress: Callable[[EvaluationStats], None] | None = None,
+) -> EvaluationStats:
+    """Score every answer in [since, until) not yet scored by this judge; idempotent and resumable.
+
+    Reads and writes run in threads with their own clients, so ClickHouse fetches the next batch and stores the
+    last one while Python scores this one.
+    """
+    until = until or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    stats = EvaluationStats()
+    started = time.perf_counter()
+    memo: dict[str, list[Score]] = {}
+    concurrency = max(1, int(getattr(judge, "concurrency", 1)))
+    processes = _process_pool(judge)
+    reader_store, writer_store = store.clone(), store.clone()
+    reader = ThreadPoolExecutor(1, thread_name_prefix="agentwatch-answers")
+    writer = ThreadPoolExecutor(1, thread_name_prefix="agentwatch-evaluations")
+
+    def fetch(after: tuple[dt.datetime, str, str]) -> list[Answer]:
+        return read_answers(
+            reader_store,
+            since=since,
+            until=until,
+            evaluator=judge.name,
+            sample=sample,
+            shard=shard,
+            shards=shards,
+            limit=batch,
+            after=after,
+        )
+
+    pending = None
+    upcoming = reader.submit(fetch, _START)
+    try:
+        while True:
+            answers = upcoming.result()
+            if not answers:
+                break
+            upcoming = reader.submit(fetch, (answers[-1].timestamp, answers[-1].trace_id, answers[-1].span_id))
+            rows = _score_batch(store, judge, answers, memo, concurrency, stats, processes)
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(writer_store.insert, "evaluations", rows, _COLUMNS)
+            stats.answers += len(answers)
+            stats.judge_calls = int(getattr(judge, "calls", stats.scored - stats.cached))
+            if progress:
+                progress(stats)
+            if stats.budget_exhausted:
+                log.warning("the judge's token budget is spent; stopping (the rest is evaluated in the next hour)")
+                break
+        if pending is not None:
+            pending.result()
+    finally:
+        if processes is not None:
+            processes.shutdown(wait=True)
+        reader.shutdown(wait=True)
+        writer.shutdown(wait=True)
+        reader_store.close()
+        writer_store.close()
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+_MIN_FOR_PROCESSES = 500
+
+
+def _process_pool(judge: Judge) -> Any:
+    """CPU-bound judges (the heuristic) score large batches on every core. Processes are spawned, not forked: a
+    fork of a process hosting chDB's threads could inherit a held allocator lock."""
+    if not getattr(judge, "cpu_bound", False) or (os.cpu_count() or 1) < 2:
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("spawn"))
+
+
+def _score_batch(
+    store: Store,
+    judge: Judge,
+    answers: list[Answer],
+    memo: dict[str, list[Score]],
+    concurrency: int,
+    stats: EvaluationStats,
+    processes: Any = None,
+) -> list[list[Any]]:
+    """Score one batch (skips, cache, judge) and return its rows for ``evaluations``."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    rows: list[list[Any]] = []
+    todo = [a for a in answers if not a.skip_reason]
+    for a in answers:
+        if a.skip_reason:
+            rows += _rows(a, judge.name, "skipped", None, a.skip_reason, now)
+            stats.skipped += 1
+    memo.update(_cached(store, judge.name, sorted({a.content_hash for a in todo} - set(memo))))
+
+    def score(answer: Answer) -> tuple[Answer, list[Score] | None, str, bool]:
+        if answer.content_hash in memo:
+            return answer, memo[answer.content_hash], "", True
+        if stats.budget_exhausted:
+            return answer, None, "the judge's token budget for this hour is spent", False
+        try:
+            scores = judge.score(answer)
+        except JudgeBudgetExhausted as exc:
+            stats.budget_exhausted = True
+            return answer, None, str(exc), False
+        except JudgeError as exc:
+            return answer, None, str(exc), False
+        memo[answer.content_hash] = scores
+        return answer, scores, "", False
+
+    fresh = [a for a in todo if a.content_hash not in memo]
+    if processes is not None and len(fresh) >= _MIN_FOR_PROCESSES:
+        chunk = max(64, len(fresh) // (4 * (os.cpu_count() or 1)))
+        for answer, scores in zip(fresh, processes.map(judge.score, fresh, chunksize=chunk), strict=True):
+            memo[answer.content_hash] = scores
+        scored_now = {id(a) for a in fresh}
+        results = [(a, memo[a.content_hash], "", id(a) not in scored_now) for a in todo]
+    elif concurrency > 1 and len(todo) > 1:
+        with ThreadPoolExecutor(concurrency) as pool:
+            results = list(pool.map(score, todo))
+    else:
+        results = [score(a) for a in todo]
+    for answer, scores, error, cached in results:
+        if scores is not None:
+            rows += _rows(answer, judge.name, "scored", scores, "", now)
+            stats.scored += 1
+            stats.cached += int(cached)
+        elif stats.budget_exhausted and "budget" in error:
+            rows += _rows(answer, judge.name, "skipped", None, error, now)
+            stats.skipped += 1
+        else:
+            rows += _rows(answer, judge.name, "error", None, error, now)
+            stats.errors += 1
+            stats.error_messages.append(error)
+    return rows

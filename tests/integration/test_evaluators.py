@@ -1,0 +1,287 @@
+"""Evaluation workers on a real store, and the LLM judge through the real openai client against a local server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import threading
+
+import pytest
+
+from agentwatch.evaluators import HeuristicJudge, OpenAIJudge, evaluate
+from agentwatch.llm_server import LLMServer, Reply
+
+from ..conftest import PYTHON
+from .spans import insert_spans, otel_row
+
+NOW = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+SINCE = NOW - dt.timedelta(hours=1)
+
+
+def _messages(role: str, text: str) -> str:
+    return json.dumps([{"role": role, "parts": [{"type": "text", "content": text}]}])
+
+
+def agent_trace(
+    trace: str,
+    query: str,
+    answer: str | None,
+    tool_result: str | None,
+    *,
+    tool_error: bool = False,
+    minutes: float = 10,
+    agent: str = "support",
+) -> list[list]:
+    ts = NOW - dt.timedelta(minutes=minutes)
+    root = f"{trace[:14]}aa"
+    attrs = {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.agent.name": agent,
+        "gen_ai.conversation.id": f"c-{trace}",
+    }
+    if answer is not None:
+        attrs.update(
+            {
+                "gen_ai.input.messages": _messages("user", query),
+                "gen_ai.output.messages": _messages("assistant", answer),
+            }
+        )
+    rows = [otel_row(root, attrs, trace_id=trace, timestamp=ts)]
+    if tool_result is not None:
+        rows.append(
+            otel_row(
+                f"{trace[:14]}bb",
+                {
+                    "gen_ai.operation.name": "execute_tool",
+                    "gen_ai.tool.name": "lookup",
+                    "gen_ai.tool.call.result": tool_result,
+                },
+                trace_id=trace,
+                parent=root,
+                timestamp=ts,
+                status="Error" if tool_error else "Unset",
+            )
+        )
+    return rows
+
+
+GOOD = (
+    "Where is order A-17?",
+    "Order A-17 shipped from Rotterdam and arrives in 3 days.",
+    '{"order": "A-17", "warehouse": "Rotterdam", "eta_days": 3}',
+)
+BAD = (
+    "Where is order A-18?",
+    "Order A-18 shipped from Denver and arrives in 9 days.",
+    '{"order": "A-18", "warehouse": "Rotterdam", "eta_days": 3}',
+)
+
+
+def _scores(store, evaluator="heuristic"):
+    return {
+        (trace, metric): (status, score, label)
+        for trace, metric, status, score, label in store.query(
+            "SELECT TraceId, Metric, Status, Score, Label FROM evaluations FINAL WHERE Evaluator = {e:String}",
+            {"e": evaluator},
+        ).result_rows
+    }
+
+
+def test_heuristic_worker_scores_skips_and_is_idempotent(store):
+    rows = agent_trace("1" * 32, *GOOD) + agent_trace("2" * 32, *BAD)
+    rows += agent_trace("3" * 32, "Where is order A-19?", None, '{"x": 1}')  # content capture was off
+    rows += [
+        otel_row(
+            "4" * 16,
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": "gpt-4o",  # no agent span
+                "gen_ai.input.messages": _messages("user", "What is 2 plus 2?"),
+                "gen_ai.output.messages": _messages("assistant", "2 plus 2 is 4."),
+            },
+            trace_id="4" * 32,
+            timestamp=NOW - dt.timedelta(minutes=5),
+        )
+    ]
+    insert_spans(store, rows)
+    stats = evaluate(store, HeuristicJudge(), since=SINCE)
+    assert (stats.answers, stats.scored, stats.skipped, stats.errors) == (4, 3, 1, 0)
+    scores = _scores(store)
+    assert scores["1" * 32, "grounding"][2] == "grounded"
+    assert scores["2" * 32, "grounding"][2] == "ungrounded" and scores["2" * 32, "grounding"][1] < 0.5
+    assert scores["3" * 32, "grounding"][0] == "skipped"
+    assert scores["4" * 32, "relevance"][0] == "scored"
+    explanation = store.query(
+        "SELECT Explanation FROM evaluations WHERE TraceId = {t:String} AND Metric = 'grounding'", {"t": "2" * 32}
+    ).result_rows[0][0]
+    assert "Denver" in explanation and "9" in explanation
+    assert (
+        "content capture off"
+        in store.query("SELECT any(Explanation) FROM evaluations WHERE Status = 'skipped'").result_rows[0][0]
+    )
+    before = store.query("SELECT count() FROM evaluations").result_rows[0][0]
+    again = evaluate(store, HeuristicJudge(), since=SINCE)
+    assert again.answers == 0
+    assert store.query("SELECT count() FROM evaluations").result_rows[0][0] == before == 12
+
+
+def test_two_workers_never_duplicate(store):
+    rows = []
+    for i in range(40):
+        rows += agent_trace(f"{i:032x}", *GOOD, minutes=30 - i * 0.5)
+    insert_spans(store, rows)
+    workers = [
+        threading.Thread(target=evaluate, args=(clone, HeuristicJudge()), kwargs={"since": SINCE})
+        for clone in (store.clone(), store.clone())
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    dupes = store.query(
+        "SELECT count() FROM (SELECT TraceId, SpanId, Metric, Evaluator, count() AS n FROM "
+        "evaluations FINAL GROUP BY TraceId, SpanId, Metric, Evaluator HAVING n > 1)"
+    ).result_rows
+    assert dupes == [(0,)]
+    assert store.query("SELECT uniqExact(TraceId) FROM evaluations FINAL").result_rows[0][0] == 40
+
+
+def test_sharded_workers_share_the_work_and_sampling_is_deterministic(store):
+    rows = []
+    for i in range(60):
+        rows += agent_trace(f"{i + 100:032x}", *GOOD, minutes=30 - i * 0.3)
+    insert_spans(store, rows)
+    first = evaluate(store.clone(), HeuristicJudge(), since=SINCE, shard=0, shards=2)
+    second = evaluate(store.clone(), HeuristicJudge(), since=SINCE, shard=1, shards=2)
+    assert first.answers + second.answers == 60 and first.answers and second.answers
+    assert store.query("SELECT count() FROM evaluations").result_rows[0][0] == 180  # raw rows: no duplicate at all
+    from agentwatch.evaluators import read_answers
+
+    sampled = {a.trace_id for a in read_answers(store, since=SINCE, until=NOW, evaluator="x", sample=0.5)}
+    assert sampled == {a.trace_id for a in read_answers(store, since=SINCE, until=NOW, evaluator="x", sample=0.5)}
+    assert 15 < len(sampled) < 45
+
+
+def _judge_reply(grounding=0.9):
+    return json.dumps(
+        {
+            m: {"score": grounding if m == "grounding" else 0.8, "label": "ok", "explanation": "fine"}
+            for m in ("grounding", "relevance", "calibration")
+        }
+    )
+
+
+class Script:
+    """Replies from a list, then the last one forever; records what it saw."""
+
+    def __init__(self, *replies: Reply) -> None:
+        self.replies = list(replies)
+        self.count = 0
+
+    def __call__(self, path, body) -> Reply:
+        self.count += 1
+        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+
+def _judge(llm, **kwargs) -> OpenAIJudge:
+    options = dict(model="judge-1", base_url=llm.base_url, api_key="sk-test", max_retries=2, concurrency=2, timeout=5)
+    options.update(kwargs)
+    return OpenAIJudge(**options)
+
+
+@pytest.mark.parametrize(
+    ("replies", "status", "calls"),
+    [
+        ([Reply(text=_judge_reply())], "scored", 1),
+        ([Reply(text="not json at all"), Reply(text=_judge_reply())], "scored", 2),  # repaired
+        ([Reply(text='{"grounding": 2}'), Reply(text="{}")], "error", 2),  # malformed twice: an error, never a score
+        ([Reply(status=429, error="slow down", retry_after=0), Reply(text=_judge_reply())], "scored", 2),
+        ([Reply(status=500, error="boom")], "error", 3),  # retried by the client, then recorded as an error
+    ],
+)
+def test_openai_judge_replies(store, replies, status, calls):
+    insert_spans(store, agent_trace("a" * 32, *GOOD))
+    script = Script(*replies)
+    with LLMServer(script) as llm:
+        stats = evaluate(store, _judge(llm), since=SINCE)
+    assert script.count == calls
+    scores = _scores(store, "openai:judge-1")
+    assert scores["a" * 32, "grounding"][0] == status
+    assert stats.errors == (1 if status == "error" else 0)
+    if status == "scored":
+        assert scores["a" * 32, "grounding"][1] == 0.9
+    else:
+        assert stats.error_messages
+
+
+def test_openai_judge_timeout_is_an_error(store):
+    insert_spans(store, agent_trace("b" * 32, *GOOD))
+    with LLMServer(lambda p, b: Reply(text=_judge_reply(), delay=2)) as llm:
+        stats = evaluate(store, _judge(llm, timeout=0.3, max_retries=0), since=SINCE)
+    assert stats.errors == 1 and "timed out" in stats.error_messages[0]
+
+
+def test_budget_stops_the_judge_and_identical_answers_are_scored_once(store):
+    rows = []
+    for i in range(6):
+        rows += agent_trace(f"{i + 500:032x}", *GOOD, minutes=20 - i)  # identical content: the cache answers
+    rows += agent_trace("c" * 32, *BAD, minutes=3)
+    rows += agent_trace("d" * 32, "Another question?", "Another answer.", '{"x": 1}', minutes=2)
+    insert_spans(store, rows)
+    script = Script(Reply(text=_judge_reply()))
+    with LLMServer(script) as llm:
+        judge = _judge(llm, tokens_per_hour=1, concurrency=1)
+        stats = evaluate(store, judge, since=SINCE)
+    assert stats.budget_exhausted
+    assert script.count == 1  # the first call spent the budget; the cache served the 5 identical answers
+    assert stats.cached == 5 and stats.scored == 6 and stats.skipped == 2
+    skipped = store.query("SELECT any(Explanation) FROM evaluations WHERE Status = 'skipped'").result_rows[0][0]
+    assert "budget" in skipped
+
+
+def test_the_judges_calls_are_not_traced(spans, store):
+    insert_spans(store, agent_trace("e" * 32, *GOOD))
+    with LLMServer(Script(Reply(text=_judge_reply()))) as llm:
+        evaluate(store, _judge(llm), since=SINCE)
+    assert [s.name for s in spans.get_finished_spans()] == []
+
+
+def test_evaluate_cli(cli_env):
+    subprocess.run([PYTHON, "-m", "agentwatch", "db", "init"], env=cli_env, check=True, capture_output=True)
+    out = subprocess.run(
+        [PYTHON, "-m", "agentwatch", "evaluate", "--since", "1h"], env=cli_env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("heuristic: 0 answers")
+    bad = subprocess.run(
+        [PYTHON, "-m", "agentwatch", "evaluate", "--sample", "2"], env=cli_env, capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "--sample" in bad.stderr
+
+
+def test_large_batches_are_scored_on_every_core_with_the_same_results(store):
+    rows = []
+    for i in range(620):
+        good = i % 2 == 0
+        query, answer, result = GOOD if good else BAD
+        rows += agent_trace(
+            f"{i + 9000:032x}",
+            query,
+            answer.replace("A-1", f"A-{i}"),
+            result.replace("A-1", f"A-{i}"),
+            minutes=50 - i * 0.05,
+        )
+    insert_spans(store, rows)
+    from agentwatch.evaluators import read_answers
+
+    expected = {
+        a.trace_id: {s.metric: s.score for s in HeuristicJudge().score(a)}
+        for a in read_answers(store, since=SINCE, until=NOW, evaluator="probe")
+    }
+    stats = evaluate(store, HeuristicJudge(), since=SINCE, batch=1000)
+    assert stats.scored == 620 and stats.errors == 0
+    got = {}
+    for trace, metric, score in store.query("SELECT TraceId, Metric, Score FROM evaluations FINAL").result_rows:
+        got.setdefault(trace, {})[metric] = score
+    assert got == expected
