@@ -218,6 +218,107 @@ def cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_alerts_run(args: argparse.Namespace, config: Config) -> int:
+    from agentwatch.alerts import AlertEngine, load_rules
+    from agentwatch.output import render_rows
+    from agentwatch.store import open_store
+
+    ruleset = load_rules(args.rules)
+    with open_store(config) as store:
+        outcomes = AlertEngine(store, ruleset).run_all()
+    rows = [
+        (o.rule, o.findings, o.firing, o.pending, len(o.notified), "; ".join(o.failures) or o.error) for o in outcomes
+    ]
+    print(
+        render_rows(["rule", "findings", "firing", "pending", "notified", "problems"], rows, max_width=args.max_width)
+    )
+    return 1 if any(o.error for o in outcomes) else 0
+
+
+def cmd_alerts_list(args: argparse.Namespace, config: Config) -> int:
+    from agentwatch.alerts import load_rules, next_run
+    from agentwatch.output import render_rows
+    from agentwatch.store import open_store
+
+    ruleset = load_rules(args.rules)
+    with open_store(config) as store:
+        runs = {
+            r[0]: r[1:]
+            for r in store.query(
+                "SELECT Rule, argMax(RanAt, RanAt), argMax(Error, RanAt) FROM alert_rule_runs GROUP BY Rule"
+            ).result_rows
+        }
+        states = {}
+        for rule, state, count, failures, error in store.query(
+            "SELECT Rule, State, count(), sum(DeliveryFailures), anyIf(LastError, LastError != '') "
+            "FROM alerts FINAL GROUP BY Rule, State"
+        ).result_rows:
+            states.setdefault(rule, []).append(
+                f"{count} {state}" + (f" ({failures} failed deliveries: {error})" if failures else "")
+            )
+        silences = store.query(
+            "SELECT Id, argMax(Matchers, UpdatedAt), argMax(EndsAt, UpdatedAt), argMax(Comment, UpdatedAt) FROM "
+            "alert_silences GROUP BY Id HAVING argMax(EndsAt, UpdatedAt) > now64(3)"
+        ).result_rows
+    rows = []
+    for rule in ruleset.rules:
+        last, error = runs.get(rule.name, (None, ""))
+        rows.append(
+            (
+                rule.name,
+                rule.detector,
+                rule.schedule_text,
+                last or "never",
+                next_run(rule, last) if last else "now",
+                ", ".join(states.get(rule.name, [])) or "-",
+                error or "",
+            )
+        )
+    print(
+        render_rows(
+            ["rule", "detector", "schedule", "last run", "next run", "alerts", "last error"],
+            rows,
+            max_width=args.max_width,
+        )
+    )
+    for silence_id, matchers, ends, comment in silences:
+        print(f"silence {silence_id}: {dict(matchers)} until {ends} {comment}")
+    return 0
+
+
+def cmd_alerts_silence(args: argparse.Namespace, config: Config) -> int:
+    import datetime as dt
+
+    from agentwatch.alerts import AlertEngine, load_rules
+    from agentwatch.config import parse_duration
+    from agentwatch.store import open_store
+
+    matchers = _parse_params(args.match or [])
+    if not matchers:
+        raise ConfigError("--match", "give at least one label matcher, e.g. --match rule=runaway_loop")
+    try:
+        until = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(
+            seconds=parse_duration(args.duration)
+        )
+    except ValueError as exc:
+        raise ConfigError("--for", str(exc)) from None
+    with open_store(config) as store:
+        silence_id = AlertEngine(store, load_rules(args.rules)).silence(matchers, until, args.comment or "")
+    print(f"silence {silence_id}: alerts matching {matchers} are not notified until {until.isoformat()}Z")
+    return 0
+
+
+def cmd_grafana_alerts(args: argparse.Namespace, config: Config) -> int:
+    from pathlib import Path
+
+    from agentwatch.alerts import load_rules
+    from agentwatch.grafana import write_alert_provisioning
+
+    target = write_alert_provisioning(load_rules(args.rules), Path(args.out), args.datasource_uid)
+    print(f"wrote {target}")
+    return 0
+
+
 # -- parser ----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -277,6 +378,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", help="I/N: evaluate only this worker's share of traces")
     _store_options(p)
     p.set_defaults(handler=cmd_evaluate)
+
+    alerts = commands.add_parser("alerts", help="alert rules: run them, list them, silence alerts")
+    alert_commands = alerts.add_subparsers(dest="alerts_command", metavar="COMMAND")
+    for name, handler, text in (
+        ("run", cmd_alerts_run, "run every rule once and deliver notifications"),
+        ("list", cmd_alerts_list, "rules, their last and next run, and their alerts"),
+        ("silence", cmd_alerts_silence, "stop notifications for alerts matching labels"),
+    ):
+        p = alert_commands.add_parser(name, help=text)
+        p.add_argument("--rules", help="rules file (env AGENTWATCH_RULES; default: the shipped rules)")
+        p.add_argument("--max-width", type=int, default=80, help=argparse.SUPPRESS)
+        if name == "silence":
+            p.add_argument("--match", action="append", metavar="LABEL=VALUE", help="label matcher (repeatable)")
+            p.add_argument("--for", dest="duration", default="2h", help="how long (e.g. 30m, 2h, 1d)")
+            p.add_argument("--comment", help="why")
+        _store_options(p)
+        p.set_defaults(handler=handler)
+    alerts.set_defaults(handler=lambda a, c: (alerts.print_help(), 2)[1])
+
+    grafana = commands.add_parser("grafana", help="Grafana provisioning files")
+    grafana_commands = grafana.add_subparsers(dest="grafana_command", metavar="COMMAND")
+    p = grafana_commands.add_parser("alerts", help="write Grafana alert rules equivalent to the agentwatch rules")
+    p.add_argument("--out", required=True, help="directory to write into")
+    p.add_argument("--rules", help="rules file (env AGENTWATCH_RULES; default: the shipped rules)")
+    p.add_argument("--datasource-uid", default="agentwatch-clickhouse", help="uid of the ClickHouse datasource")
+    p.set_defaults(handler=cmd_grafana_alerts)
+    grafana.set_defaults(handler=lambda a, c: (grafana.print_help(), 2)[1])
 
     p = commands.add_parser(
         "sql",

@@ -1,0 +1,288 @@
+"""Alert rules: which detector, how often, how long a condition must hold, who hears about it.
+
+A rules file is YAML with ``channels`` (name → type ``webhook``, ``slack`` or ``log`` and its settings) and
+``rules`` (a list). It is validated whole before anything is used: an error names the file, the line and the
+field, and an invalid file never half-loads.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from agentwatch.alerts.cron import Cron, CronError
+from agentwatch.config import parse_duration
+from agentwatch.errors import AgentwatchError
+
+__all__ = ["Channel", "Rule", "RuleSet", "RulesError", "load_rules"]
+
+_SEVERITIES = ("info", "warning", "critical")
+_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+
+class RulesError(AgentwatchError):
+    """A rules file is invalid; ``line`` and ``field`` say where."""
+
+    def __init__(self, source: str, line: int | None, field_name: str, message: str) -> None:
+        self.source = source
+        self.line = line
+        self.field = field_name
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {field_name}: {message}")
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    type: str
+    url: str = ""
+    secret: str = ""
+    timeout: float = 10.0
+    retries: int = 3
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    detector: str
+    params: dict[str, Any] = field(default_factory=dict)
+    interval: float | None = 60.0
+    cron: Cron | None = None
+    window: float = 3600.0
+    severity: str = ""
+    for_: float = 0.0
+    repeat_interval: float = 4 * 3600.0
+    labels: dict[str, str] = field(default_factory=dict)
+    summary: str = "{summary}"
+    channels: tuple[str, ...] = ()
+
+    @property
+    def schedule_text(self) -> str:
+        return self.cron.expression if self.cron else f"every {int(self.interval or 0)}s"
+
+    def render_summary(self, finding: Any) -> str:
+        values = {k: v for k, v in vars(finding).items() if isinstance(v, (str, int, float))}
+        values.update(rule=self.name, **self.labels)
+        try:
+            return string.Formatter().vformat(self.summary, (), _Defaulting(values))
+        except (ValueError, IndexError):
+            return finding.summary
+
+
+class _Defaulting(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    channels: dict[str, Channel]
+    source: str
+
+
+def _lines(node: Any) -> dict[str, int]:
+    """Line numbers (1-based) of the keys of a YAML mapping node."""
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return {k.value: k.start_mark.line + 1 for k, _ in node.value}
+    return {}
+
+
+def _duration(value: Any, source: str, line: int | None, name: str) -> float:
+    try:
+        seconds = parse_duration(str(value))
+    except ValueError as exc:
+        raise RulesError(source, line, name, str(exc)) from None
+    if seconds < 0:
+        raise RulesError(source, line, name, "must not be negative")
+    return seconds
+
+
+def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
+    """Validate a whole rules document and return it, or raise the first :class:`RulesError`."""
+    import yaml
+
+    from agentwatch.detectors import load_detectors
+
+    try:
+        document = yaml.safe_load(text) or {}
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RulesError(source, mark.line + 1 if mark else None, "yaml", str(exc).splitlines()[0]) from None
+    if not isinstance(document, dict):
+        raise RulesError(source, 1, "(document)", "must be a mapping with 'channels' and 'rules'")
+    top_lines = _lines(root)
+    unknown = set(document) - {"channels", "rules", "defaults"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise RulesError(source, top_lines.get(key), key, "unknown top-level key (expected channels, rules)")
+    nodes = {k.value: v for k, v in root.value} if root is not None else {}
+    channels: dict[str, Channel] = {}
+    channel_nodes = {k.value: v for k, v in getattr(nodes.get("channels"), "value", [])}
+    for name, spec in (document.get("channels") or {}).items():
+        lines = _lines(channel_nodes.get(name))
+        line = _lines(nodes.get("channels")).get(name)
+        if not isinstance(spec, dict):
+            raise RulesError(source, line, f"channels.{name}", "must be a mapping")
+        kind = spec.get("type")
+        if kind not in ("webhook", "slack", "log"):
+            raise RulesError(
+                source, lines.get("type", line), f"channels.{name}.type", f"{kind!r} is not one of webhook, slack, log"
+            )
+        url = str(spec.get("url", ""))
+        if url.startswith("${") and url.endswith("}"):
+            url = os.environ.get(url[2:-1], "")
+        if kind != "log" and not url.startswith(("http://", "https://")):
+            raise RulesError(source, lines.get("url", line), f"channels.{name}.url", "needs an http(s) URL")
+        secret = str(spec.get("secret", ""))
+        if secret.startswith("${") and secret.endswith("}"):
+            secret = os.environ.get(secret[2:-1], "")
+        retries = spec.get("retries", 3)
+        if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 10:
+            raise RulesError(
+                source, lines.get("retries", line), f"channels.{name}.retries", "must be a whole number from 0 to 10"
+            )
+        channels[name] = Channel(
+            name,
+            kind,
+            url,
+            secret,
+            _duration(spec.get("timeout", "10s"), source, lines.get("timeout"), f"channels.{name}.timeout"),
+            retries,
+        )
+    detectors = {d.name: d for d in load_detectors()}
+    rules: list[Rule] = []
+    rule_nodes = getattr(nodes.get("rules"), "value", [])
+    raw_rules = document.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise RulesError(source, top_lines.get("rules"), "rules", "must be a list")
+    seen: set[str] = set()
+    for index, spec in enumerate(raw_rules):
+        node = rule_nodes[index] if index < len(rule_nodes) else None
+        lines = _lines(node)
+        line = node.start_mark.line + 1 if node is not None else None
+        where = f"rules[{index}]"
+        if not isinstance(spec, dict):
+            raise RulesError(source, line, where, "must be a mapping")
+        known = {
+            "name",
+            "detector",
+            "params",
+            "schedule",
+            "window",
+            "severity",
+            "for",
+            "repeat_interval",
+            "labels",
+            "summary",
+            "channels",
+        }
+        extra = set(spec) - known
+        if extra:
+            key = sorted(extra)[0]
+            raise RulesError(source, lines.get(key, line), f"{where}.{key}", f"unknown field (known: {sorted(known)})")
+        name = spec.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise RulesError(source, lines.get("name", line), f"{where}.name", "needs a name of letters, digits, ._:-")
+        if name in seen:
+            raise RulesError(source, lines.get("name", line), f"{where}.name", f"{name!r} is used twice")
+        seen.add(name)
+        detector = detectors.get(spec.get("detector"))
+        if detector is None:
+            raise RulesError(
+                source,
+                lines.get("detector", line),
+                f"{where}.detector",
+                f"unknown detector {spec.get('detector')!r}; known: {sorted(detectors)}",
+            )
+        params = spec.get("params") or {}
+        if not isinstance(params, dict):
+            raise RulesError(source, lines.get("params", line), f"{where}.params", "must be a mapping")
+        for key, value in params.items():
+            if key not in detector.params:
+                raise RulesError(
+                    source,
+                    lines.get("params", line),
+                    f"{where}.params.{key}",
+                    f"{detector.name} has no parameter {key!r}; it has {sorted(detector.params)}",
+                )
+            try:
+                detector.params[key].parse(value)
+            except AgentwatchError as exc:
+                raise RulesError(source, lines.get("params", line), f"{where}.params.{key}", str(exc)) from None
+        schedule = str(spec.get("schedule", f"{int(detector.schedule)}s"))
+        interval, cron = None, None
+        if len(schedule.split()) == 5:
+            try:
+                cron = Cron(schedule)
+            except CronError as exc:
+                raise RulesError(source, lines.get("schedule", line), f"{where}.schedule", str(exc)) from None
+        else:
+            interval = _duration(schedule, source, lines.get("schedule", line), f"{where}.schedule")
+            if interval <= 0:
+                raise RulesError(source, lines.get("schedule", line), f"{where}.schedule", "must be positive")
+        severity = spec.get("severity", "")
+        if severity and severity not in _SEVERITIES:
+            raise RulesError(
+                source, lines.get("severity", line), f"{where}.severity", f"{severity!r} is not one of {_SEVERITIES}"
+            )
+        labels = spec.get("labels") or {}
+        if not isinstance(labels, dict) or not all(isinstance(v, (str, int, float)) for v in labels.values()):
+            raise RulesError(source, lines.get("labels", line), f"{where}.labels", "must map names to strings")
+        routed = spec.get("channels", list(channels))
+        if isinstance(routed, str):
+            routed = [routed]
+        missing = [c for c in routed if c not in channels]
+        if missing:
+            raise RulesError(
+                source,
+                lines.get("channels", line),
+                f"{where}.channels",
+                f"unknown channel(s) {missing}; defined: {sorted(channels)}",
+            )
+        summary = spec.get("summary", "{summary}")
+        if not isinstance(summary, str):
+            raise RulesError(source, lines.get("summary", line), f"{where}.summary", "must be a string")
+        rules.append(
+            Rule(
+                name=name,
+                detector=detector.name,
+                params=dict(params),
+                interval=interval,
+                cron=cron,
+                window=_duration(spec.get("window", "1h"), source, lines.get("window", line), f"{where}.window"),
+                severity=severity,
+                for_=_duration(spec.get("for", "0s"), source, lines.get("for", line), f"{where}.for"),
+                repeat_interval=_duration(
+                    spec.get("repeat_interval", "4h"),
+                    source,
+                    lines.get("repeat_interval", line),
+                    f"{where}.repeat_interval",
+                ),
+                labels={str(k): str(v) for k, v in labels.items()},
+                summary=summary,
+                channels=tuple(routed),
+            )
+        )
+    return RuleSet(tuple(rules), channels, source)
+
+
+def load_rules(path: str | Path | None = None) -> RuleSet:
+    """The rules at ``path`` (or ``AGENTWATCH_RULES``), else the documented default set shipped with agentwatch."""
+    path = path or os.environ.get("AGENTWATCH_RULES") or None
+    if path is None:
+        text = resources.files("agentwatch.alerts").joinpath("default_rules.yaml").read_text("utf-8")
+        return parse_rules(text, "agentwatch/alerts/default_rules.yaml")
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise RulesError(str(path), None, "(file)", f"cannot read: {exc.strerror}") from None
+    return parse_rules(text, str(path))

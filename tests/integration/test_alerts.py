@@ -1,0 +1,339 @@
+"""Alert rules end to end: real HTTP receivers, a controllable clock, restarts, silences, Grafana export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import yaml
+
+from agentwatch.alerts import AlertEngine, RulesError, Scheduler, parse_rules
+from agentwatch.grafana import alert_provisioning, expand_macros
+
+from ..conftest import PYTHON
+from .spans import insert_spans, otel_row
+
+NOW = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+class Receiver:
+    """An HTTP endpoint that records what it receives; it can fail the first N requests or answer slowly."""
+
+    def __init__(self, fail_first: int = 0, delay: float = 0.0) -> None:
+        self.requests: list[tuple[dict, bytes]] = []
+        self.fail_first = fail_first
+        self.delay = delay
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(receiver.delay)
+                if receiver.fail_first > 0:
+                    receiver.fail_first -= 1
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                receiver.requests.append((dict(self.headers), body))
+                self.send_response(200)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def payloads(self) -> list[dict]:
+        return [json.loads(body) for _, body in self.requests]
+
+
+def rules_text(
+    webhook: str, slack: str = "", *, extra: str = "", rule: str = "", retries: int = 2, timeout: str = "2s"
+) -> str:
+    channels = f"""
+channels:
+  hooks:
+    type: webhook
+    url: {webhook}
+    secret: s3cret
+    retries: {retries}
+    timeout: {timeout}
+"""
+    if slack:
+        channels += f"""  chat:
+    type: slack
+    url: {slack}
+"""
+    return (
+        channels
+        + (
+            rule
+            or """
+rules:
+  - name: loops
+    detector: runaway_loop
+    schedule: 1m
+    window: 12h
+    for: 10m
+    repeat_interval: 4h
+    labels: {team: agents}
+    summary: "[{rule}] {summary} (session {session_id})"
+"""
+        )
+        + extra
+    )
+
+
+@pytest.fixture
+def looping(store):
+    rows = [
+        otel_row(
+            f"{i:016x}",
+            {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "check_status",
+                "gen_ai.conversation.id": "sess-loop",
+                "gen_ai.agent.name": "ops",
+                "agentwatch.tool.arguments.hash": "same",
+            },
+            timestamp=NOW - dt.timedelta(minutes=10, seconds=-i),
+        )
+        for i in range(8)
+    ]
+    insert_spans(store, rows)
+    return store
+
+
+def test_pending_firing_repeat_resolved_with_a_controllable_clock(looping):
+    with Receiver() as hook, Receiver() as slack:
+        engine = AlertEngine(looping, parse_rules(rules_text(hook.url, slack.url)))
+        rule = engine.ruleset.rules[0]
+        first = engine.evaluate(rule, NOW)
+        assert (first.pending, first.firing, first.notified) == (1, 0, [])  # `for: 10m` has not passed
+        fired = engine.evaluate(rule, NOW + dt.timedelta(minutes=11))
+        assert fired.firing == 1 and len(fired.notified) == 1
+        assert engine.evaluate(rule, NOW + dt.timedelta(minutes=30)).notified == []  # no repeat before 4h
+        assert len(engine.evaluate(rule, NOW + dt.timedelta(hours=4, minutes=12)).notified) == 1  # repeat
+        looping.command("TRUNCATE TABLE agent_spans")  # the loop is gone
+        resolved = engine.evaluate(rule, NOW + dt.timedelta(hours=4, minutes=13))
+        assert resolved.notified == [f"resolved:{resolved.notified[0].split(':')[1]}"]
+    statuses = [p["status"] for p in hook.payloads()]
+    assert statuses == ["firing", "firing", "resolved"]
+    first_payload = hook.payloads()[0]
+    assert first_payload["rule"] == "loops" and first_payload["detector"] == "runaway_loop"
+    assert first_payload["labels"] == {
+        "rule": "loops",
+        "detector": "runaway_loop",
+        "severity": "critical",
+        "failure_mode": "runaway_loops_and_cost",
+        "agent_name": "ops",
+        "tool_name": "check_status",
+        "team": "agents",
+    }
+    assert (
+        first_payload["summary"].startswith("[loops] check_status was called 8 times")
+        and "sess-loop" in first_payload["summary"]
+    )
+    assert len(first_payload["evidence"]) == 8 and first_payload["version"] == 1
+    headers, body = hook.requests[0]
+    expected = (
+        "sha256="
+        + hmac.new(b"s3cret", headers["X-Agentwatch-Timestamp"].encode() + b"." + body, hashlib.sha256).hexdigest()
+    )
+    assert headers["X-Agentwatch-Signature"] == expected
+    assert headers["X-Agentwatch-Notification-Id"] == first_payload["id"]
+    assert [json.loads(b)["text"] for _, b in slack.requests][0].startswith(":rotating_light: [CRITICAL] loops:")
+
+
+def test_no_notification_is_lost_or_repeated_across_restarts(looping):
+    rule = """
+rules:
+  - {name: loops, detector: runaway_loop, window: 12h}
+"""
+    with Receiver(fail_first=10) as hook:  # the channel is down during the first run
+        first = AlertEngine(looping, parse_rules(rules_text(hook.url, rule=rule, retries=1, timeout="1s")))
+        outcome = first.evaluate(first.ruleset.rules[0], NOW)
+        assert outcome.firing == 1 and outcome.failures and hook.requests == []
+        hook.fail_first = 0
+        restarted = AlertEngine(looping, parse_rules(rules_text(hook.url, rule=rule)))  # a new process
+        restarted.run_all(NOW + dt.timedelta(minutes=1))
+        restarted.run_all(NOW + dt.timedelta(minutes=2))
+        again = AlertEngine(looping, parse_rules(rules_text(hook.url, rule=rule)))
+        again.run_all(NOW + dt.timedelta(minutes=3))
+    assert [p["status"] for p in hook.payloads()] == ["firing"]  # delivered once: not lost, not repeated
+    failures = looping.query("SELECT DeliveryFailures, LastError FROM alerts FINAL").result_rows[0]
+    assert failures == (1, "")
+
+
+def test_retries_and_a_slow_channel_does_not_block_the_others(looping):
+    rule = """
+rules:
+  - {name: loops, detector: runaway_loop, window: 12h}
+"""
+    with Receiver(fail_first=2) as flaky, Receiver(delay=1.5) as slow:
+        text = rules_text(flaky.url, rule=rule, retries=3).replace(
+            "channels:\n",
+            f"""channels:
+  slow:
+    type: webhook
+    url: {slow.url}
+    timeout: 0.3s
+    retries: 1
+""",
+        )
+        engine = AlertEngine(looping, parse_rules(text))
+        outcome = engine.evaluate(engine.ruleset.rules[0], NOW)
+    assert len(flaky.payloads()) == 1  # two 500s, then delivered, once
+    assert any("slow" in f for f in outcome.failures)
+    row = looping.query("SELECT PendingChannels, LastError FROM alerts FINAL").result_rows[0]
+    assert row[0] == ["slow"] and "slow" in row[1]  # still owed to the slow channel, visibly
+
+
+def test_silences_stop_notifications_until_they_expire(looping):
+    rule = """
+rules:
+  - {name: loops, detector: runaway_loop, window: 12h, labels: {team: agents}, repeat_interval: 1m}
+"""
+    with Receiver() as hook:
+        engine = AlertEngine(looping, parse_rules(rules_text(hook.url, rule=rule)))
+        engine.silence({"team": "agents"}, NOW + dt.timedelta(minutes=30), "deploy in progress", starts=NOW)
+        silenced = engine.evaluate(engine.ruleset.rules[0], NOW)
+        assert silenced.firing == 1 and silenced.notified == []
+        after = engine.evaluate(engine.ruleset.rules[0], NOW + dt.timedelta(minutes=45))
+        assert len(after.notified) == 1
+    assert len(hook.payloads()) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "message"),
+    [
+        ("rules:\n  - name: x\n    detector: nope\n", 3, "rules[0].detector", "unknown detector 'nope'"),
+        (
+            "rules:\n  - name: x\n    detector: runaway_loop\n    schedule: '61 * * * *'\n",
+            4,
+            "rules[0].schedule",
+            "minute '61'",
+        ),
+        (
+            "rules:\n  - name: x\n    detector: runaway_loop\n    params: {max_repeats: many}\n",
+            4,
+            "rules[0].params.max_repeats",
+            "not a valid UInt32",
+        ),
+        ("rules:\n  - name: x\n    detector: runaway_loop\n    for: soon\n", 4, "rules[0].for", "not a duration"),
+        (
+            "rules:\n  - name: x\n    detector: runaway_loop\n    channels: [pager]\n",
+            4,
+            "rules[0].channels",
+            "unknown channel",
+        ),
+        ("channels:\n  c: {type: email}\nrules: []\n", 2, "channels.c.type", "not one of webhook"),
+        ("rules:\n  - name: x\n    detector: runaway_loop\n    severity: urgent\n", 4, "rules[0].severity", "urgent"),
+        (
+            "rules:\n  - {name: x, detector: runaway_loop}\n  - {name: x, detector: retry_storm}\n",
+            3,
+            "rules[1].name",
+            "used twice",
+        ),
+        ("rules: [\n", None, "yaml", ""),
+    ],
+)
+def test_invalid_rule_files_are_precise(text, line, field, message):
+    with pytest.raises(RulesError) as info:
+        parse_rules(text, "rules.yaml")
+    assert info.value.field == field
+    if line:
+        assert info.value.line == line
+    assert message in str(info.value) and str(info.value).startswith("rules.yaml")
+
+
+def test_scheduler_runs_due_rules_and_skips_missed_runs(looping):
+    text = """
+channels:
+  log: {type: log}
+rules:
+  - {name: fast, detector: runaway_loop, schedule: 1m, window: 12h}
+  - {name: nightly, detector: retry_storm, schedule: '0 3 * * *'}
+"""
+    engine = AlertEngine(looping, parse_rules(text))
+    scheduler = Scheduler([engine])
+    assert sorted(scheduler.tick(NOW)) == ["fast", "nightly"]
+    for future in list(scheduler.running.values()):
+        future.result()
+    assert scheduler.tick(NOW + dt.timedelta(seconds=30)) == []
+    assert scheduler.tick(NOW + dt.timedelta(hours=5)) == ["fast"]  # paused 5h: one run, not 300
+    assert scheduler.next["fast"] == NOW + dt.timedelta(hours=5, minutes=1)
+    assert scheduler.next["nightly"].hour == 3 and scheduler.next["nightly"].minute == 0
+
+
+def test_the_default_rules_cover_every_detector():
+    from agentwatch.alerts import load_rules
+    from agentwatch.detectors import load_detectors
+
+    assert {r.detector for r in load_rules().rules} == {d.name for d in load_detectors()}
+
+
+def test_grafana_alert_provisioning_is_valid_and_its_sql_runs(looping, tmp_path):
+    from agentwatch.alerts import load_rules
+    from agentwatch.detectors import run_detectors
+
+    run_detectors(looping, window=3600, end=NOW, names=["runaway_loop"])
+    document = yaml.safe_load(yaml.safe_dump(alert_provisioning(load_rules())))
+    assert document["apiVersion"] == 1
+    group = document["groups"][0]
+    assert {"orgId", "name", "folder", "interval", "rules"} <= set(group)
+    by_title = {}
+    for rule in group["rules"]:
+        assert {"uid", "title", "condition", "data", "for", "labels", "annotations"} <= set(rule)
+        assert [d["refId"] for d in rule["data"]] == ["A", "B", "C"]
+        sql = expand_macros(
+            rule["data"][0]["model"]["rawSql"], NOW - dt.timedelta(hours=1), NOW + dt.timedelta(minutes=5)
+        )
+        by_title[rule["title"]] = looping.query(sql).result_rows[0][0]
+    assert by_title["runaway_loop"] == 1 and by_title["retry_storm"] == 0
+    assert len({r["uid"] for r in group["rules"]}) == len(group["rules"])
+
+
+def test_alerts_cli(cli_env, tmp_path):
+    run = lambda *a: subprocess.run(
+        [PYTHON, "-m", "agentwatch", *a],
+        env=cli_env,
+        capture_output=True,  # noqa: E731
+        text=True,
+    )
+    assert run("db", "init").returncode == 0
+    ran = run("alerts", "run")
+    assert ran.returncode == 0, ran.stderr
+    assert "runaway_loop" in ran.stdout
+    listed = run("alerts", "list")
+    assert listed.returncode == 0 and "every 60s" in listed.stdout
+    silenced = run("alerts", "silence", "--match", "team=agents", "--for", "1h", "--comment", "maintenance")
+    assert silenced.returncode == 0 and "not notified until" in silenced.stdout
+    assert "silence " in run("alerts", "list").stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - name: x\n    detector: nope\n")
+    failed = run("alerts", "run", "--rules", str(bad))
+    assert failed.returncode == 1 and f"{bad}:3: rules[0].detector" in failed.stderr
+    exported = run("grafana", "alerts", "--out", str(tmp_path / "grafana"))
+    assert exported.returncode == 0
+    assert yaml.safe_load((tmp_path / "grafana" / "agentwatch-alert-rules.yaml").read_text())["apiVersion"] == 1
