@@ -36,7 +36,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 time.sleep(receiver.delay)
                 if receiver.fail_first > 0:
@@ -162,7 +162,7 @@ def test_pending_firing_repeat_resolved_with_a_controllable_clock(looping):
     )
     assert headers["X-Agentwatch-Signature"] == expected
     assert headers["X-Agentwatch-Notification-Id"] == first_payload["id"]
-    assert [json.loads(b)["text"] for _, b in slack.requests][0].startswith(":rotating_light: [CRITICAL] loops:")
+    assert next(json.loads(b)["text"] for _, b in slack.requests).startswith(":rotating_light: [CRITICAL] loops:")
 
 
 def test_no_notification_is_lost_or_repeated_across_restarts(looping):
@@ -315,12 +315,14 @@ def test_grafana_alert_provisioning_is_valid_and_its_sql_runs(looping, tmp_path)
 
 
 def test_alerts_cli(cli_env, tmp_path):
-    run = lambda *a: subprocess.run(
-        [PYTHON, "-m", "agentwatch", *a],
-        env=cli_env,
-        capture_output=True,  # noqa: E731
-        text=True,
-    )
+    def run(*a):
+        return subprocess.run(
+            [PYTHON, "-m", "agentwatch", *a],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+        )
+
     assert run("db", "init").returncode == 0
     ran = run("alerts", "run")
     assert ran.returncode == 0, ran.stderr
