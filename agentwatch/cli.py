@@ -319,6 +319,42 @@ def cmd_grafana_alerts(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, config: Config, *, collector: bool = True) -> int:
+    from agentwatch.alerts import load_rules
+    from agentwatch.serve import Parts, run_server
+
+    overrides = {
+        k: v
+        for k, v in {
+            "collector_http": getattr(args, "http", None),
+            "collector_grpc": getattr(args, "grpc", None),
+            "spool_dir": getattr(args, "spool_dir", None),
+        }.items()
+        if v is not None
+    }
+    if overrides:
+        config = configure(store=args.store, database=args.database, **overrides)
+    shard, _, shards = (args.shard or "0/1").partition("/")
+    if not (shard.isdigit() and shards.isdigit() and int(shard) < int(shards)):
+        raise ConfigError("--shard", f"{args.shard!r} must be I/N with 0 <= I < N")
+    parts = Parts(
+        collector=collector and not args.no_collector,
+        evaluator=not args.no_evaluator,
+        alerts=not args.no_alerts,
+        shard=int(shard),
+        shards=int(shards),
+    )
+    ruleset = load_rules(args.rules) if parts.alerts else None
+    run_server(config, parts, ruleset, ready=lambda server: log.info("ready: %s", server.health()))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, config: Config) -> int:
+    from agentwatch.demo.run import run_demo
+
+    return run_demo(seed=args.seed, store=args.store, keep=args.keep, timeout=args.timeout)
+
+
 # -- parser ----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -405,6 +441,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--datasource-uid", default="agentwatch-clickhouse", help="uid of the ClickHouse datasource")
     p.set_defaults(handler=cmd_grafana_alerts)
     grafana.set_defaults(handler=lambda a, c: (grafana.print_help(), 2)[1])
+
+    for name, text in (
+        ("serve", "the whole pipeline in one process: collector, evaluators, detectors and alerts"),
+        ("worker", "evaluators, detectors and alerts without a collector (the OTel Collector feeds the store)"),
+    ):
+        p = commands.add_parser(name, help=text, description="Runs until SIGTERM/SIGINT; then flushes and stops.")
+        if name == "serve":
+            p.add_argument("--http", help="OTLP/HTTP address or '' for off (env AGENTWATCH_COLLECTOR_HTTP)")
+            p.add_argument("--grpc", help="OTLP/gRPC address or '' for off (env AGENTWATCH_COLLECTOR_GRPC)")
+            p.add_argument("--spool-dir", help="write-ahead spool directory (env AGENTWATCH_SPOOL_DIR)")
+            p.add_argument("--no-collector", action="store_true", help="do not receive spans")
+        p.add_argument("--no-evaluator", action="store_true", help="do not score answers")
+        p.add_argument("--no-alerts", action="store_true", help="do not run detectors and alert rules")
+        p.add_argument("--rules", help="alert rules file (env AGENTWATCH_RULES; default: the shipped rules)")
+        p.add_argument("--shard", help="I/N: this worker's share of the evaluations (several workers, one store)")
+        _store_options(p)
+        p.set_defaults(
+            handler=cmd_serve if name == "serve" else (lambda a, c: cmd_serve(a, c, collector=False)),
+            no_collector=name == "worker",
+        )
+
+    p = commands.add_parser("demo", help="see agentwatch catch all six failure modes, live, in under a minute")
+    p.add_argument("--seed", type=int, default=7, help="makes the run repeatable")
+    p.add_argument("--keep", action="store_true", help="keep serving afterwards, to explore")
+    p.add_argument("--timeout", type=float, default=50.0, help="seconds to wait for every failure to be caught")
+    _store_options(p)
+    p.set_defaults(handler=cmd_demo)
 
     p = commands.add_parser(
         "sql",

@@ -71,8 +71,9 @@ class StoreLockedError(StoreError):
             holder = f"process {pid}" + (f" ({command})" if command else "")
         super().__init__(
             f"the embedded store at {path} is held by {holder}; only one process can open an embedded store. "
-            "Reach it through that process (agentwatch serve exposes it), stop that process, "
-            "or point AGENTWATCH_STORE at another path."
+            "Stop that process (agentwatch serve flushes on SIGTERM) and run this again, point AGENTWATCH_STORE at "
+            "another path, or use a ClickHouse server (AGENTWATCH_STORE=http://host:8123), which many processes "
+            "can share."
         )
 
 

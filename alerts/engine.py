@@ -204,7 +204,7 @@ class AlertEngine:
             "severity": rule.severity or finding.severity,
             "failure_mode": finding.failure_mode,
         }
-        for key in ("agent_name", "tool_name"):
+        for key in ("agent_name", "tool_name", "session_id"):
             if getattr(finding, key):
                 labels[key] = getattr(finding, key)
         labels.update(rule.labels)

@@ -46,10 +46,10 @@ def main() -> None:
     received: list[tuple[float, str]] = []
 
     class Hook(BaseHTTPRequestHandler):
-        def log_message(self, *a):  # noqa: ANN002
+        def log_message(self, *a):
             pass
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append((time.monotonic(), body.decode()))
             self.send_response(200)
@@ -59,8 +59,13 @@ def main() -> None:
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     work = Path(tempfile.mkdtemp(prefix="aw-bench-alerts-"))
     port = free_port()
-    config = configure(store=f"chdb://{work / 'store'}", database="bench", collector_http=f"127.0.0.1:{port}",
-                       collector_grpc="", spool_dir=str(work / "spool"))
+    config = configure(
+        store=f"chdb://{work / 'store'}",
+        database="bench",
+        collector_http=f"127.0.0.1:{port}",
+        collector_grpc="",
+        spool_dir=str(work / "spool"),
+    )
     store = open_store(config, create=True)
     Migrator(store, config).apply()
     loop = asyncio.new_event_loop()
@@ -85,20 +90,31 @@ rules:
         seen = len(received)
         session = f"loop-{trial}-{dt.datetime.now().timestamp()}"
         for _ in range(8):
-            with tracer.start_as_current_span("execute_tool poll", attributes={
-                    "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "poll",
-                    "gen_ai.conversation.id": session, "agentwatch.tool.arguments.hash": "same"}):
+            with tracer.start_as_current_span(
+                "execute_tool poll",
+                attributes={
+                    "gen_ai.operation.name": "execute_tool",
+                    "gen_ai.tool.name": "poll",
+                    "gen_ai.conversation.id": session,
+                    "agentwatch.tool.arguments.hash": "same",
+                },
+            ):
                 pass
         written = time.monotonic()
         while len(received) == seen:
             time.sleep(0.05)
         delays.append(received[-1][0] - written)
-        print(f"trial {trial + 1}: alert delivered {delays[-1]:.1f} s after the spans were exported "
-              f"({delays[-1] / interval:.2f} × the {interval:.0f} s schedule)", flush=True)
+        print(
+            f"trial {trial + 1}: alert delivered {delays[-1]:.1f} s after the spans were exported "
+            f"({delays[-1] / interval:.2f} × the {interval:.0f} s schedule)",
+            flush=True,
+        )
         time.sleep(interval * 0.61)
     stop.set()
-    print(f"median {statistics.median(delays):.1f} s, max {max(delays):.1f} s = {max(delays) / interval:.2f} schedule "
-          "intervals (bound: 2)")
+    print(
+        f"median {statistics.median(delays):.1f} s, max {max(delays):.1f} s = {max(delays) / interval:.2f} schedule "
+        "intervals (bound: 2)"
+    )
     asyncio.run_coroutine_threadsafe(collector.stop(), loop).result(60)
 
 

@@ -53,6 +53,7 @@ class Collector:
         self._runner: web.AppRunner | None = None
         self._grpc: Any = None
         self._accepting = False
+        self.health_extra: Any = None  # the hosting server's report of its other parts (agentwatch serve)
         self.metrics.gauge("agentwatch_collector_queue_spans", lambda: self.spool.pending_spans)
         self.metrics.gauge("agentwatch_collector_spool_bytes", lambda: self.spool.pending_bytes)
         self.metrics.gauge("agentwatch_collector_store_up", lambda: 1.0 if self.writer.store_up else 0.0)
@@ -89,13 +90,19 @@ class Collector:
     def health(self) -> dict[str, Any]:
         full = self.spool.pending_bytes >= self.config.spool_max_bytes
         status = "unavailable" if full or not self._accepting else "ok" if self.writer.store_up else "degraded"
-        return {
+        report = {
             "status": status,
             "store": "up" if self.writer.store_up else f"down: {self.writer.last_error}",
             "queue_spans": self.spool.pending_spans,
             "spool_bytes": self.spool.pending_bytes,
             "writer": "running" if self.writer.is_alive() else "stopped",
         }
+        if self.health_extra is not None:
+            parts = {k: v for k, v in self.health_extra().items() if k != "collector"}
+            report["parts"] = parts
+            if any(isinstance(p, dict) and p.get("status") == "degraded" for p in parts.values()) and status == "ok":
+                report["status"] = "degraded"
+        return report
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:

@@ -148,6 +148,7 @@ def test_pending_firing_repeat_resolved_with_a_controllable_clock(looping):
         "failure_mode": "runaway_loops_and_cost",
         "agent_name": "ops",
         "tool_name": "check_status",
+        "session_id": "sess-loop",
         "team": "agents",
     }
     assert (

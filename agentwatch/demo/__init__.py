@@ -1,0 +1,1 @@
+"""``agentwatch demo``: a fleet of simulated agents, each of the six failure modes injected, caught live."""

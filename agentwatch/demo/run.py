@@ -1,0 +1,250 @@
+"""``agentwatch demo``: serve on a fresh embedded store, a fleet of simulated agents, and a table of what was
+caught next to what was injected. Deterministic with a seed; exits non-zero when a failure mode was missed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from agentwatch.alerts import parse_rules
+from agentwatch.config import configure
+from agentwatch.demo.scenarios import SCENARIOS, Scenario
+from agentwatch.detectors import load_detectors
+from agentwatch.llm_server import LLMServer, Reply
+from agentwatch.output import render_rows
+from agentwatch.serve import Parts, Server
+
+__all__ = ["run_demo"]
+
+MODES = (
+    "context_degradation",
+    "silent_wrong_answers",
+    "tool_schema_drift",
+    "runaway_loops_and_cost",
+    "permission_explosion",
+    "goal_drift",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def responder(path: str, body: dict[str, Any]) -> Reply:
+    """The simulated LLM: answers from the tool results in the prompt; ``sim-confident`` gets them wrong."""
+    model = body.get("model", "")
+    text = str((body.get("messages") or [{}])[-1].get("content", ""))
+    if model == "sim-research":
+        return Reply(text="Here is the running summary of the incident reports so far.")
+    if "Tool results:" not in text:
+        return Reply(text="Done.")
+    facts = json.loads(text.split("Tool results:", 1)[1])
+    if model == "sim-confident":
+        return Reply(
+            text=f"Your order {facts.get('order_id', '')} is definitely at our Denver warehouse and will "
+            f"arrive in {int(facts.get('eta_days', 1)) + 6} days."
+        )
+    described = ", ".join(
+        f"{key.replace('_', ' ')} {value}" for key, value in facts.items() if isinstance(value, (str, int, float))
+    )
+    return Reply(text=f"Here is what I found: {described}.")
+
+
+class Webhook:
+    """Receives the demo's alerts."""
+
+    def __init__(self) -> None:
+        self.payloads: list[dict[str, Any]] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                hook.payloads.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+
+
+def _rules(webhook_url: str, extra_webhook: str | None) -> str:
+    channels = f"channels:\n  demo:\n    type: webhook\n    url: {webhook_url}\n    retries: 1\n"
+    if extra_webhook:
+        channels += f"  extra:\n    type: webhook\n    url: {extra_webhook}\n    retries: 1\n"
+    rules = "rules:\n" + "".join(
+        f"  - {{name: {d.name}, detector: {d.name}, schedule: 2s, window: 1h}}\n" for d in load_detectors()
+    )
+    return channels + rules
+
+
+def _owner(finding: dict[str, Any]) -> Scenario | None:
+    session, agents = finding["session_id"], set(filter(None, str(finding["agent_name"]).split(",")))
+    for scenario in SCENARIOS:
+        if session == scenario.session or (not session and agents and agents <= set(scenario.agents)):
+            return scenario
+    return None
+
+
+def run_demo(
+    *,
+    seed: int = 7,
+    store: str | None = None,
+    keep: bool = False,
+    timeout: float = 50.0,
+    webhook: str | None = None,
+    out: Any = sys.stdout,
+) -> int:
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="agentwatch-demo-"))
+    port = _free_port()
+    config = configure(
+        store=store or f"chdb://{work / 'store'}",
+        collector_http=f"127.0.0.1:{port}",
+        collector_grpc=f"127.0.0.1:{_free_port()}",
+        spool_dir=str(work / "spool"),
+        batch_max_age=0.1,
+    )
+    hook = Webhook()
+    ruleset = parse_rules(_rules(hook.url, webhook), "demo rules")
+    server = Server(config, Parts(evaluate_every=1.0), ruleset)
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    asyncio.run_coroutine_threadsafe(server.start(), loop).result(60)
+    print(f"agentwatch serve: store {config.store}, OTLP on http://127.0.0.1:{port}", file=out)
+    with LLMServer(responder) as llm:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
+        env.update(
+            OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
+            OTEL_SERVICE_NAME="demo-agents",
+            AGENTWATCH_DEMO_LLM=llm.base_url,
+            AGENTWATCH_DEMO_SEED=str(seed),
+        )
+        print("running the agent fleet (import agentwatch.auto, a simulated LLM, real tools)…", file=out)
+        fleet = subprocess.run(
+            [sys.executable, "-m", "agentwatch.demo.fleet"], env=env, capture_output=True, text=True, timeout=120
+        )
+        if fleet.returncode != 0:
+            print(f"the fleet failed:\n{fleet.stderr}", file=out)
+            return 2
+    injected = [s for s in SCENARIOS if s.failure_mode]
+    findings: list[dict[str, Any]] = []
+    while True:
+        rows = server.store.query(
+            "SELECT Detector, FailureMode, Fingerprint, SessionId, AgentName, ToolName, argMax(Summary, LastSeen) "
+            "FROM findings GROUP BY Detector, FailureMode, Fingerprint, SessionId, AgentName, ToolName"
+        )
+        findings = [
+            dict(
+                zip(
+                    ["detector", "failure_mode", "fingerprint", "session_id", "agent_name", "tool_name", "summary"],
+                    r,
+                    strict=True,
+                )
+            )
+            for r in rows.result_rows
+        ]
+        alerted = {(p["detector"], p["fingerprint"]) for p in hook.payloads}
+        caught = {
+            s.key
+            for s in injected
+            if any(
+                (o := _owner(f)) is not None
+                and o.key == s.key
+                and f["failure_mode"] == s.failure_mode
+                and (f["detector"], f["fingerprint"]) in alerted
+                for f in findings
+            )
+        }
+        spans = server.store.query("SELECT count() FROM agent_spans").result_rows[0][0]
+        evaluated = server.store.query("SELECT uniqExact(TraceId) FROM evaluations").result_rows[0][0]
+        elapsed = time.monotonic() - started
+        print(
+            f"\r  {elapsed:4.0f}s  spans {spans:>5}  answers evaluated {evaluated:>3}  findings {len(findings):>3}  "
+            f"alerts {len(hook.payloads):>3}  failure modes caught {len(caught)}/{len(injected)}",
+            end="",
+            file=out,
+            flush=True,
+        )
+        if len(caught) == len(injected) or elapsed > timeout:
+            break
+        time.sleep(1.0)
+    time.sleep(2.5)  # one more detector turn: late findings from the same sessions show up in the table too
+    alerted = {(p["detector"], p["fingerprint"]) for p in hook.payloads}
+    print("\n", file=out)
+    table = []
+    for scenario in SCENARIOS:
+        mine = [f for f in findings if (o := _owner(f)) is not None and o.key == scenario.key]
+        if not mine:
+            table.append(
+                (
+                    scenario.failure_mode or "(healthy)",
+                    scenario.session,
+                    scenario.description,
+                    "-" if not scenario.failure_mode else "MISSED",
+                    "",
+                    "",
+                )
+            )
+        for f in sorted(mine, key=lambda f: (f["failure_mode"] != scenario.failure_mode, f["detector"])):
+            table.append(
+                (
+                    scenario.failure_mode or "(healthy)",
+                    scenario.session,
+                    scenario.description,
+                    f"{f['detector']} ({f['failure_mode']})",
+                    "yes" if (f["detector"], f["fingerprint"]) in alerted else "no",
+                    f["summary"],
+                )
+            )
+    print(
+        render_rows(["injected", "session", "what happened", "caught by", "alert", "summary"], table, max_width=58),
+        file=out,
+    )
+    healthy_findings = [f for f in findings if (o := _owner(f)) is not None and not o.failure_mode]
+    missed = [s for s in injected if s.key not in caught]
+    print(
+        f"\n{len(injected) - len(missed)} of {len(injected)} failure modes caught and alerted; "
+        f"{len(healthy_findings)} finding(s) on healthy sessions; {time.monotonic() - started:.0f}s.",
+        file=out,
+    )
+    print(
+        f"""
+Where to look next (the store is {config.store}):
+  agentwatch sql --store {config.store} "SELECT Detector, Severity, Summary FROM findings FINAL"
+  agentwatch sql --store {config.store} "SELECT SessionId, Operation, ToolName, ResultShape FROM agent_spans \\
+      WHERE SessionId = 'demo-schema-drift' ORDER BY Timestamp"
+  agentwatch detect --store {config.store} --window 1h
+  agentwatch alerts list --store {config.store}""",
+        file=out,
+    )
+    if keep:
+        print(f"\n--keep: serving on http://127.0.0.1:{port} (OTLP) until Ctrl-C", file=out)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(60)
+    server.store.close()
+    loop.call_soon_threadsafe(loop.stop)
+    hook.server.shutdown()
+    return 1 if missed or healthy_findings else 0

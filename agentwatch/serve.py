@@ -1,0 +1,161 @@
+"""``agentwatch serve`` / ``agentwatch worker``: the whole pipeline in one process.
+
+serve = the collector (OTLP HTTP + gRPC) + the evaluator loop + the alert scheduler (which runs the detectors),
+on the embedded store by default. worker = the same without the collector, for deployments where the OpenTelemetry
+Collector writes into a ClickHouse server; several workers share the evaluations by trace-id shard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from agentwatch.alerts import AlertEngine, RuleSet, Scheduler, load_rules
+from agentwatch.config import Config
+from agentwatch.evaluators import evaluate, make_judge
+from agentwatch.migrate import Migrator
+from agentwatch.store import Store, open_store
+
+__all__ = ["Parts", "Server", "run_server"]
+
+log = logging.getLogger("agentwatch.serve")
+
+
+@dataclass(frozen=True)
+class Parts:
+    collector: bool = True
+    evaluator: bool = True
+    alerts: bool = True
+    evaluate_every: float = 10.0
+    evaluate_since: float = 3600.0
+    shard: int = 0
+    shards: int = 1
+
+
+class Server:
+    """Hosts the store and the parts; ``await start()``, then ``await stop()`` (flush, then stop)."""
+
+    def __init__(
+        self, config: Config, parts: Parts = Parts(), ruleset: RuleSet | None = None, store: Store | None = None
+    ) -> None:
+        self.config = config
+        self.parts = parts
+        self.ruleset = ruleset
+        self.store = store
+        self.collector: Any = None
+        self.scheduler: Scheduler | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._clients: list[Store] = []
+        self.evaluator_state = {"status": "off", "last_run": None, "last_error": "", "answers": 0}
+
+    def health(self, *, collector: bool = True) -> dict[str, Any]:
+        """Each part's health (the collector's /healthz shows the others under ``parts``)."""
+        report: dict[str, Any] = {"store": self.store.dsn.redacted() if self.store else "closed"}
+        if collector and self.collector is not None:
+            report["collector"] = self.collector.health()
+        report["evaluator"] = dict(self.evaluator_state)
+        if self.scheduler is not None:
+            errors = {name: o.error for name, o in self.scheduler.last.items() if o.error}
+            report["alerts"] = {
+                "status": "degraded" if errors else "ok",
+                "rules": len(self.scheduler.rules),
+                "errors": errors,
+            }
+        else:
+            report["alerts"] = {"status": "off"}
+        return report
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.store is None:
+            self.store = await loop.run_in_executor(None, lambda: open_store(self.config, create=True))
+        await loop.run_in_executor(None, Migrator(self.store, self.config).apply)
+        if self.parts.collector:
+            from agentwatch.collector import Collector
+
+            self.collector = Collector(self.config, self.store)
+            self.collector.health_extra = lambda: self.health(collector=False)
+            await self.collector.start()
+        if self.parts.evaluator:
+            self.evaluator_state["status"] = "starting"
+            self._spawn("agentwatch-evaluator", self._evaluate_loop)
+        if self.parts.alerts:
+            ruleset = self.ruleset or load_rules()
+            engines = [AlertEngine(self._client(), ruleset), AlertEngine(self._client(), ruleset)]
+            self.scheduler = Scheduler(engines)
+            self._spawn("agentwatch-scheduler", lambda: self.scheduler.run(self._stop, 0.5))
+        log.info(
+            "agentwatch serving: %s",
+            ", ".join(p for p in ("collector", "evaluator", "alerts") if getattr(self.parts, p)),
+        )
+
+    def _client(self) -> Store:
+        client = self.store.clone()
+        self._clients.append(client)
+        return client
+
+    def _spawn(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _evaluate_loop(self) -> None:
+        store = self._client()
+        judge = make_judge(self.config)
+        while not self._stop.is_set():
+            now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            try:
+                stats = evaluate(
+                    store,
+                    judge,
+                    since=now - dt.timedelta(seconds=self.parts.evaluate_since),
+                    until=now,
+                    shard=self.parts.shard,
+                    shards=self.parts.shards,
+                )
+                self.evaluator_state.update(
+                    status="ok",
+                    last_run=now.isoformat(),
+                    last_error="",
+                    answers=self.evaluator_state["answers"] + stats.answers,
+                )
+            except Exception as exc:  # recorded and retried on the next turn
+                self.evaluator_state.update(status="degraded", last_error=str(exc))
+                log.error("evaluator run failed: %s", exc)
+            self._stop.wait(self.parts.evaluate_every)
+
+    async def stop(self) -> None:
+        if self.collector is not None:
+            await self.collector.stop()
+        self._stop.set()
+        loop = asyncio.get_running_loop()
+        for thread in self._threads:
+            await loop.run_in_executor(None, thread.join, 30)
+        for client in self._clients:
+            client.close()
+        log.info("agentwatch stopped")
+
+
+async def _serve(server: Server, ready: Any = None) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    if ready is not None:
+        ready(server)
+    await stop.wait()
+    await server.stop()
+
+
+def run_server(config: Config, parts: Parts, ruleset: RuleSet | None = None, ready: Any = None) -> None:
+    """Run until SIGTERM/SIGINT, then stop accepting, flush and stop."""
+    asyncio.run(_serve(Server(config, parts, ruleset), ready))

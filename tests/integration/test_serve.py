@@ -1,0 +1,195 @@
+"""agentwatch serve as its users run it: a process, fed by agents, alerting a webhook; SIGTERM; restarts; demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from agentwatch.demo.run import Webhook, responder
+from agentwatch.demo.scenarios import SCENARIOS
+from agentwatch.detectors import load_detectors
+from agentwatch.llm_server import LLMServer
+
+from ..conftest import PYTHON, free_port
+from .running import wait_for
+
+
+def _serve(env: dict[str, str], port: int, *args: str, log=None) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "agentwatch", "serve", "--http", f"127.0.0.1:{port}", "--grpc", "", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log or subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"serve exited: {proc.stderr.read()}") from None
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("serve did not start")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0, proc.stderr.read()
+
+
+def _sql(env: dict[str, str], statement: str) -> list[dict]:
+    out = subprocess.run(
+        [PYTHON, "-m", "agentwatch", "sql", statement, "--format", "json"], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def _owner(labels: dict) -> str:
+    agents = set(filter(None, labels.get("agent_name", "").split(",")))
+    for scenario in SCENARIOS:
+        if labels.get("session_id") == scenario.session or (
+            not labels.get("session_id") and agents and agents <= set(scenario.agents)
+        ):
+            return scenario.key
+    return ""
+
+
+def test_the_demo_scenario_through_serve_alerts_every_failure_and_nothing_healthy(cli_env, tmp_path):
+    hook = Webhook()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        f"channels:\n  hook: {{type: webhook, url: '{hook.url}'}}\nrules:\n"
+        + "".join(f"  - {{name: {d.name}, detector: {d.name}, schedule: 2s, window: 1h}}\n" for d in load_detectors())
+    )
+    port = free_port()
+    env = dict(cli_env, AGENTWATCH_SPOOL_DIR=str(tmp_path / "spool"), AGENTWATCH_BATCH_MAX_AGE="0.1")
+    injected = {s.key: s for s in SCENARIOS if s.failure_mode}
+    serve = _serve(env, port, "--rules", str(rules))
+    try:
+        with LLMServer(responder) as llm:
+            fleet_env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_", "PYTEST"))}
+            fleet_env.update(
+                OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
+                AGENTWATCH_DEMO_LLM=llm.base_url,
+                PYTHONPATH=env["PYTHONPATH"],
+            )
+            fleet = subprocess.run(
+                [sys.executable, "-m", "agentwatch.demo.fleet"],
+                env=fleet_env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert fleet.returncode == 0, fleet.stderr
+
+        def caught() -> set[str]:
+            return {
+                _owner(p["labels"])
+                for p in hook.payloads
+                if injected.get(_owner(p["labels"]))
+                and p["labels"]["failure_mode"] == injected[_owner(p["labels"])].failure_mode
+            }
+
+        wait_for(lambda: caught() == set(injected), 60, f"alerts for every failure mode ({sorted(injected)})")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            health = json.loads(response.read())
+        assert health["status"] == "ok", health
+        assert health["parts"]["evaluator"]["status"] == "ok" and health["parts"]["alerts"]["status"] == "ok"
+        blocked = subprocess.run(
+            [PYTHON, "-m", "agentwatch", "sql", "SELECT 1"], env=env, capture_output=True, text=True
+        )
+        assert blocked.returncode == 1 and f"process {serve.pid}" in blocked.stderr and "serve" in blocked.stderr
+        assert "Stop that process" in blocked.stderr and "Traceback" not in blocked.stderr
+    finally:
+        _stop(serve)
+    healthy = {s.key for s in SCENARIOS if not s.failure_mode}
+    assert not [p for p in hook.payloads if _owner(p["labels"]) in healthy]
+    findings = _sql(env, "SELECT Detector, SessionId FROM findings FINAL")
+    assert not [f for f in findings if f["SessionId"] in {s.session for s in SCENARIOS if not s.failure_mode}]
+    assert {s.session for s in injected.values()} <= {f["SessionId"] for f in findings}
+
+
+class CountingExporter(OTLPSpanExporter):
+    """Counts the spans whose export the collector acknowledged (and those the client gave up on)."""
+
+    acknowledged = 0
+    failed = 0
+
+    def export(self, spans):
+        result = super().export(spans)
+        if result.name == "SUCCESS":
+            CountingExporter.acknowledged += len(spans)
+        else:
+            CountingExporter.failed += len(spans)
+        return result
+
+
+def test_sigterm_mid_stream_then_restart_loses_nothing(cli_env, tmp_path):
+    port = free_port()
+    env = dict(cli_env, AGENTWATCH_SPOOL_DIR=str(tmp_path / "spool"))
+    serve = _serve(env, port, "--no-alerts", "--no-evaluator")
+    provider = TracerProvider()
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            CountingExporter(endpoint=f"http://127.0.0.1:{port}/v1/traces", timeout=30),
+            schedule_delay_millis=50,
+            max_export_batch_size=200,
+            max_queue_size=500_000,
+        )
+    )  # the client buffers through the restart
+    tracer = provider.get_tracer("stream")
+    sent = 0
+    stop = threading.Event()
+
+    def stream() -> None:
+        nonlocal sent
+        while not stop.is_set():
+            with tracer.start_as_current_span("tick", attributes={"n": sent}):
+                pass
+            sent += 1
+            if sent % 100 == 0:
+                time.sleep(0.02)
+
+    producer = threading.Thread(target=stream)
+    producer.start()
+    time.sleep(1.5)
+    serve.send_signal(signal.SIGTERM)  # mid-stream: stop accepting, flush, exit
+    assert serve.wait(60) == 0
+    serve = _serve(env, port, "--no-alerts", "--no-evaluator")  # the exporter retries until it is back
+    time.sleep(1.5)
+    stop.set()
+    producer.join()
+    assert provider.force_flush(30_000)
+    provider.shutdown()
+    _stop(serve)
+    stored = _sql(env, "SELECT count() AS n, uniqExact(SpanId) AS u FROM otel_traces")[0]
+    # every span the collector acknowledged is stored, once; what the client gave up on is the SDK's to count
+    assert stored == {"n": CountingExporter.acknowledged, "u": CountingExporter.acknowledged}
+    assert CountingExporter.acknowledged > 1000
+    assert CountingExporter.failed == 0, f"{CountingExporter.failed} spans refused of {sent} sent"
+
+
+def test_agentwatch_demo(cli_env):
+    out = subprocess.run(
+        [PYTHON, "-m", "agentwatch", "demo", "--timeout", "60"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "6 of 6 failure modes caught and alerted; 0 finding(s) on healthy sessions" in out.stdout
