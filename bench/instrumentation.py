@@ -110,6 +110,18 @@ def main() -> None:
         agentwatch.shutdown()
     results["plain function"] = per_call(lambda: plain_search("refund policy"), args.calls, args.rounds)
 
+    # guards: off (no Guards anywhere) against on (a budget and a loop breaker checked on every call)
+    agentwatch.instrument(tracer_provider=provider, span_processor=BatchSpanProcessor(NullExporter()), openai=False)
+    search = agentwatch.tool(name="search")(plain_search)
+    with agentwatch.agent(name="support"):
+        results["guards off"] = per_call(lambda: search("refund policy"), args.calls, args.rounds)
+    with agentwatch.agent(name="support", guards=agentwatch.Guards(
+            budget=agentwatch.Budget(max_steps=10**9), max_repeats=10**9)):
+        results["guards on"] = per_call(lambda: search("refund policy"), args.calls, args.rounds)
+    with agentwatch.agent(name="support"):
+        results["guards off again"] = per_call(lambda: search("refund policy"), args.calls, args.rounds)
+    agentwatch.shutdown()
+
     # the hot path does not wait for the network: export to a port where nothing listens
     dead = f"http://127.0.0.1:{free_port()}"
     agentwatch.instrument(tracer_provider=TracerProvider(), endpoint=dead, openai=False)
@@ -139,6 +151,9 @@ def main() -> None:
     for label in ("tool capture=on", "tool capture=off", "tool, collector unreachable"):
         print(f"@agentwatch.tool call ({label:>20}) {results[label]:8.1f} µs   {results[label] / bare_us:.2f}×")
     print(f"plain function, uninstrumented       {results['plain function']:8.2f} µs")
+    off = statistics.mean([results["guards off"], results["guards off again"]])
+    print(f"tool call, guards off                {off:8.1f} µs   (same as capture=on above: no guard code runs)")
+    print(f"tool call, guards on (budget + loop) {results['guards on']:8.1f} µs   {results['guards on'] / off:.2f}× off")
     print(f"OpenAI chat call, uninstrumented     {plain_llm:8.1f} µs  (local server, {args.llm_calls} calls)")
     print(f"OpenAI chat call, instrumented       {instrumented_llm:8.1f} µs")
     print(f"OpenAI instrumentation overhead      {llm_overhead:8.1f} µs   {llm_overhead / bare_us:.2f}× a bare span")

@@ -34,6 +34,7 @@ class Answer:
     agent_name: str = ""
     session_id: str = ""
     skip_reason: str = ""  # set when the answer cannot be evaluated (no captured content)
+    inline: list[Score] | None = None  # scored before it was returned (the answer gate), by this judge
 
     @property
     def content_hash(self) -> str:

@@ -128,7 +128,7 @@ def read_answers(
         sql_name=f"sql/{sql.name}.sql",
     ).result_rows
     answers = []
-    for trace, span, ts, service, agent, session, inp, out, evidence in rows:
+    for trace, span, ts, service, agent, session, inp, out, evidence, inline in rows:
         query, text = _text(inp, "user"), _text(out, "assistant")
         sources = [
             Source(kind, name, result, _failed(result, bool(errored)))
@@ -136,7 +136,20 @@ def read_answers(
             if result or errored
         ]
         answer = Answer(trace, span, ts, query, text, _rank(sources, query, text), service, agent, session)
-        if not text:
+        if inline and inline.get("agentwatch.evaluation.judge") == evaluator:
+            try:
+                answer.inline = [
+                    Score(
+                        m,
+                        float(inline[f"agentwatch.evaluation.{m}"]),
+                        inline.get(f"agentwatch.evaluation.{m}.label", ""),
+                        inline.get(f"agentwatch.evaluation.{m}.explanation", ""),
+                    )
+                    for m in METRICS
+                ]
+            except (KeyError, ValueError):
+                answer.inline = None
+        if not text and answer.inline is None:
             answer.skip_reason = (
                 "no captured content: the answer was recorded with content capture off "
                 "(AGENTWATCH_CAPTURE_CONTENT=false)"
@@ -305,6 +318,8 @@ def _score_batch(
     memo.update(_cached(store, judge.name, sorted({a.content_hash for a in todo} - set(memo))))
 
     def score(answer: Answer) -> tuple[Answer, list[Score] | None, str, bool]:
+        if answer.inline is not None:  # scored by the answer gate before it was returned: not again
+            return answer, answer.inline, "", True
         if answer.content_hash in memo:
             return answer, memo[answer.content_hash], "", True
         if stats.budget_exhausted:
@@ -319,13 +334,15 @@ def _score_batch(
         memo[answer.content_hash] = scores
         return answer, scores, "", False
 
-    fresh = [a for a in todo if a.content_hash not in memo]
+    fresh = [a for a in todo if a.content_hash not in memo and a.inline is None]
     if processes is not None and len(fresh) >= _MIN_FOR_PROCESSES:
         chunk = max(64, len(fresh) // (4 * (os.cpu_count() or 1)))
         for answer, scores in zip(fresh, processes.map(judge.score, fresh, chunksize=chunk), strict=True):
             memo[answer.content_hash] = scores
         scored_now = {id(a) for a in fresh}
-        results = [(a, memo[a.content_hash], "", id(a) not in scored_now) for a in todo]
+        results = [
+            (a, a.inline if a.inline is not None else memo[a.content_hash], "", id(a) not in scored_now) for a in todo
+        ]
     elif concurrency > 1 and len(todo) > 1:
         with ThreadPoolExecutor(concurrency) as pool:
             results = list(pool.map(score, todo))

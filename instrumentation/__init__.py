@@ -10,7 +10,39 @@ def search(query: str) -> dict: ...
 """
 
 from agentwatch.instrumentation._api import approve, session, sources
+from agentwatch.instrumentation._gate import check_answer
 from agentwatch.instrumentation._scopes import agent, step, tool
 from agentwatch.instrumentation._setup import Instrumentation, instrument, shutdown
+from agentwatch.instrumentation.guards import (
+    AgentBudgetError,
+    AgentGuardError,
+    AgentLoopError,
+    AgentQualityError,
+    ApprovalRequiredError,
+    Budget,
+    Guards,
+    ScopeViolationError,
+    ToolSchemaError,
+)
 
-__all__ = ["Instrumentation", "agent", "approve", "instrument", "session", "shutdown", "sources", "step", "tool"]
+__all__ = [
+    "AgentBudgetError",
+    "AgentGuardError",
+    "AgentLoopError",
+    "AgentQualityError",
+    "ApprovalRequiredError",
+    "Budget",
+    "Guards",
+    "Instrumentation",
+    "ScopeViolationError",
+    "ToolSchemaError",
+    "agent",
+    "approve",
+    "check_answer",
+    "instrument",
+    "session",
+    "shutdown",
+    "sources",
+    "step",
+    "tool",
+]

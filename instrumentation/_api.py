@@ -28,6 +28,9 @@ def sources(documents: Sequence[Any]) -> None:
             text, _, _ = policy().clean(json.dumps(to_jsonable(list(documents)), ensure_ascii=False, default=repr))
             attributes[A.SOURCES_CONTENT] = text
         span.add_event(A.SOURCES_EVENT, attributes)
+        run = current_run()
+        if run is not None and run.guard is not None and run.guard.guards.min_grounding is not None:
+            run.evidence.extend(documents)  # what the answer gate grounds the answer in
 
 
 def approve(action: str) -> None:

@@ -7,6 +7,7 @@ import threading
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["AgentRun", "current_run", "current_session", "new_session_id", "next_step", "session_approvals"]
 
@@ -23,6 +24,9 @@ class AgentRun:
     credential: str | None = None
     parent: AgentRun | None = None
     approvals: set[str] = field(default_factory=set)
+    guard: Any = None  # a guards.RunGuard when guards are on (shared with child agents)
+    intent: str = ""  # the last step's stated intent
+    evidence: list = field(default_factory=list)  # tool results and sources, for the answer gate
     _steps: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -3,12 +3,13 @@ generators) and matching context managers, each producing one span per invocatio
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
 import random
 from collections.abc import Callable, Iterable, Sequence
-from contextvars import Token
+from contextvars import ContextVar, Token
 from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
@@ -16,6 +17,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from agentwatch.instrumentation import _attributes as A
+from agentwatch.instrumentation import _state
 from agentwatch.instrumentation._content import (
     arguments_hash,
     json_shape,
@@ -33,13 +35,16 @@ from agentwatch.instrumentation._context import (
     session_approvals,
     session_var,
 )
+from agentwatch.instrumentation._guarding import after_answer, after_tool, before_handoff, before_tool, record
 from agentwatch.instrumentation._safety import guard, report
 from agentwatch.instrumentation._state import policy, tracer
+from agentwatch.instrumentation.guards import RunGuard
 
 __all__ = ["AgentScope", "StepScope", "ToolScope", "agent", "step", "tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _MAX_COLLECTED = 1000
+_decisions: ContextVar[tuple | list] = ContextVar("agentwatch_guard_decisions", default=())
 
 
 def _bound_arguments(fn: Callable[..., Any] | None, args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -110,6 +115,7 @@ class Live:
         self._result: Any = None
         self._has_result = False
         self._output: Any = None
+        self.query = ""  # the agent's input, for the answer gate
 
     # -- context ----------------------------------------------------------------------------------
     # (hot path: plain try/except rather than guard(), whose generator costs more than the work)
@@ -159,6 +165,7 @@ class Live:
     # -- what a ``with`` block can report ---------------------------------------------------------
     def set_input(self, value: Any) -> None:
         """The agent's input (the user's query)."""
+        self.query = value if isinstance(value, str) else to_json(value)
         with guard("recording the input"):
             self.set_content(A.INPUT_MESSAGES, _messages("user", value))
 
@@ -204,6 +211,14 @@ class _Scope:
     def succeed(self, live: Live, result: Any) -> None:
         raise NotImplementedError
 
+    def prepare(self, fn: Callable[..., Any] | None, args: tuple, kwargs: dict) -> Any:
+        """Guard checks before the body runs; may raise a guard error (on purpose) or return a substitute."""
+        return None
+
+    def after(self, live: Live, result: Any) -> Any:
+        """Guard checks after the body returned; may raise a guard error or replace the result."""
+        return result
+
     def _start(self, fn: Callable[..., Any] | None, args: tuple, kwargs: dict) -> Live | None:
         try:
             return self.begin(fn, args, kwargs)
@@ -219,6 +234,7 @@ class _Scope:
 
     # -- as a context manager ---------------------------------------------------------------------
     def __enter__(self) -> Live:
+        self.prepare(None, (), {})
         live = self._start(None, (), {})
         if live is None:  # instrumentation failed: hand out an inert handle
             live = Live(trace.INVALID_SPAN)
@@ -229,10 +245,15 @@ class _Scope:
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         live = self._live.pop()
         live.detach()
-        if exc is not None:
-            live.fail(exc)
+        if exc is None:
+            try:
+                outcome = self.after(live, live._result if live._has_result else live._output)
+            except BaseException as guard_error:
+                live.fail(guard_error)
+                raise
+            self._succeed(live, outcome)
         else:
-            self._succeed(live, live._result if live._has_result else live._output)
+            live.fail(exc)
         return False
 
     async def __aenter__(self) -> Live:
@@ -253,12 +274,16 @@ class _Scope:
 
     def _function(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            substitute = self.prepare(fn, args, kwargs)
+            if substitute is not None:
+                return substitute
             live = self._start(fn, args, kwargs)
             if live is None:
                 return fn(*args, **kwargs)
             live.attach()
             try:
                 result = fn(*args, **kwargs)
+                result = self.after(live, result)
             except BaseException as exc:
                 live.detach()
                 live.fail(exc)
@@ -271,12 +296,16 @@ class _Scope:
 
     def _coroutine(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            substitute = self.prepare(fn, args, kwargs)
+            if substitute is not None:
+                return substitute
             live = self._start(fn, args, kwargs)
             if live is None:
                 return await fn(*args, **kwargs)
             live.attach()
             try:
                 result = await fn(*args, **kwargs)
+                result = self.after(live, result)
             except BaseException as exc:
                 live.detach()
                 live.fail(exc)
@@ -289,6 +318,10 @@ class _Scope:
 
     def _generator(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            substitute = self.prepare(fn, args, kwargs)
+            if substitute is not None:
+                yield substitute
+                return None
             live = self._start(fn, args, kwargs)
             gen = fn(*args, **kwargs)
             if live is None:
@@ -324,6 +357,10 @@ class _Scope:
 
     def _async_generator(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            substitute = self.prepare(fn, args, kwargs)
+            if substitute is not None:
+                yield substitute
+                return
             live = self._start(fn, args, kwargs)
             agen = fn(*args, **kwargs)
             collected: list[Any] = []
@@ -381,8 +418,21 @@ class AgentScope(_Scope):
         credential: str | None = None,
         session_id: str | None = None,
         agent_id: str | None = None,
+        budget: Any = None,
+        guards: Any = None,
+        min_grounding: float | None = None,
+        fallback: str | None = None,
     ) -> None:
         super().__init__(fn)
+        from agentwatch.instrumentation.guards import Guards
+
+        if guards is None and (budget is not None or min_grounding is not None):
+            guards = Guards()
+        if guards is not None:
+            guards = guards.merged(budget)
+            if min_grounding is not None or fallback is not None:
+                guards = dataclasses.replace(guards, min_grounding=min_grounding, fallback=fallback)
+        self.guards = guards
         self.name = name
         self.goal = goal
         self.allowed_tools = tuple(allowed_tools) if allowed_tools is not None else None
@@ -390,6 +440,15 @@ class AgentScope(_Scope):
         self.credential = credential
         self.session_id = session_id
         self.agent_id = agent_id
+
+    def prepare(self, fn: Callable[..., Any] | None, args: tuple, kwargs: dict) -> Any:
+        parent = current_run()
+        if parent is not None and parent.guard is not None:
+            name = self.name or (fn.__name__ if fn is not None else "agent")
+            before_handoff(
+                parent, name, {A.OPERATION: "invoke_agent", A.AGENT_NAME: name, A.CONVERSATION_ID: parent.session_id}
+            )
+        return None
 
     def begin(self, fn: Callable[..., Any] | None, args: tuple, kwargs: dict) -> Live:
         name = self.name or (fn.__name__ if fn is not None else "agent")
@@ -404,6 +463,10 @@ class AgentScope(_Scope):
             credential=self.credential,
             parent=parent,
         )
+        if parent is not None and parent.guard is not None:
+            run.guard = parent.guard  # a hand-off draws on the same budget
+        elif self.guards is not None or _state.default_guards is not None:
+            run.guard = RunGuard(self.guards if self.guards is not None else _state.default_guards)
         attributes: dict[str, Any] = {A.OPERATION: "invoke_agent", A.AGENT_NAME: name, A.CONVERSATION_ID: session}
         if self.agent_id:
             attributes[A.AGENT_ID] = self.agent_id
@@ -419,11 +482,19 @@ class AgentScope(_Scope):
             attributes[A.STEP_INDEX] = parent.next_step()
         span = tracer().start_span(f"invoke_agent {name}", kind=SpanKind.INTERNAL, attributes=attributes)
         live = Live(span, run=run, session=session)
-        if fn is not None and policy().capture:
+        if fn is not None and (policy().capture or run.guard is not None):
             values = _bound_arguments(fn, args, kwargs)
             texts = [v for v in values.values() if isinstance(v, str)]
-            live.set_input(texts[0] if len(values) == 1 and texts else values)
+            live.query = texts[0] if texts else to_json(values)
+            if policy().capture:
+                live.set_input(texts[0] if len(values) == 1 and texts else values)
         return live
+
+    def after(self, live: Live, result: Any) -> Any:
+        run = live.run
+        if run is not None and run.guard is not None and run.guard.guards.min_grounding is not None:
+            return after_answer(run, live.span, live.query, result)
+        return result
 
     def succeed(self, live: Live, result: Any) -> None:
         if result is not None:
@@ -452,6 +523,40 @@ class ToolScope(_Scope):
         self.arguments = arguments
         self.call_id = call_id
         self.description = description
+
+    def prepare(self, fn: Callable[..., Any] | None, args: tuple, kwargs: dict) -> Any:
+        run = current_run()
+        if run is None or run.guard is None:
+            return None
+        name = self.name or (fn.__name__ if fn is not None else "tool")
+        arguments = (self.arguments if fn is None else _bound_arguments(fn, args, kwargs)) or {}
+        attributes = {
+            A.OPERATION: "execute_tool",
+            A.TOOL_NAME: name,
+            A.AGENT_NAME: run.name,
+            A.CONVERSATION_ID: run.session_id,
+            A.ARGUMENTS_HASH: arguments_hash(arguments),
+            A.TOOL_IRREVERSIBLE: self.irreversible,
+        }
+        decisions, message = before_tool(
+            run, name, arguments, attributes[A.ARGUMENTS_HASH], self.irreversible, attributes
+        )
+        _decisions.set(decisions)
+        if message is not None:
+            span = tracer().start_span(f"execute_tool {name}", kind=SpanKind.INTERNAL, attributes=attributes)
+            for decision in decisions:
+                record(span, *decision)
+            span.end()
+            return message
+        return None
+
+    def after(self, live: Live, result: Any) -> Any:
+        run = current_run()
+        if self.result_schema is not None and run is not None and run.guard is not None:
+            after_tool(run, live.span, self.name or "tool", result, self.result_schema)
+        if run is not None and run.guard is not None and run.guard.guards.min_grounding is not None:
+            run.evidence.append(to_json(result))
+        return result
 
     def begin(self, fn: Callable[..., Any] | None, args: tuple, kwargs: dict) -> Live:
         name = self.name or (fn.__name__ if fn is not None else "tool")
@@ -487,6 +592,11 @@ class ToolScope(_Scope):
         if arguments and policy().capture:
             live.content(A.TOOL_CALL_ARGUMENTS, to_json(arguments), attributes)
         live.span = tracer().start_span(f"execute_tool {name}", kind=SpanKind.INTERNAL, attributes=attributes)
+        decisions = _decisions.get()
+        if decisions:
+            for decision in decisions:
+                record(live.span, *decision)
+            _decisions.set(())
         return live
 
     def succeed(self, live: Live, result: Any) -> None:
@@ -561,6 +671,7 @@ class StepScope(_Scope):
             attributes[A.STEP_INTENT] = intent
         if run is not None:
             attributes[A.AGENT_NAME] = run.name
+            run.intent = intent
         session = current_session()
         if session:
             attributes[A.CONVERSATION_ID] = session
@@ -581,6 +692,10 @@ def agent(
     credential: str | None = None,
     session_id: str | None = None,
     agent_id: str | None = None,
+    budget: Any = None,
+    guards: Any = None,
+    min_grounding: float | None = None,
+    fallback: str | None = None,
 ) -> Any:
     """An agent invocation: ``invoke_agent {name}`` with its contract (goal, allowed tools, resources, the
     *identity* of its credential — never the secret). Nested agents are hand-offs: parent/child spans."""
@@ -592,6 +707,10 @@ def agent(
         credential=credential,
         session_id=session_id,
         agent_id=agent_id,
+        budget=budget,
+        guards=guards,
+        min_grounding=min_grounding,
+        fallback=fallback,
     )
     return AgentScope(**options)(fn) if fn is not None else AgentScope(**options)
 

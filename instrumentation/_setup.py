@@ -104,6 +104,10 @@ def instrument(
             redact_emails=redact_emails,
             protocol=protocol,
         )
+        from agentwatch.instrumentation import _state
+        from agentwatch.instrumentation.guards import guards_from_env
+
+        _state.default_guards = guards_from_env()  # global guard defaults (None: guards off)
         set_policy(
             ContentPolicy(
                 capture=config.capture_content,
@@ -166,6 +170,9 @@ def shutdown(timeout_millis: int = 30_000) -> None:
         instrumentor.uninstrument()
     unpatch_threads()
     set_tracer_provider(None)
+    from agentwatch.instrumentation import _state
+
+    _state.default_guards = None
     target = current.provider if current.owns_provider else current.processor
     if target is not None and not _bounded(target.shutdown, timeout_millis):
         log.warning(

@@ -11,6 +11,7 @@ __all__ = ["policy", "set_policy", "set_tracer_provider", "tracer"]
 
 _policy = ContentPolicy()
 _tracer: trace.Tracer | None = None
+default_guards = None  # guards.Guards for every agent without its own (from the environment); None: guards off
 
 
 def policy() -> ContentPolicy:

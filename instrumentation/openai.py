@@ -23,6 +23,7 @@ from agentwatch._version import __version__
 from agentwatch.instrumentation import _attributes as A
 from agentwatch.instrumentation._content import to_jsonable
 from agentwatch.instrumentation._context import current_run, current_session, next_step
+from agentwatch.instrumentation._guarding import after_llm, before_llm, record
 from agentwatch.instrumentation._safety import guard
 from agentwatch.instrumentation._state import policy
 
@@ -118,9 +119,11 @@ def input_messages(messages: Any) -> list[dict[str, Any]]:
 class _Call:
     """One LLM call's span and what it has seen so far (a stream reports in pieces)."""
 
-    def __init__(self, span: Span, operation: str) -> None:
+    def __init__(self, span: Span, operation: str, run: Any = None, model: str = "") -> None:
         self.span = span
         self.operation = operation
+        self.run = run  # the agent run whose budget this call draws on
+        self.request_model = model
         self.ended = False
         self.response_id: str | None = None
         self.model: str | None = None
@@ -189,6 +192,11 @@ class _Call:
                 span.set_attribute(A.INPUT_TOKENS, int(self.input_tokens))
             if self.output_tokens is not None:
                 span.set_attribute(A.OUTPUT_TOKENS, int(self.output_tokens))
+            cost = after_llm(
+                self.run, self.model or self.request_model, int(self.input_tokens or 0), int(self.output_tokens or 0)
+            )
+            if cost:
+                span.set_attribute("agentwatch.usage.cost_usd", round(cost, 8))
             messages = output if output is not None else self.output_messages()
             reasons = [m.get("finish_reason") for m in messages if m.get("finish_reason")]
             if reasons:
@@ -204,6 +212,8 @@ class _Call:
         with guard("recording an LLM error"):
             self.span.set_attribute(A.ERROR_TYPE, type(exc).__qualname__)
             status = getattr(exc, "status_code", None)
+            if status == 429 and self.run is not None and self.run.guard is not None:
+                self.run.guard.rate_limited += 1
             if isinstance(status, int):
                 self.span.set_attribute("http.response.status_code", status)
             self.span.record_exception(exc)
@@ -403,6 +413,11 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             attributes[A.AGENT_NAME] = run.name
         attributes[A.STEP_INDEX] = next_step()
         span = self._tracer.start_span(f"{operation} {model}".strip(), kind=SpanKind.CLIENT, attributes=attributes)
+        if run is not None and run.guard is not None:
+            for name, limit, observed in (
+                ("budget", run.guard.guards.budget and run.guard.guards.budget.max_tokens, run.guard.tokens),
+            ):
+                record(span, name, "allowed", limit, observed)
         if policy().capture:
             if kind == "chat":
                 messages = input_messages(kwargs.get("messages"))
@@ -421,7 +436,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 messages = []
             if messages:
                 _set_content(span, A.INPUT_MESSAGES, json.dumps(messages, ensure_ascii=False, default=repr))
-        return _Call(span, operation)
+        return _Call(span, operation, run, str(model))
 
     def _finish(self, kind: str, call: _Call, result: Any, streamed: bool) -> Any:
         if streamed:
@@ -451,6 +466,13 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
             if not is_instrumentation_enabled():  # e.g. agentwatch's own judge
                 return wrapped(*args, **kwargs)
+            run = current_run()
+            if run is not None and run.guard is not None:  # guards raise before the call is made
+                before_llm(
+                    run,
+                    str(kwargs.get("model", "")),
+                    {A.OPERATION: "chat", A.AGENT_NAME: run.name, A.REQUEST_MODEL: str(kwargs.get("model", ""))},
+                )
             call = None
             with guard("starting an LLM span"):
                 call = self._start(kind, instance, kwargs)
@@ -472,6 +494,13 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         async def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
             if not is_instrumentation_enabled():
                 return await wrapped(*args, **kwargs)
+            run = current_run()
+            if run is not None and run.guard is not None:  # guards raise before the call is made
+                before_llm(
+                    run,
+                    str(kwargs.get("model", "")),
+                    {A.OPERATION: "chat", A.AGENT_NAME: run.name, A.REQUEST_MODEL: str(kwargs.get("model", ""))},
+                )
             call = None
             with guard("starting an LLM span"):
                 call = self._start(kind, instance, kwargs)

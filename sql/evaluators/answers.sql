@@ -3,7 +3,8 @@
 --    trace without one, of its last LLM call; with the trace's tool results and recorded sources (the answer's
 --    evidence). Skips answers this evaluator already scored; samples deterministically by trace id
 --    (sample_per_10k of 10,000) and shards by trace id across workers (shard of shards). Batches follow each
---    other by the cursor (after_ts, after_trace, after_span).
+--    other by the cursor (after_ts, after_trace, after_span). An answer already scored inline by a guard
+--    (agentwatch.evaluation.* attributes) comes with those scores, so it is not scored again.
 WITH
     spans AS (
         SELECT TraceId, SpanId, ParentSpanId, Timestamp, ServiceName, StatusCode, SpanAttributes AS a,
@@ -18,13 +19,15 @@ WITH
     candidates AS (
         SELECT TraceId, SpanId, Timestamp, ServiceName, a['gen_ai.agent.name'] AS agent,
                arrayFirst(x -> x != '', [a['gen_ai.conversation.id'], a['session.id'], TraceId]) AS session,
-               a['gen_ai.input.messages'] AS input, a['gen_ai.output.messages'] AS output
+               a['gen_ai.input.messages'] AS input, a['gen_ai.output.messages'] AS output,
+               mapFilter((k, v) -> startsWith(k, 'agentwatch.evaluation.'), a) AS inline
         FROM spans
         WHERE op = 'invoke_agent' AND ParentSpanId NOT IN (SELECT SpanId FROM agent_ids)
         UNION ALL
         SELECT TraceId, argMax(SpanId, Timestamp), max(Timestamp), any(ServiceName), argMax(a['gen_ai.agent.name'],
                Timestamp), argMax(arrayFirst(x -> x != '', [a['gen_ai.conversation.id'], a['session.id'], TraceId]),
-               Timestamp), argMax(a['gen_ai.input.messages'], Timestamp), argMax(a['gen_ai.output.messages'], Timestamp)
+               Timestamp), argMax(a['gen_ai.input.messages'], Timestamp), argMax(a['gen_ai.output.messages'], Timestamp),
+               CAST(map(), 'Map(LowCardinality(String), String)')
         FROM spans
         WHERE op = 'chat' AND TraceId NOT IN (SELECT TraceId FROM traces_with_agents)
         GROUP BY TraceId
@@ -60,7 +63,7 @@ WITH
         GROUP BY TraceId
     )
 SELECT t.TraceId, t.SpanId, t.Timestamp, t.ServiceName, t.agent, t.session, t.input, t.output,
-       arrayConcat(e.tools, d.docs) AS sources
+       arrayConcat(e.tools, d.docs) AS sources, t.inline
 FROM todo AS t
 LEFT JOIN evidence AS e ON e.TraceId = t.TraceId
 LEFT JOIN documents AS d ON d.TraceId = t.TraceId

@@ -285,3 +285,26 @@ def test_large_batches_are_scored_on_every_core_with_the_same_results(store):
     for trace, metric, score in store.query("SELECT TraceId, Metric, Score FROM evaluations FINAL").result_rows:
         got.setdefault(trace, {})[metric] = score
     assert got == expected
+
+
+def test_answers_scored_inline_by_the_gate_are_not_scored_again(store):
+    rows = agent_trace("f" * 32, *GOOD)
+    rows[0][11].update(
+        {
+            "agentwatch.evaluation.judge": "heuristic",
+            "agentwatch.evaluation.grounding": "0.91",
+            "agentwatch.evaluation.grounding.label": "grounded",
+            "agentwatch.evaluation.grounding.explanation": "inline",
+            "agentwatch.evaluation.relevance": "0.8",
+            "agentwatch.evaluation.calibration": "0.9",
+        }
+    )
+    insert_spans(store, rows)
+
+    class Refuses(HeuristicJudge):
+        def score(self, answer):
+            raise AssertionError("the answer was scored again")
+
+    stats = evaluate(store, Refuses(), since=SINCE)
+    assert stats.scored == 1
+    assert _scores(store)["f" * 32, "grounding"] == ("scored", 0.91, "grounded")

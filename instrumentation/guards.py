@@ -1,0 +1,203 @@
+"""Runtime guards: stop the expensive, irreversible and wrong before it happens.
+
+Opt-in per agent (``@agentwatch.agent(..., budget=Budget(...), guards=Guards(...))``) or globally from the
+environment for the one-line import (``AGENTWATCH_MAX_STEPS``, ``AGENTWATCH_MAX_TOKENS``, ``AGENTWATCH_MAX_COST_USD``,
+``AGENTWATCH_MAX_SECONDS``, ``AGENTWATCH_MAX_REPEATS``, ``AGENTWATCH_ENFORCE_SCOPE``, ``AGENTWATCH_REQUIRE_APPROVAL``,
+``AGENTWATCH_APPROVED_ACTIONS``). Every decision — allowed near a limit, warned, blocked — is an
+``agentwatch.guard.<name>`` event on the span, with the limit and the observed value. With no guards configured,
+nothing is checked and nothing changes.
+
+    AgentwatchError
+    └── AgentGuardError           a guard stopped something; ``guard``, ``limit`` and ``observed`` say which and why
+        ├── AgentBudgetError      steps, tokens, cost or wall time would exceed the budget
+        ├── AgentLoopError        the same tool with the same arguments again and again; agents handing a session
+        │                         back and forth; retries after rate limits past their cap
+        ├── ToolSchemaError       a tool's result does not match its declared schema (names the fields)
+        ├── ScopeViolationError   a tool outside the agent's allowed tools
+        ├── ApprovalRequiredError an irreversible tool without an approval
+        └── AgentQualityError     an answer scored below the gate before reaching the user
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentwatch.errors import AgentwatchError
+
+__all__ = [
+    "PRICES",
+    "AgentBudgetError",
+    "AgentGuardError",
+    "AgentLoopError",
+    "AgentQualityError",
+    "ApprovalRequiredError",
+    "Budget",
+    "Guards",
+    "ScopeViolationError",
+    "ToolSchemaError",
+    "estimate_cost",
+    "guards_from_env",
+]
+
+
+class AgentGuardError(AgentwatchError):
+    """A guard stopped an agent action before it happened."""
+
+    def __init__(self, guard: str, message: str, *, limit: Any = None, observed: Any = None) -> None:
+        self.guard = guard
+        self.limit = limit
+        self.observed = observed
+        super().__init__(message)
+
+
+class AgentBudgetError(AgentGuardError):
+    pass
+
+
+class AgentLoopError(AgentGuardError):
+    pass
+
+
+class ToolSchemaError(AgentGuardError):
+    def __init__(self, message: str, fields: list[str]) -> None:
+        self.fields = fields
+        super().__init__("tool_schema", message, observed=fields)
+
+
+class ScopeViolationError(AgentGuardError):
+    pass
+
+
+class ApprovalRequiredError(AgentGuardError):
+    pass
+
+
+class AgentQualityError(AgentGuardError):
+    def __init__(self, message: str, scores: dict[str, float], *, limit: float) -> None:
+        self.scores = scores
+        super().__init__("answer_quality", message, limit=limit, observed=scores.get("grounding"))
+
+
+# USD per 1M tokens (input, output), by model-name prefix; the longest prefix wins. Override with Guards(prices=…).
+PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4-turbo": (10.00, 30.00),
+    "gpt-3.5-turbo": (0.50, 1.50),
+    "o1": (15.00, 60.00),
+    "o3-mini": (1.10, 4.40),
+    "o3": (2.00, 8.00),
+    "o4-mini": (1.10, 4.40),
+    "gpt-5": (1.25, 10.00),
+    "claude-3-5-sonnet": (3.00, 15.00),
+    "claude-sonnet-4": (3.00, 15.00),
+    "claude-opus-4": (15.00, 75.00),
+    "claude-3-5-haiku": (0.80, 4.00),
+    "gemini-2.5-pro": (1.25, 10.00),
+    "gemini-2.0-flash": (0.10, 0.40),
+}
+
+
+def estimate_cost(
+    model: str, input_tokens: int, output_tokens: int, prices: dict[str, tuple[float, float]] | None = None
+) -> float:
+    table = {**PRICES, **(prices or {})}
+    matches = [m for m in table if model.startswith(m)]
+    if not matches:
+        return 0.0
+    per_input, per_output = table[max(matches, key=len)]
+    return (input_tokens * per_input + output_tokens * per_output) / 1_000_000
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Per agent invocation (a hand-off to a child agent draws on its parent's budget)."""
+
+    max_steps: int | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    max_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Guards:
+    budget: Budget | None = None
+    max_repeats: int | None = None  # identical tool calls allowed in one run
+    max_handoff_alternations: int | None = None  # A→B→A returns allowed in one session
+    max_rate_limit_retries: int | None = None  # rate-limited LLM calls allowed in one run (backing off between)
+    rate_limit_backoff: float = 0.5  # seconds before the next LLM call after a rate limit, doubling, capped at 8s
+    loop_mode: str = "raise"  # "raise", or "message": the tool returns a message telling the agent to change course
+    enforce_scope: bool = True  # tools outside allowed_tools raise ScopeViolationError (when allowed_tools is set)
+    require_approval: bool = True  # irreversible tools need agentwatch.approve(), the callback or the allow-list
+    approved_actions: tuple[str, ...] = ()
+    approval_callback: Callable[[str, dict[str, Any]], bool] | None = None
+    schema_mode: str = "raise"  # "raise" ToolSchemaError, or "flag" the span and pass the result through
+    min_grounding: float | None = None  # answer gate on the agent's output (the heuristic judge)
+    fallback: str | None = None  # returned instead of raising AgentQualityError
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.loop_mode not in ("raise", "message"):
+            raise ValueError("loop_mode must be 'raise' or 'message'")
+        if self.schema_mode not in ("raise", "flag"):
+            raise ValueError("schema_mode must be 'raise' or 'flag'")
+
+    def merged(self, budget: Budget | None) -> Guards:
+        return dataclasses.replace(self, budget=budget) if budget is not None else self
+
+
+def _env_number(name: str, kind: type) -> Any:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        from agentwatch.errors import ConfigError
+
+        raise ConfigError(name, f"{raw!r} is not a {kind.__name__}") from None
+
+
+def guards_from_env() -> Guards | None:
+    """Global guard defaults for the one-line import; ``None`` when none is set (guards off)."""
+    budget = Budget(
+        _env_number("AGENTWATCH_MAX_STEPS", int),
+        _env_number("AGENTWATCH_MAX_TOKENS", int),
+        _env_number("AGENTWATCH_MAX_COST_USD", float),
+        _env_number("AGENTWATCH_MAX_SECONDS", float),
+    )
+    repeats = _env_number("AGENTWATCH_MAX_REPEATS", int)
+    approved = tuple(a.strip() for a in os.environ.get("AGENTWATCH_APPROVED_ACTIONS", "").split(",") if a.strip())
+    scope = os.environ.get("AGENTWATCH_ENFORCE_SCOPE", "").lower() in ("1", "true", "yes")
+    approval = os.environ.get("AGENTWATCH_REQUIRE_APPROVAL", "").lower() in ("1", "true", "yes")
+    if budget == Budget() and repeats is None and not approved and not scope and not approval:
+        return None
+    return Guards(
+        budget=budget if budget != Budget() else None,
+        max_repeats=repeats,
+        enforce_scope=scope,
+        require_approval=approval,
+        approved_actions=approved,
+    )
+
+
+@dataclass
+class RunGuard:
+    """The counters a guarded agent run keeps (shared with child agents, which draw on the same budget)."""
+
+    guards: Guards
+    started: float = field(default_factory=time.monotonic)
+    steps: int = 0
+    tokens: int = 0
+    cost: float = 0.0
+    calls: dict[tuple[str, str], int] = field(default_factory=dict)
+    rate_limited: int = 0
+    handoffs: list[str] = field(default_factory=list)
