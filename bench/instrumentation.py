@@ -115,8 +115,9 @@ def main() -> None:
     search = agentwatch.tool(name="search")(plain_search)
     with agentwatch.agent(name="support"):
         results["guards off"] = per_call(lambda: search("refund policy"), args.calls, args.rounds)
-    with agentwatch.agent(name="support", guards=agentwatch.Guards(
-            budget=agentwatch.Budget(max_steps=10**9), max_repeats=10**9)):
+    with agentwatch.agent(
+        name="support", guards=agentwatch.Guards(budget=agentwatch.Budget(max_steps=10**9), max_repeats=10**9)
+    ):
         results["guards on"] = per_call(lambda: search("refund policy"), args.calls, args.rounds)
     with agentwatch.agent(name="support"):
         results["guards off again"] = per_call(lambda: search("refund policy"), args.calls, args.rounds)
@@ -153,7 +154,9 @@ def main() -> None:
     print(f"plain function, uninstrumented       {results['plain function']:8.2f} µs")
     off = statistics.mean([results["guards off"], results["guards off again"]])
     print(f"tool call, guards off                {off:8.1f} µs   (same as capture=on above: no guard code runs)")
-    print(f"tool call, guards on (budget + loop) {results['guards on']:8.1f} µs   {results['guards on'] / off:.2f}× off")
+    print(
+        f"tool call, guards on (budget + loop) {results['guards on']:8.1f} µs   {results['guards on'] / off:.2f}× off"
+    )
     print(f"OpenAI chat call, uninstrumented     {plain_llm:8.1f} µs  (local server, {args.llm_calls} calls)")
     print(f"OpenAI chat call, instrumented       {instrumented_llm:8.1f} µs")
     print(f"OpenAI instrumentation overhead      {llm_overhead:8.1f} µs   {llm_overhead / bare_us:.2f}× a bare span")

@@ -26,15 +26,6 @@ from agentwatch.serve import Parts, Server
 
 __all__ = ["run_demo"]
 
-MODES = (
-    "context_degradation",
-    "silent_wrong_answers",
-    "tool_schema_drift",
-    "runaway_loops_and_cost",
-    "permission_explosion",
-    "goal_drift",
-)
-
 
 def _free_port() -> int:
     with socket.socket() as sock:

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentwatch.evaluators.worker import _COLUMNS as COLUMNS
+
 from .spans import insert_spans, otel_row
 
 _ids = itertools.count(1)
@@ -431,23 +433,7 @@ def build(now: dt.datetime) -> list[Scenario]:
     return b.scenarios
 
 
-EVALUATION_COLUMNS = [
-    "Timestamp",
-    "EvaluatedAt",
-    "TraceId",
-    "SpanId",
-    "SessionId",
-    "ServiceName",
-    "AgentName",
-    "Evaluator",
-    "Metric",
-    "Status",
-    "Score",
-    "Label",
-    "Explanation",
-    "ContentHash",
-    "Details",
-]
+EVALUATION_COLUMNS = COLUMNS  # the worker's own list of evaluations columns
 
 
 def load(store, scenarios: list[Scenario]) -> None:
