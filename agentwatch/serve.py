@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import signal
 import threading
@@ -22,7 +24,7 @@ from agentwatch.evaluators import evaluate, make_judge
 from agentwatch.migrate import Migrator
 from agentwatch.store import Store, open_store
 
-__all__ = ["Parts", "Server", "run_server"]
+__all__ = ["Parts", "Server", "run_server", "shard_rules"]
 
 log = logging.getLogger("agentwatch.serve")
 
@@ -36,6 +38,15 @@ class Parts:
     evaluate_since: float = 3600.0
     shard: int = 0
     shards: int = 1
+
+
+def shard_rules(ruleset: RuleSet, shard: int, shards: int) -> RuleSet:
+    """This worker's share of the alert rules (a stable hash of each rule's name), so several workers on one store
+    run every rule exactly once between them."""
+    if shards <= 1:
+        return ruleset
+    mine = tuple(r for r in ruleset.rules if int(hashlib.sha256(r.name.encode()).hexdigest(), 16) % shards == shard)
+    return dataclasses.replace(ruleset, rules=mine)
 
 
 class Server:
@@ -87,7 +98,7 @@ class Server:
             self.evaluator_state["status"] = "starting"
             self._spawn("agentwatch-evaluator", self._evaluate_loop)
         if self.parts.alerts:
-            ruleset = self.ruleset or load_rules()
+            ruleset = shard_rules(self.ruleset or load_rules(), self.parts.shard, self.parts.shards)
             engines = [AlertEngine(self._client(), ruleset), AlertEngine(self._client(), ruleset)]
             self.scheduler = Scheduler(engines)
             self._spawn("agentwatch-scheduler", lambda: self.scheduler.run(self._stop, 0.5))

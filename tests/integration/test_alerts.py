@@ -340,3 +340,14 @@ def test_alerts_cli(cli_env, tmp_path):
     exported = run("grafana", "alerts", "--out", str(tmp_path / "grafana"))
     assert exported.returncode == 0
     assert yaml.safe_load((tmp_path / "grafana" / "agentwatch-alert-rules.yaml").read_text())["apiVersion"] == 1
+
+
+def test_workers_split_the_rules_between_them():
+    from agentwatch.alerts import load_rules
+    from agentwatch.serve import shard_rules
+
+    rules = load_rules()
+    shares = [shard_rules(rules, i, 3).rules for i in range(3)]
+    names = [r.name for share in shares for r in share]
+    assert sorted(names) == sorted(r.name for r in rules.rules)  # every rule once, on exactly one worker
+    assert all(shares)
