@@ -90,9 +90,13 @@ def test_parameters_change_outcomes(scenario_store):
     )
     assert all(not r.findings for r in loose)
     strict = run_detectors(store, window=3600, end=NOW, write=False, names=["runaway_loop"], params={"max_repeats": 2})
-    assert {f.session_id for f in strict[0].findings} >= {"s-loopbad", "s-loopok"} or any(
-        f.session_id == "s-loopbad" for f in strict[0].findings
-    )
+    strict_sessions = {f.session_id for f in strict[0].findings}
+    assert "s-loopbad" in strict_sessions and "s-loopok" not in strict_sessions  # distinct arguments never loop
+    for limit, flagged in ((7, True), (8, False)):  # s-loopbad made 8 identical calls: flagged above the limit only
+        run = run_detectors(
+            store, window=3600, end=NOW, write=False, names=["runaway_loop"], params={"max_repeats": limit}
+        )
+        assert ("s-loopbad" in {f.session_id for f in run[0].findings}) is flagged, limit
 
 
 def test_findings_are_deduplicated_across_reruns(scenario_store):
