@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -110,7 +109,3 @@ def build_app(collector: Collector) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_route("*", "/{tail:.*}", unknown)
     return app
-
-
-def health_json(report: dict) -> str:
-    return json.dumps(report)

@@ -26,7 +26,17 @@ from agentwatch.instrumentation.guards import (
     estimate_cost,
 )
 
-__all__ = ["LoopMessage", "after_answer", "after_tool", "before_handoff", "before_llm", "before_tool", "record"]
+__all__ = [
+    "LoopMessage",
+    "after_answer",
+    "after_llm",
+    "after_tool",
+    "before_handoff",
+    "before_llm",
+    "before_tool",
+    "record",
+    "schema_problems",
+]
 
 log = logging.getLogger("agentwatch.guards")
 
@@ -226,8 +236,9 @@ def after_llm(run: AgentRun | None, model: str, input_tokens: int, output_tokens
     return cost
 
 
-def _schema_problems(data: Any, schema: Any) -> list[str]:
-    """Fields of ``data`` that do not satisfy ``schema`` (a JSON Schema, a dataclass or a pydantic model)."""
+def schema_problems(data: Any, schema: Any) -> list[str]:
+    """Fields of ``data`` that do not satisfy ``schema`` (a JSON Schema, a dataclass or a pydantic model); used both
+    to flag results (guards off) and to enforce the contract (guards on)."""
     import dataclasses
 
     if isinstance(schema, dict):
@@ -279,7 +290,7 @@ def after_tool(run: AgentRun | None, span: Span, name: str, result: Any, schema:
     from agentwatch.instrumentation._content import to_jsonable
 
     data = result if isinstance(result, (dict, list)) or dataclasses.is_dataclass(result) else to_jsonable(result)
-    problems = _schema_problems(data, schema)
+    problems = schema_problems(data, schema)
     guard: RunGuard | None = run.guard if run is not None else None
     if not problems:
         if guard is not None:

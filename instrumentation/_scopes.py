@@ -35,7 +35,14 @@ from agentwatch.instrumentation._context import (
     session_approvals,
     session_var,
 )
-from agentwatch.instrumentation._guarding import after_answer, after_tool, before_handoff, before_tool, record
+from agentwatch.instrumentation._guarding import (
+    after_answer,
+    after_tool,
+    before_handoff,
+    before_tool,
+    record,
+    schema_problems,
+)
 from agentwatch.instrumentation._safety import guard, report
 from agentwatch.instrumentation._state import policy, tracer
 from agentwatch.instrumentation.guards import RunGuard
@@ -606,7 +613,7 @@ class ToolScope(_Scope):
             A.RESULT_SIZE: len(text) if text.isascii() else len(text.encode("utf-8", "replace")),
         }
         flags = result_flags(result)
-        if self.result_schema is not None and not _matches_schema(to_jsonable(result), self.result_schema):
+        if self.result_schema is not None and schema_problems(to_jsonable(result), self.result_schema):
             flags.append("schema_mismatch")
         if flags:
             attributes[A.RESULT_FLAGS] = flags
@@ -616,46 +623,6 @@ class ToolScope(_Scope):
             live.content(A.TOOL_CALL_RESULT, text, attributes)
         live.span.set_attributes(attributes)
         live._close()
-
-
-def _matches_schema(data: Any, schema: Any) -> bool:
-    """A light check of a result against a declared schema: a pydantic model, a dataclass or a JSON Schema
-    (required keys and top-level types). The runtime guards do the strict version."""
-    import dataclasses
-
-    if isinstance(schema, dict):
-        if schema.get("type") == "object" and not isinstance(data, dict):
-            return False
-        if isinstance(data, dict):
-            if any(key not in data or data[key] is None for key in schema.get("required", ())):
-                return False
-            types = {
-                "string": str,
-                "number": (int, float),
-                "integer": int,
-                "boolean": bool,
-                "array": list,
-                "object": dict,
-            }
-            for key, spec in (schema.get("properties") or {}).items():
-                expected = types.get(spec.get("type")) if isinstance(spec, dict) else None
-                if key in data and data[key] is not None and expected and not isinstance(data[key], expected):
-                    return False
-        return True
-    if dataclasses.is_dataclass(schema):
-        required = {
-            f.name
-            for f in dataclasses.fields(schema)
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        }
-        return isinstance(data, dict) and required <= set(data)
-    validate = getattr(schema, "model_validate", None)
-    if callable(validate):
-        try:
-            validate(data)
-        except Exception:
-            return False
-    return True
 
 
 class StepScope(_Scope):
