@@ -109,7 +109,8 @@ class OpenAIJudge:
             return sum(tokens for _, tokens in self._spent)
 
     def _charge(self, tokens: int) -> None:
-        with self._lock:
+        with self._lock:  # the worker calls the judge from several threads
+            self.calls += 1
             self._spent.append((time.monotonic(), tokens))
 
     # -- scoring ----------------------------------------------------------------------------------
@@ -142,7 +143,6 @@ class OpenAIJudge:
             raise JudgeError(f"the judge answered HTTP {exc.status_code}: {exc.message}") from exc
         except self._openai.APIConnectionError as exc:
             raise JudgeError(f"cannot reach the judge: {exc}") from exc
-        self.calls += 1
         usage = getattr(response, "usage", None)
         self._charge((usage.total_tokens if usage and usage.total_tokens else 0) or 1)
         return response.choices[0].message.content or ""

@@ -51,7 +51,9 @@ __all__ = ["AgentScope", "StepScope", "ToolScope", "agent", "step", "tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _MAX_COLLECTED = 1000
-_decisions: ContextVar[tuple | list] = ContextVar("agentwatch_guard_decisions", default=())
+# what a guarded tool call's prepare() worked out (guard decisions, bound arguments, their hash), handed to begin()
+# so the arguments are bound and hashed once
+_prepared: ContextVar[tuple[list, dict[str, Any], str] | None] = ContextVar("agentwatch_tool_prepared", default=None)
 
 
 def _bound_arguments(fn: Callable[..., Any] | None, args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -548,13 +550,13 @@ class ToolScope(_Scope):
         decisions, message = before_tool(
             run, name, arguments, attributes[A.ARGUMENTS_HASH], self.irreversible, attributes
         )
-        _decisions.set(decisions)
         if message is not None:
             span = tracer().start_span(f"execute_tool {name}", kind=SpanKind.INTERNAL, attributes=attributes)
             for decision in decisions:
                 record(span, *decision)
             span.end()
             return message
+        _prepared.set((decisions, arguments, attributes[A.ARGUMENTS_HASH]))
         return None
 
     def after(self, live: Live, result: Any) -> Any:
@@ -568,14 +570,21 @@ class ToolScope(_Scope):
     def begin(self, fn: Callable[..., Any] | None, args: tuple, kwargs: dict) -> Live:
         name = self.name or (fn.__name__ if fn is not None else "tool")
         run = current_run()
-        arguments = self.arguments if fn is None else _bound_arguments(fn, args, kwargs)
+        prepared = _prepared.get()
+        if prepared is not None:
+            _prepared.set(None)
+            decisions, arguments, args_hash = prepared
+        else:
+            decisions = []
+            arguments = self.arguments if fn is None else _bound_arguments(fn, args, kwargs)
+            args_hash = arguments_hash(arguments or {})
         attributes: dict[str, Any] = {
             A.OPERATION: "execute_tool",
             A.TOOL_NAME: name,
             A.TOOL_TYPE: "function",
             A.TOOL_CALL_ID: self.call_id or f"call_{random.getrandbits(96):024x}",
             A.STEP_INDEX: next_step(),
-            A.ARGUMENTS_HASH: arguments_hash(arguments or {}),
+            A.ARGUMENTS_HASH: args_hash,
             A.TOOL_IRREVERSIBLE: self.irreversible,
         }
         if self.description:
@@ -599,11 +608,8 @@ class ToolScope(_Scope):
         if arguments and policy().capture:
             live.content(A.TOOL_CALL_ARGUMENTS, to_json(arguments), attributes)
         live.span = tracer().start_span(f"execute_tool {name}", kind=SpanKind.INTERNAL, attributes=attributes)
-        decisions = _decisions.get()
-        if decisions:
-            for decision in decisions:
-                record(live.span, *decision)
-            _decisions.set(())
+        for decision in decisions:
+            record(live.span, *decision)
         return live
 
     def succeed(self, live: Live, result: Any) -> None:

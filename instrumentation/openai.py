@@ -462,20 +462,23 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return result
 
     # -- wrappers ---------------------------------------------------------------------------------
+    def _open(self, kind: str, instance: Any, kwargs: dict[str, Any]) -> _Call | None:
+        """The call's span, or None when it is not to be traced (instrumentation suppressed, e.g. for agentwatch's
+        own judge, or failed). The guards run first and raise, on purpose, before the call is made."""
+        if not is_instrumentation_enabled():
+            return None
+        run = current_run()
+        if run is not None and run.guard is not None:
+            model = str(kwargs.get("model", ""))
+            before_llm(run, model, {A.OPERATION: "chat", A.AGENT_NAME: run.name, A.REQUEST_MODEL: model})
+        call = None
+        with guard("starting an LLM span"):
+            call = self._start(kind, instance, kwargs)
+        return call
+
     def _sync_wrapper(self, kind: str) -> Any:
         def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
-            if not is_instrumentation_enabled():  # e.g. agentwatch's own judge
-                return wrapped(*args, **kwargs)
-            run = current_run()
-            if run is not None and run.guard is not None:  # guards raise before the call is made
-                before_llm(
-                    run,
-                    str(kwargs.get("model", "")),
-                    {A.OPERATION: "chat", A.AGENT_NAME: run.name, A.REQUEST_MODEL: str(kwargs.get("model", ""))},
-                )
-            call = None
-            with guard("starting an LLM span"):
-                call = self._start(kind, instance, kwargs)
+            call = self._open(kind, instance, kwargs)
             if call is None:
                 return wrapped(*args, **kwargs)
             token = otel_context.attach(trace.set_span_in_context(call.span))
@@ -492,18 +495,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _async_wrapper(self, kind: str) -> Any:
         async def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
-            if not is_instrumentation_enabled():
-                return await wrapped(*args, **kwargs)
-            run = current_run()
-            if run is not None and run.guard is not None:  # guards raise before the call is made
-                before_llm(
-                    run,
-                    str(kwargs.get("model", "")),
-                    {A.OPERATION: "chat", A.AGENT_NAME: run.name, A.REQUEST_MODEL: str(kwargs.get("model", ""))},
-                )
-            call = None
-            with guard("starting an LLM span"):
-                call = self._start(kind, instance, kwargs)
+            call = self._open(kind, instance, kwargs)
             if call is None:
                 return await wrapped(*args, **kwargs)
             token = otel_context.attach(trace.set_span_in_context(call.span))

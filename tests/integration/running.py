@@ -69,3 +69,30 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "
 
 def count(store: Store, table: str = "otel_traces") -> int:
     return int(store.query(f"SELECT count() FROM {table}").result_rows[0][0])
+
+
+def start_agentwatch(command: str, env: dict[str, str], port: int, *args: str, log=None):
+    """``agentwatch <command>`` (collector or serve) in a subprocess on ``port``, returned once /healthz answers."""
+    import subprocess
+    import urllib.request
+
+    from ..conftest import PYTHON
+
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "agentwatch", command, "--http", f"127.0.0.1:{port}", "--grpc", "", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log or subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"agentwatch {command} exited: {proc.stderr.read()}") from None
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"agentwatch {command} did not start")

@@ -18,7 +18,7 @@ from agentwatch.collector._insert import OtlpInserter
 from agentwatch.collector._spool import varint
 
 from ..conftest import PYTHON, free_port
-from .running import RunningCollector, collector_config, count, wait_for
+from .running import RunningCollector, collector_config, count, start_agentwatch, wait_for
 
 
 def _request(prefix: int, n: int) -> bytes:
@@ -72,25 +72,8 @@ def _metric(port: int, name: str) -> float:
     return 0.0
 
 
-def _start(env: dict[str, str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "agentwatch", "collector", "--http", f"127.0.0.1:{port}", "--grpc", ""],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise AssertionError(f"collector exited: {proc.stderr.read()}") from None
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("collector did not start")
+def _start(env: dict[str, str], port: int):
+    return start_agentwatch("collector", env, port)
 
 
 def test_sigkill_with_spooled_spans_then_restart(tmp_path, cli_env):

@@ -21,28 +21,11 @@ from agentwatch.detectors import load_detectors
 from agentwatch.llm_server import LLMServer
 
 from ..conftest import PYTHON, free_port
-from .running import wait_for
+from .running import start_agentwatch, wait_for
 
 
-def _serve(env: dict[str, str], port: int, *args: str, log=None) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "agentwatch", "serve", "--http", f"127.0.0.1:{port}", "--grpc", "", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log or subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise AssertionError(f"serve exited: {proc.stderr.read()}") from None
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("serve did not start")
+def _serve(env: dict[str, str], port: int, *args: str, log=None):
+    return start_agentwatch("serve", env, port, *args, log=log)
 
 
 def _stop(proc: subprocess.Popen) -> None:
