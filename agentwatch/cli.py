@@ -329,6 +329,7 @@ def cmd_serve(args: argparse.Namespace, config: Config, *, collector: bool = Tru
             "collector_http": getattr(args, "http", None),
             "collector_grpc": getattr(args, "grpc", None),
             "spool_dir": getattr(args, "spool_dir", None),
+            "query_http": getattr(args, "query_http", None),
         }.items()
         if v is not None
     }
@@ -341,6 +342,7 @@ def cmd_serve(args: argparse.Namespace, config: Config, *, collector: bool = Tru
         collector=collector and not args.no_collector,
         evaluator=not args.no_evaluator,
         alerts=not args.no_alerts,
+        query=collector and not getattr(args, "no_query", False),
         shard=int(shard),
         shards=int(shards),
     )
@@ -452,6 +454,10 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--grpc", help="OTLP/gRPC address or '' for off (env AGENTWATCH_COLLECTOR_GRPC)")
             p.add_argument("--spool-dir", help="write-ahead spool directory (env AGENTWATCH_SPOOL_DIR)")
             p.add_argument("--no-collector", action="store_true", help="do not receive spans")
+            p.add_argument(
+                "--query-http", help="ClickHouse HTTP query endpoint address or '' for off (env AGENTWATCH_QUERY_HTTP)"
+            )
+            p.add_argument("--no-query", action="store_true", help="do not serve the read-only query endpoint")
         p.add_argument("--no-evaluator", action="store_true", help="do not score answers")
         p.add_argument("--no-alerts", action="store_true", help="do not run detectors and alert rules")
         p.add_argument("--rules", help="alert rules file (env AGENTWATCH_RULES; default: the shipped rules)")

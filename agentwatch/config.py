@@ -194,6 +194,32 @@ class Config:
         "",
         "Extra secret patterns (RE2, ';;'-separated) masked before storage, besides the built-in ones.",
     )
+    # query endpoint
+    query_http: str = _setting(
+        "AGENTWATCH_QUERY_HTTP",
+        "127.0.0.1:8123",
+        "ClickHouse HTTP query endpoint of agentwatch serve over the embedded store (empty: off).",
+        check=_address,
+    )
+    query_user: str = _setting("AGENTWATCH_QUERY_USER", "default", "User the query endpoint accepts.")
+    query_password: str = _setting(
+        "AGENTWATCH_QUERY_PASSWORD", "", "Password the query endpoint requires (empty: none, as ClickHouse's default)."
+    )
+    query_max_result_rows: int = _setting(
+        "AGENTWATCH_QUERY_MAX_RESULT_ROWS", 1_000_000, "Most rows one endpoint query may return.", check=_positive
+    )
+    query_max_result_bytes: int = _setting(
+        "AGENTWATCH_QUERY_MAX_RESULT_BYTES", 64 << 20, "Largest result of one endpoint query.", check=_positive
+    )
+    query_timeout: float = _setting(
+        "AGENTWATCH_QUERY_TIMEOUT", 60.0, "Seconds one endpoint query may run (e.g. 30s, 2m).", check=_positive
+    )
+    query_max_memory: int = _setting(
+        "AGENTWATCH_QUERY_MAX_MEMORY",
+        1 << 30,
+        "Memory one endpoint query may use, in bytes, so a heavy query cannot starve ingestion.",
+        check=_positive,
+    )
     # evaluators
     judge: str = _setting(
         "AGENTWATCH_JUDGE",

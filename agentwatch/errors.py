@@ -73,7 +73,8 @@ class StoreLockedError(StoreError):
             f"the embedded store at {path} is held by {holder}; only one process can open an embedded store. "
             "Stop that process (agentwatch serve flushes on SIGTERM) and run this again, point AGENTWATCH_STORE at "
             "another path, or use a ClickHouse server (AGENTWATCH_STORE=http://host:8123), which many processes "
-            "can share."
+            "can share. To read while agentwatch serve holds the store, go through its query endpoint: "
+            "AGENTWATCH_STORE=http://127.0.0.1:8123 (read-only)."
         )
 
 

@@ -1,8 +1,9 @@
 """``agentwatch serve`` / ``agentwatch worker``: the whole pipeline in one process.
 
-serve = the collector (OTLP HTTP + gRPC) + the evaluator loop + the alert scheduler (which runs the detectors),
-on the embedded store by default. worker = the same without the collector, for deployments where the OpenTelemetry
-Collector writes into a ClickHouse server; several workers share the evaluations by trace-id shard.
+serve = the collector (OTLP HTTP + gRPC) + the evaluator loop + the alert scheduler (which runs the detectors) +
+the ClickHouse HTTP query endpoint (read-only, for Grafana and SQL), on the embedded store by default. worker = the
+same without the collector and the endpoint, for deployments where the OpenTelemetry Collector writes into a
+ClickHouse server; several workers share the evaluations by trace-id shard.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Parts:
     collector: bool = True
     evaluator: bool = True
     alerts: bool = True
+    query: bool = True
     evaluate_every: float = 10.0
     evaluate_since: float = 3600.0
     shard: int = 0
@@ -61,6 +63,7 @@ class Server:
         self.store = store
         self.collector: Any = None
         self.scheduler: Scheduler | None = None
+        self.query: Any = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._clients: list[Store] = []
@@ -81,6 +84,8 @@ class Server:
             }
         else:
             report["alerts"] = {"status": "off"}
+        if self.query is not None:
+            report["query"] = {"status": "ok", "port": self.query.port, "requests": dict(self.query.counts)}
         return report
 
     async def start(self) -> None:
@@ -102,10 +107,16 @@ class Server:
             engines = [AlertEngine(self._client(), ruleset), AlertEngine(self._client(), ruleset)]
             self.scheduler = Scheduler(engines)
             self._spawn("agentwatch-scheduler", lambda: self.scheduler.run(self._stop, 0.5))
-        log.info(
-            "agentwatch serving: %s",
-            ", ".join(p for p in ("collector", "evaluator", "alerts") if getattr(self.parts, p)),
-        )
+        if self.parts.query and self.config.query_http:
+            if self.store.dsn.embedded:
+                from agentwatch.query import QueryEndpoint
+
+                self.query = QueryEndpoint(self.config, self.store.dsn.path)
+                await self.query.start()
+            else:
+                log.info("query endpoint off: the store is a ClickHouse server; point Grafana and SQL clients at it")
+        running = [p for p in ("collector", "evaluator", "alerts") if getattr(self.parts, p)]
+        log.info("agentwatch serving: %s", ", ".join(running + (["query"] if self.query else [])))
 
     def _client(self) -> Store:
         client = self.store.clone()
@@ -143,6 +154,8 @@ class Server:
             self._stop.wait(self.parts.evaluate_every)
 
     async def stop(self) -> None:
+        if self.query is not None:
+            await self.query.stop()
         if self.collector is not None:
             await self.collector.stop()
         self._stop.set()

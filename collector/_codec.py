@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+
+from agentwatch.inflate import BodyTooLarge, MalformedBody, inflate
 
 __all__ = ["DecodedRequest", "IngestError", "decode_request", "encode_response"]
 
@@ -47,17 +48,12 @@ class DecodedRequest:
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:
-    """Inflate with a hard output limit, so a gzip bomb costs at most ``limit`` bytes of memory."""
-    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
     try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise IngestError(400, f"invalid gzip body: {exc}", "malformed") from None
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise IngestError(413, f"request body exceeds {limit} bytes after decompression", "too_large")
-    if not inflater.eof:
-        raise IngestError(400, "truncated gzip body", "malformed")
-    return out
+        return inflate(body, limit)
+    except MalformedBody as exc:
+        raise IngestError(400, str(exc), "malformed") from None
+    except BodyTooLarge as exc:
+        raise IngestError(413, str(exc), "too_large") from None
 
 
 def _count(request: ExportTraceServiceRequest) -> tuple[int, int]:

@@ -111,6 +111,7 @@ def run_demo(
         store=store or f"chdb://{work / 'store'}",
         collector_http=f"127.0.0.1:{port}",
         collector_grpc=f"127.0.0.1:{_free_port()}",
+        query_http=f"127.0.0.1:{_free_port()}",
         spool_dir=str(work / "spool"),
         batch_max_age=0.1,
     )
@@ -120,6 +121,7 @@ def run_demo(
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(60)
+    query_url = f"http://127.0.0.1:{server.query.port}" if server.query else ""
     print(f"agentwatch serve: store {config.store}, OTLP on http://127.0.0.1:{port}", file=out)
     with LLMServer(responder) as llm:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
@@ -228,7 +230,11 @@ Where to look next (the store is {config.store}):
         file=out,
     )
     if keep:
-        print(f"\n--keep: serving on http://127.0.0.1:{port} (OTLP) until Ctrl-C", file=out)
+        print(
+            f"\n--keep: serving until Ctrl-C: OTLP on http://127.0.0.1:{port}, ClickHouse HTTP (read-only, for Grafana "
+            f'and SQL) on {query_url}:\n  agentwatch sql --store {query_url} "SELECT count() FROM agent_spans"',
+            file=out,
+        )
         try:
             while True:
                 time.sleep(3600)

@@ -78,6 +78,8 @@ def start_agentwatch(command: str, env: dict[str, str], port: int, *args: str, l
 
     from ..conftest import PYTHON
 
+    if command == "serve" and "--query-http" not in args:
+        args = (*args, "--query-http", "")  # never the default 8123 a developer's serve may hold
     proc = subprocess.Popen(
         [PYTHON, "-m", "agentwatch", command, "--http", f"127.0.0.1:{port}", "--grpc", "", *args],
         env=env,

@@ -178,3 +178,23 @@ def test_agentwatch_demo(cli_env):
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "6 of 6 failure modes caught and alerted; 0 finding(s) on healthy sessions" in out.stdout
+
+
+def test_serve_hosts_the_query_endpoint_and_other_commands_read_through_it(cli_env):
+    port, query_port = free_port(), free_port()
+    serve = _serve(cli_env, port, "--no-alerts", "--no-evaluator", "--query-http", f"127.0.0.1:{query_port}")
+    try:
+        health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5))
+        assert health["parts"]["query"]["port"] == query_port
+        through = dict(cli_env, AGENTWATCH_STORE=f"http://127.0.0.1:{query_port}")
+        assert _sql(through, "SELECT count() AS n FROM otel_traces") == [{"n": 0}]
+        held = subprocess.run(
+            [PYTHON, "-m", "agentwatch", "sql", "SELECT 1"], env=cli_env, capture_output=True, text=True
+        )
+        assert held.returncode != 0 and "AGENTWATCH_STORE=http://127.0.0.1:8123" in held.stderr
+        refused = subprocess.run(
+            [PYTHON, "-m", "agentwatch", "sql", "DROP TABLE otel_traces"], env=through, capture_output=True, text=True
+        )
+        assert refused.returncode != 0 and "READONLY" in refused.stderr
+    finally:
+        _stop(serve)

@@ -1,0 +1,204 @@
+"""The ClickHouse HTTP interface, on aiohttp: ``/``, ``/ping``, ``/replicas_status``.
+
+What a ClickHouse client sends — the query in ``?query=`` and/or the body, ``database``, ``default_format``,
+``param_*``, settings as any other URL parameter, credentials as basic auth, ``X-ClickHouse-User``/``-Key`` or
+``user``/``password`` — and what it reads back: the ``X-ClickHouse-*`` headers, errors as ClickHouse's text with
+its status codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import json
+import uuid
+import zlib
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from agentwatch.inflate import BodyTooLarge, MalformedBody, inflate
+from agentwatch.query._engine import QueryRequest
+from agentwatch.query._errors import ClickHouseError
+
+if TYPE_CHECKING:
+    from agentwatch.query._endpoint import QueryEndpoint
+
+__all__ = ["build_app", "content_type"]
+
+_RESERVED = frozenset(
+    {
+        "query",
+        "database",
+        "default_format",
+        "user",
+        "password",
+        "query_id",
+        "session_id",
+        "session_timeout",
+        "session_check",
+        "quota_key",
+        "stacktrace",
+        "role",
+        "client_protocol_version",
+        "compress",
+        "decompress",
+    }
+)
+_OK = b"Ok.\n"
+
+
+def content_type(fmt: str) -> str:
+    """The Content-Type ClickHouse answers a format with."""
+    lower = fmt.lower()
+    if lower.startswith("tabseparated") or lower.startswith("tsv"):
+        return "text/tab-separated-values; charset=UTF-8"
+    if lower.startswith("csv"):
+        return "text/csv; charset=UTF-8; header=" + ("present" if "names" in lower else "absent")
+    if lower in ("jsoneachrow", "jsonlines", "ndjson", "jsoncompacteachrow", "jsonstringseachrow"):
+        return "application/x-ndjson; charset=UTF-8"
+    if lower.startswith("json"):
+        return "application/json; charset=UTF-8"
+    if lower.startswith("pretty") or lower in ("vertical", "markdown", "values", "prometheus"):
+        return "text/plain; charset=UTF-8"
+    if lower == "xml":
+        return "application/xml; charset=UTF-8"
+    return "application/octet-stream"
+
+
+def _credentials(request: web.Request) -> tuple[str, str]:
+    headers, query = request.headers, request.query
+    if "X-ClickHouse-User" in headers or "X-ClickHouse-Key" in headers:
+        return headers.get("X-ClickHouse-User", "default"), headers.get("X-ClickHouse-Key", "")
+    auth = headers.get("Authorization", "")
+    if auth[:6].lower() == "basic ":
+        try:
+            user, _, password = base64.b64decode(auth[6:].strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ClickHouseError(516, "AUTHENTICATION_FAILED", "Malformed basic authorization header") from None
+        return user or "default", password
+    return query.get("user", "default"), query.get("password", "")
+
+
+def _compress(body: bytes, accept: str, level: int) -> tuple[bytes, str]:
+    encodings = {e.split(";")[0].strip().lower() for e in accept.split(",")}
+    if "gzip" in encodings:
+        packer = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        return packer.compress(body) + packer.flush(), "gzip"
+    if "deflate" in encodings:
+        return zlib.compress(body, level), "deflate"
+    return body, ""
+
+
+def build_app(endpoint: QueryEndpoint) -> web.Application:
+    app = web.Application(client_max_size=endpoint.max_query_bytes)
+    base_headers = {"X-ClickHouse-Server-Display-Name": "agentwatch", "X-ClickHouse-Timezone": endpoint.timezone}
+
+    def error(exc: ClickHouseError, query_id: str) -> web.Response:
+        return web.Response(
+            status=exc.status,
+            body=exc.render(endpoint.version),
+            content_type="text/plain",
+            charset="UTF-8",
+            headers={**base_headers, "X-ClickHouse-Exception-Code": str(exc.code), "X-ClickHouse-Query-Id": query_id},
+        )
+
+    async def read_query(request: web.Request) -> str:
+        text = request.query.get("query", "")
+        if request.method != "POST":
+            return text
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise ClickHouseError(
+                229, "QUERY_IS_TOO_LARGE", f"Query is too large: more than {endpoint.max_query_bytes} bytes"
+            ) from None
+        encoding = request.headers.get("Content-Encoding", "").strip().lower()
+        if body and encoding and encoding != "identity":
+            if encoding not in ("gzip", "x-gzip", "deflate"):
+                raise ClickHouseError(36, "BAD_ARGUMENTS", f"Unsupported Content-Encoding {encoding!r}")
+            try:
+                body = inflate(body, endpoint.max_query_bytes, encoding)
+            except BodyTooLarge as exc:
+                raise ClickHouseError(229, "QUERY_IS_TOO_LARGE", str(exc)) from None
+            except MalformedBody as exc:
+                raise ClickHouseError(27, "CANNOT_PARSE_INPUT_ASSERTION_FAILED", str(exc)) from None
+        try:
+            body_text = body.decode()
+        except UnicodeDecodeError:
+            raise ClickHouseError(36, "BAD_ARGUMENTS", "The query is not valid UTF-8") from None
+        return f"{text}\n{body_text}" if text and body_text else text or body_text
+
+    async def root(request: web.Request) -> web.Response:
+        query_id = request.query.get("query_id") or str(uuid.uuid4())
+        try:
+            user, password = _credentials(request)
+            if not (
+                hmac.compare_digest(user.encode(), endpoint.user.encode())
+                and hmac.compare_digest(password.encode(), endpoint.password.encode())
+            ):
+                endpoint.count("auth_failed")
+                raise ClickHouseError(
+                    516,
+                    "AUTHENTICATION_FAILED",
+                    f"{user}: Authentication failed: password is incorrect, or there is no user with such name",
+                )
+            if request.query.get("compress") == "1" or request.query.get("decompress") == "1":
+                raise ClickHouseError(
+                    48, "NOT_IMPLEMENTED", "ClickHouse's native block compression (compress=1) is not supported"
+                )
+            sql = await read_query(request)
+            if not sql.strip() and request.method != "POST":
+                return web.Response(body=_OK, content_type="text/html", charset="UTF-8", headers=base_headers)
+            settings = {k: v for k, v in request.query.items() if k not in _RESERVED and not k.startswith("param_")}
+            query = QueryRequest(
+                sql=sql,
+                database=request.query.get("database")
+                or request.headers.get("X-ClickHouse-Database")
+                or endpoint.database,
+                default_format=request.query.get("default_format")
+                or request.headers.get("X-ClickHouse-Format")
+                or "TabSeparated",
+                params={k[6:]: v for k, v in request.query.items() if k.startswith("param_")},
+                settings=settings,
+            )
+            answer = await endpoint.execute(query)
+        except ClickHouseError as exc:
+            endpoint.count(exc.name)
+            return error(exc, query_id)
+        body, encoding = answer.body, ""
+        if settings.get("enable_http_compression") == "1" and len(body) > 1024:
+            level = int(settings.get("http_zlib_compression_level", "3") or 3)
+            body, encoding = await asyncio.get_running_loop().run_in_executor(
+                endpoint.executor, _compress, body, request.headers.get("Accept-Encoding", ""), max(1, min(level, 9))
+            )
+        headers = {
+            **base_headers,
+            "X-ClickHouse-Query-Id": query_id,
+            "X-ClickHouse-Format": answer.format,
+            "X-ClickHouse-Summary": json.dumps(answer.summary, separators=(",", ":")),
+            "Content-Type": content_type(answer.format),
+        }
+        if encoding:
+            headers["Content-Encoding"] = encoding
+        endpoint.count("ok")
+        return web.Response(body=body, headers=headers)
+
+    async def ping(request: web.Request) -> web.Response:
+        return web.Response(body=_OK, content_type="text/plain", charset="UTF-8")
+
+    async def unknown(request: web.Request) -> web.Response:
+        return web.Response(
+            status=404,
+            text=f"There is no handle {request.path}\n\nUse / or /ping for health checks.\n",
+            content_type="text/plain",
+        )
+
+    app.router.add_route("GET", "/", root)
+    app.router.add_route("POST", "/", root)
+    app.router.add_route("GET", "/ping", ping)
+    app.router.add_route("GET", "/replicas_status", ping)
+    app.router.add_route("*", "/{tail:.*}", unknown)
+    return app
