@@ -319,6 +319,41 @@ def cmd_grafana_alerts(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_grafana_export(args: argparse.Namespace, config: Config) -> int:
+    from pathlib import Path
+
+    from agentwatch.alerts import load_rules
+    from agentwatch.grafana import DASHBOARDS_PATH, PLUGIN, export
+
+    out = Path(args.out).resolve()
+    written = export(config, out, load_rules(args.rules), query_url=args.query_url, server_url=args.server_url)
+    print(f"wrote {len(written)} files under {out}")
+    print(
+        "run Grafana with them (on the same host as agentwatch serve):\n"
+        f"  docker run --rm --network host -e GF_INSTALL_PLUGINS={PLUGIN} \\\n"
+        f"    -v {out}/provisioning:/etc/grafana/provisioning -v {out}/dashboards:{DASHBOARDS_PATH} grafana/grafana\n"
+        "then open http://127.0.0.1:3000 (admin/admin), folder agentwatch."
+    )
+    return 0
+
+
+def cmd_grafana_preview(args: argparse.Namespace, config: Config) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from agentwatch.config import parse_duration
+    from agentwatch.preview import render_dashboards
+    from agentwatch.store import open_store
+
+    end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    start = end - dt.timedelta(seconds=parse_duration(args.since))
+    chosen = {"session": args.session} if args.session else {}
+    with open_store(config) as store:
+        for path in render_dashboards(store, Path(args.out), start, end, chosen):
+            print(f"wrote {path}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, config: Config, *, collector: bool = True) -> int:
     from agentwatch.alerts import load_rules
     from agentwatch.serve import Parts, run_server
@@ -442,6 +477,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", help="rules file (env AGENTWATCH_RULES; default: the shipped rules)")
     p.add_argument("--datasource-uid", default="agentwatch-clickhouse", help="uid of the ClickHouse datasource")
     p.set_defaults(handler=cmd_grafana_alerts)
+    p = grafana_commands.add_parser(
+        "export", help="write the dashboards and provisioning files (datasources, dashboards, alert rules)"
+    )
+    p.add_argument("--out", required=True, help="directory to write into")
+    p.add_argument(
+        "--query-url", help="agentwatch serve's query endpoint as Grafana reaches it (default from settings)"
+    )
+    p.add_argument("--server-url", help="a ClickHouse server's HTTP URL for the second datasource")
+    p.add_argument("--rules", help="rules file (env AGENTWATCH_RULES; default: the shipped rules)")
+    _store_options(p)
+    p.set_defaults(handler=cmd_grafana_export)
+    p = grafana_commands.add_parser("preview", help="render every dashboard from the store to PNG")
+    p.add_argument("--out", required=True, help="directory to write the PNGs into")
+    p.add_argument("--since", default="24h", help="time range, back from now (e.g. 6h, 2d)")
+    p.add_argument("--session", help="session for the Session dashboard (default: the most recent)")
+    _store_options(p)
+    p.set_defaults(handler=cmd_grafana_preview)
     grafana.set_defaults(handler=lambda a, c: (grafana.print_help(), 2)[1])
 
     for name, text in (

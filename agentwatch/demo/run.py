@@ -226,7 +226,8 @@ Where to look next (the store is {config.store}):
   agentwatch sql --store {config.store} "SELECT SessionId, Operation, ToolName, ResultShape FROM agent_spans \\
       WHERE SessionId = 'demo-schema-drift' ORDER BY Timestamp"
   agentwatch detect --store {config.store} --window 1h
-  agentwatch alerts list --store {config.store}""",
+  agentwatch alerts list --store {config.store}
+  agentwatch grafana preview --store {config.store} --out agentwatch-dashboards   # the dashboards as PNGs""",
         file=out,
     )
     if keep:

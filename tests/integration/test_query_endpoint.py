@@ -107,6 +107,20 @@ def test_clickhouse_connect_queries_with_parameters_dataframes_and_native(runnin
         native = client.raw_query("SELECT count() FROM agent_spans", fmt="Native")
         assert native.endswith(b"\n\x00\x00\x00\x00\x00\x00\x00") or len(native) > 8  # a Native block
         assert client.command("SELECT count() FROM agent_spans") == 10
+        # settings per query: the endpoint runs queries read-only (readonly=1), so clickhouse-connect sees its settings
+        # as read-only and refuses to send them unless told to; sent, they apply (and only lower the limits)
+        from clickhouse_connect import common
+
+        common.set_setting("invalid_setting_action", "send")
+        try:
+            with pytest.raises(clickhouse_connect.driver.exceptions.DatabaseError, match="TOO_MANY_ROWS_OR_BYTES"):
+                client.query("SELECT number FROM numbers(10)", settings={"max_result_rows": 2})
+            assert client.query("SELECT number FROM numbers(2)", settings={"max_threads": 1}).result_rows == [
+                (0,),
+                (1,),
+            ]
+        finally:
+            common.set_setting("invalid_setting_action", "error")
         # a second database by name, and the system tables
         other = clickhouse_connect.get_client(host="127.0.0.1", port=running.port, database="system")
         assert other.query("SELECT count() FROM one").result_rows == [(1,)]

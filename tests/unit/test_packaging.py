@@ -83,7 +83,14 @@ def test_wheel_contains_sql_and_dashboards(tmp_path):
     }
     assert "agentwatch/dashboards/__init__.py" in names
     assert shipped_dash <= names, sorted(shipped_dash - names)
-    for package in ("instrumentation", "collector", "evaluators", "alerts"):
-        assert f"agentwatch/{package}/__init__.py" in names
+    folders = {"agentwatch": "agentwatch", **{f: f"agentwatch/{f}" for f in ("instrumentation", "collector")}}
+    folders.update({f: f"agentwatch/{f}" for f in ("evaluators", "alerts")})
+    modules = {  # every Python module of every package, subpackages included (agentwatch.demo, agentwatch.query …)
+        f"{target}/{p.relative_to(ROOT / folder)}"
+        for folder, target in folders.items()
+        for p in (ROOT / folder).rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+    assert modules <= names, sorted(modules - names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "agentwatch = agentwatch.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -1,0 +1,370 @@
+"""PNG previews of the Grafana dashboards, rendered from the store with matplotlib: each panel's query runs exactly as
+Grafana's ClickHouse plugin would run it (macros and variables expanded) and is drawn at its place in the grid.
+
+For looking at the dashboards without a Grafana (``agentwatch grafana preview --out DIR``), and for checking that a
+user reads the state of their agents at a glance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from agentwatch.dashboards import load_dashboards
+from agentwatch.errors import MissingExtraError
+from agentwatch.grafana import interval_for, resolve_variables, run_panel
+
+__all__ = ["render_dashboard", "render_dashboards"]
+
+_BACKGROUND, _PANEL, _TEXT, _MUTED, _GRID = "#111217", "#181b1f", "#ccccdc", "#8e8e9a", "#2c3235"
+_PALETTE = [
+    "#73bf69",
+    "#f2cc0c",
+    "#5794f2",
+    "#ff9830",
+    "#f2495c",
+    "#b877d9",
+    "#8ab8ff",
+    "#fade2a",
+    "#96d98d",
+    "#ffb357",
+]
+_UNIT_PX, _ROW_PX = 75, 30  # a Grafana grid unit is 1/24 of the width; a row unit is 30 px
+_LEGEND_MAX = 8
+_CELL_MAX = 60
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise MissingExtraError("matplotlib", "preview", "Rendering dashboard previews") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _format(value: Any, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if unit == "percentunit":
+        return f"{value * 100:.1f}%"
+    if unit == "currencyUSD":
+        return f"${value:,.4f}" if abs(value) < 1 else f"${value:,.2f}"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.3g}"
+    number = float(value)
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(number) >= size:
+            return f"{number / size:.1f}{suffix}"
+    return f"{int(number):,}"
+
+
+def _series(frame: Any) -> Any:
+    """A long frame (time, label, values…) as a wide one (time → one column per label and value)."""
+    import pandas as pd
+
+    numeric = [c for c in frame.columns[1:] if pd.api.types.is_numeric_dtype(frame[c])]
+    labels = [c for c in frame.columns[1:] if c not in numeric]
+    if not labels:
+        return frame.set_index("time")[numeric]
+    wide = frame.pivot_table(index="time", columns=labels[0], values=numeric, aggfunc="sum")
+    wide.columns = [str(label) if len(numeric) == 1 else f"{label} · {value}" for value, label in wide.columns]
+    return wide.sort_index()
+
+
+def _style(ax: Any) -> None:
+    ax.set_facecolor(_PANEL)
+    ax.tick_params(colors=_MUTED, labelsize=7)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.grid(True, color=_GRID, linewidth=0.5)
+
+
+def _legend(ax: Any, count: int) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    if len(handles) > _LEGEND_MAX:
+        handles, labels = (
+            handles[:_LEGEND_MAX],
+            [*labels[: _LEGEND_MAX - 1], f"{labels[_LEGEND_MAX - 1]} (+{count - _LEGEND_MAX} more)"],
+        )
+    ax.legend(
+        handles,
+        labels,
+        loc="upper left",
+        fontsize=6,
+        frameon=False,
+        labelcolor=_TEXT,
+        ncol=min(4, len(handles)),
+        handlelength=1,
+    )
+
+
+def _timeseries(ax: Any, frame: Any, panel: dict[str, Any], span: tuple[dt.datetime, dt.datetime, int]) -> None:
+    import matplotlib.dates as mdates
+
+    start, end, interval = span
+    wide = _series(frame).fillna(0)
+    wide = wide[wide.sum().sort_values(ascending=False).index]  # the biggest series first (and in the legend)
+    custom = panel["fieldConfig"]["defaults"].get("custom", {})
+    bars, stacked = custom.get("drawStyle") == "bars", "stacking" in custom
+    _style(ax)
+    colours = [_PALETTE[i % len(_PALETTE)] for i in range(len(wide.columns))]
+    if bars:
+        bottom = None
+        for column, colour in zip(wide.columns, colours, strict=True):
+            ax.bar(
+                wide.index,
+                wide[column],
+                width=interval / 86400 * 0.85,
+                bottom=bottom,
+                color=colour,
+                label=str(column)[:48],
+                align="edge",
+            )
+            if stacked:
+                bottom = wide[column] if bottom is None else bottom + wide[column]
+    elif stacked and len(wide.columns) > 1:
+        ax.stackplot(
+            wide.index,
+            *[wide[c] for c in wide.columns],
+            colors=colours,
+            alpha=0.8,
+            labels=[str(c)[:48] for c in wide.columns],
+        )
+    else:
+        marker = "o" if custom.get("showPoints") == "always" else None
+        for column, colour in zip(wide.columns, colours, strict=True):
+            ax.plot(
+                wide.index,
+                wide[column],
+                color=colour,
+                linewidth=1.6,
+                marker=marker,
+                markersize=3,
+                label=str(column)[:48],
+            )
+    unit = panel["fieldConfig"]["defaults"].get("unit", "")
+    ax.yaxis.set_major_formatter(lambda v, _pos: _format(v, unit))
+    ax.set_xlim(start, end)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    _legend(ax, len(wide.columns))
+
+
+def _stat(ax: Any, frame: Any, panel: dict[str, Any]) -> None:
+    ax.set_facecolor(_PANEL)
+    ax.axis("off")
+    value = frame.iloc[0, 0] if len(frame) else None
+    unit = panel["fieldConfig"]["defaults"].get("unit", "")
+    colour = _PALETTE[0]
+    if panel["title"] in ("Error rate", "Firing alerts", "Findings") and value:
+        colour = _PALETTE[4]
+    if (unit == "percentunit" and "score" in panel["title"].lower()) or panel["title"].startswith("Mean "):
+        colour = _PALETTE[0] if (value or 0) >= 0.7 else _PALETTE[1] if (value or 0) >= 0.5 else _PALETTE[4]
+    ax.text(0.5, 0.42, _format(value, unit), color=colour, fontsize=22, ha="center", va="center", weight="bold")
+
+
+def _table(ax: Any, frame: Any, panel: dict[str, Any], rows: int) -> None:
+    ax.set_facecolor(_PANEL)
+    ax.axis("off")
+    if frame.empty:
+        ax.text(0.5, 0.5, "No data", color=_MUTED, ha="center", va="center")
+        return
+    shown = frame.head(rows)
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return _format(value, "")
+        if isinstance(value, dt.datetime) or hasattr(value, "strftime"):
+            return value.strftime("%m-%d %H:%M:%S")
+        return str(value)
+
+    cells = [[cell(v)[:_CELL_MAX] for v in record] for record in shown.itertuples(index=False)]
+    headers = [str(c) for c in shown.columns]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) + 2 for i, h in enumerate(headers)]
+    table = ax.table(
+        cellText=cells,
+        colLabels=headers,
+        loc="upper left",
+        cellLoc="left",
+        colLoc="left",
+        colWidths=[w / sum(widths) for w in widths],
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(6.5)
+    for (r, _c), item in table.get_celld().items():
+        item.set_edgecolor(_GRID)
+        item.set_facecolor("#22252b" if r == 0 else _PANEL)
+        item.get_text().set_color(_TEXT if r else "#6e9fff")
+        item.set_height(1 / (rows + 1.5))
+
+
+def _barchart(ax: Any, frame: Any, panel: dict[str, Any]) -> None:
+    import numpy as np
+
+    _style(ax)
+    labels = frame.iloc[:, 0].astype(str).tolist()
+    values = frame.columns[1:]
+    positions = np.arange(len(labels))
+    height = 0.8 / max(1, len(values))
+    for i, column in enumerate(values):
+        ax.barh(positions + i * height, frame[column], height=height, color=_PALETTE[i % len(_PALETTE)], label=column)
+    ax.set_yticks(positions + height * (len(values) - 1) / 2, labels)
+    ax.invert_yaxis()
+    ax.legend(fontsize=6, frameon=False, labelcolor=_TEXT, loc="lower right")
+
+
+def _heatmap(ax: Any, frame: Any, panel: dict[str, Any], span: tuple[dt.datetime, dt.datetime, int]) -> None:
+    import matplotlib.dates as mdates
+    import pandas as pd
+    from matplotlib.colors import LinearSegmentedColormap
+
+    start, end, interval = span
+    _style(ax)
+    slots = pd.date_range(pd.Timestamp(start).floor(f"{interval}s"), end, freq=f"{interval}s")
+    grid = frame.set_index("time").reindex(slots).T  # empty intervals stay empty, as in Grafana
+    times = mdates.date2num(slots)
+    ax.imshow(
+        grid.fillna(0).values.astype(float),
+        aspect="auto",
+        origin="lower",
+        cmap=LinearSegmentedColormap.from_list("counts", [_PANEL, "#3d71d9", "#73bf69", "#fade2a"]),
+        extent=(times[0], times[-1] + interval / 86400, 0, len(grid.index)),
+        interpolation="nearest",
+    )
+    ax.set_yticks([i + 0.5 for i in range(len(grid.index))], list(grid.index))
+    ax.xaxis_date()
+    ax.set_xlim(start, end)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    ax.grid(False)
+
+
+def _traces(ax: Any, frame: Any, panel: dict[str, Any]) -> None:
+    _style(ax)
+    start = frame["startTime"].min()
+    depth: dict[str, int] = {}
+    parents = dict(zip(frame["spanID"], frame["parentSpanID"], strict=True))
+
+    def level(span: str) -> int:
+        if span not in depth:
+            parent = parents.get(span, "")
+            depth[span] = 0 if not parent or parent not in parents else level(parent) + 1
+        return depth[span]
+
+    for i, record in enumerate(frame.itertuples(index=False)):
+        offset = (record.startTime - start).total_seconds() * 1000
+        colour = _PALETTE[4] if getattr(record, "statusCode", 0) == 2 else _PALETTE[2 + level(record.spanID) % 3]
+        ax.barh(i, max(record.duration, 0.5), left=offset, color=colour, height=0.6)
+        ax.text(
+            offset,
+            i - 0.42,
+            "  " * level(record.spanID) + f"{record.operationName}  {record.duration:.1f} ms",
+            color=_TEXT,
+            fontsize=6.5,
+            va="bottom",
+        )
+    ax.invert_yaxis()
+    ax.set_yticks([])
+    ax.set_xlabel("ms since the trace started", color=_MUTED, fontsize=7)
+
+
+def render_dashboard(
+    store: Any,
+    dashboard: dict[str, Any],
+    out: Path,
+    start: dt.datetime,
+    end: dt.datetime,
+    variables: Mapping[str, str | Sequence[str]] | None = None,
+) -> Path:
+    """Draw one dashboard's panels, laid out as in Grafana, into ``out`` (a PNG)."""
+    plt = _pyplot()
+    values = resolve_variables(store, dashboard, start, end, variables)
+    flat = []
+    for p in dashboard["panels"]:
+        flat.append(p)
+        flat.extend(p.get("panels", []))
+    height_units = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in flat) + 2
+    width_px, height_px = 24 * _UNIT_PX, height_units * _ROW_PX
+    figure = plt.figure(figsize=(width_px / 100, height_px / 100), dpi=100, facecolor=_BACKGROUND)
+    own = [v["name"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
+    chosen = "    ".join(f"{k}: {'All' if values[k] == '$__all' else values[k]}" for k in own)
+    figure.text(
+        0.01,
+        1 - 0.9 / height_units,
+        f"{dashboard['title']}    {start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC    {chosen}",
+        color=_TEXT,
+        fontsize=12,
+        weight="bold",
+        va="center",
+    )
+    span = (start, end, interval_for(start, end))
+    for p in flat:
+        g = p["gridPos"]
+        x0, y0 = g["x"] * _UNIT_PX / width_px, 1 - (g["y"] + 2 + g["h"]) * _ROW_PX / height_px
+        w, h = g["w"] * _UNIT_PX / width_px, g["h"] * _ROW_PX / height_px
+        if p["type"] == "row":
+            figure.text(x0 + 0.005, y0 + h / 2, p["title"], color=_TEXT, fontsize=10, weight="bold", va="center")
+            continue
+        frame_ax = figure.add_axes((x0 + 0.002, y0 + 0.002, w - 0.004, h - 0.004))
+        frame_ax.set_facecolor(_PANEL)
+        frame_ax.set_xticks([])
+        frame_ax.set_yticks([])
+        for spine in frame_ax.spines.values():
+            spine.set_color(_GRID)
+        title_h = 22 / height_px
+        frame_ax.text(
+            0.01,
+            1 - 11 / (g["h"] * _ROW_PX),
+            p["title"],
+            transform=frame_ax.transAxes,
+            color=_TEXT,
+            fontsize=8,
+            weight="bold",
+            va="center",
+        )
+        inner = (x0 + 0.03 * w + 0.01, y0 + 0.12 * h, w * 0.94 - 0.01, h * 0.88 - title_h - 0.1 * h)
+        if p["type"] in ("stat", "table"):
+            inner = (x0 + 0.006, y0 + 0.004, w - 0.012, h - title_h - 0.006)
+        if p["type"] == "barchart":
+            inner = (x0 + 0.3 * w, y0 + 0.12 * h, w * 0.66, h * 0.88 - title_h - 0.1 * h)
+        ax = figure.add_axes(inner)
+        try:
+            frame = run_panel(store, p, start, end, values)
+        except Exception as exc:  # a broken panel shows its error, as Grafana does
+            ax.axis("off")
+            ax.text(0, 0.5, f"error: {str(exc)[:140]}", color=_PALETTE[4], fontsize=7, wrap=True)
+            continue
+        if frame.empty and p["type"] != "table":
+            ax.axis("off")
+            ax.text(0.5, 0.5, "No data", color=_MUTED, ha="center", va="center")
+            continue
+        if p["type"] == "table":
+            _table(ax, frame, p, rows=max(2, int((g["h"] * _ROW_PX - 30) / 17)))
+        elif p["type"] in ("timeseries", "heatmap"):
+            (_timeseries if p["type"] == "timeseries" else _heatmap)(ax, frame, p, span)
+        else:
+            {"stat": _stat, "barchart": _barchart, "traces": _traces}[p["type"]](ax, frame, p)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, facecolor=_BACKGROUND)
+    plt.close(figure)
+    return out
+
+
+def render_dashboards(
+    store: Any,
+    out: Path,
+    start: dt.datetime,
+    end: dt.datetime,
+    variables: Mapping[str, str | Sequence[str]] | None = None,
+) -> list[Path]:
+    """Every shipped dashboard as ``out/<name>.png``."""
+    return [
+        render_dashboard(store, dashboard, out / name.replace(".json", ".png"), start, end, variables)
+        for name, dashboard in load_dashboards().items()
+    ]

@@ -1,0 +1,76 @@
+"""The shipped dashboards are valid Grafana JSON built from one definition: unique uids, every query through the
+${datasource} variable with the ClickHouse plugin, targets shaped for their panels, every failure mode covered."""
+
+from __future__ import annotations
+
+import json
+
+from agentwatch.dashboards import DIRECTORY, load_dashboards, panels
+from agentwatch.dashboards._build import build_all, default_provisioning
+from agentwatch.detectors import load_detectors
+from agentwatch.grafana import PLUGIN
+
+VARIABLE = {"type": PLUGIN, "uid": "${datasource}"}
+
+
+def test_shipped_files_are_what_the_definition_builds():
+    for name, text in {**build_all(), **default_provisioning()}.items():
+        assert (DIRECTORY / name).read_text() == text, f"{name} is stale: run python -m agentwatch.dashboards._build"
+    assert sorted(load_dashboards()) == sorted(build_all())
+
+
+def test_the_five_dashboards_have_unique_uids_and_titles():
+    dashboards = load_dashboards()
+    uids = [d["uid"] for d in dashboards.values()]
+    assert len(set(uids)) == len(uids) == 5
+    assert {u.removeprefix("agentwatch-") for u in uids} == {
+        "overview",
+        "failure-modes",
+        "evaluations",
+        "tools",
+        "session",
+    }
+    assert len({d["title"] for d in dashboards.values()}) == 5
+    for text in build_all().values():
+        json.loads(text)
+
+
+def test_every_query_goes_through_the_datasource_variable():
+    for name, dashboard in load_dashboards().items():
+        variables = dashboard["templating"]["list"]
+        assert variables[0] == {**variables[0], "name": "datasource", "type": "datasource", "query": PLUGIN}, name
+        for variable in variables[1:]:
+            assert variable["datasource"] == VARIABLE, (name, variable["name"])
+        ids = [p["id"] for p in dashboard["panels"]]
+        assert len(ids) == len(set(ids)), name
+        for panel in panels(dashboard):
+            assert panel["datasource"] == VARIABLE, (name, panel["title"])
+            (target,) = panel["targets"]
+            assert target["datasource"] == VARIABLE and target["editorType"] == "sql"
+            want = {"timeseries": 0, "heatmap": 0, "traces": 3}.get(panel["type"], 1)
+            assert target["format"] == want, (name, panel["title"])
+            assert "agentwatch." not in target["rawSql"], "tables stay unqualified: the datasource picks the database"
+            assert panel["gridPos"]["x"] >= 0 and panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
+
+
+def test_failure_modes_dashboard_has_a_row_per_failure_mode_linking_to_sessions():
+    dashboard = load_dashboards()["agentwatch-failure-modes.json"]
+    modes = {d.failure_mode for d in load_detectors()}
+    sql = " ".join(p["targets"][0]["rawSql"] for p in panels(dashboard))
+    assert all(f"FailureMode = '{mode}'" in sql for mode in modes), modes
+    assert sum(p["type"] == "row" for p in dashboard["panels"]) == len(modes)
+    session_uid = load_dashboards()["agentwatch-session.json"]["uid"]
+    links = [
+        link["url"]
+        for p in panels(dashboard)
+        for override in p["fieldConfig"]["overrides"]
+        for prop in override["properties"]
+        for link in prop["value"]
+    ]
+    assert len(links) == len(modes) and all(f"/d/{session_uid}/" in url and "var-session=" in url for url in links)
+
+
+def test_session_dashboard_has_the_trace_view_in_otel_trace_mode():
+    dashboard = load_dashboards()["agentwatch-session.json"]
+    (trace,) = [p for p in panels(dashboard) if p["type"] == "traces"]
+    assert trace["targets"][0]["queryType"] == "traces" and "otel_traces_trace_id_ts" in trace["targets"][0]["rawSql"]
