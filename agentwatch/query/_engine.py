@@ -117,10 +117,10 @@ class ReadOnlyEngine:
         sql = request.sql.strip()
         if not sql:
             raise ClickHouseError(62, "SYNTAX_ERROR", "Empty query")
+        canonical = self._check(sql, request.params)
         conn = self._connect(self.path)
         try:
             self._prepare(conn, request)
-            canonical = self._check(conn, sql, request.params)
             match = _FORMAT_CLAUSE.search(canonical)
             fmt = match.group(1) if match else request.default_format
             started = time.perf_counter_ns()
@@ -180,9 +180,15 @@ class ReadOnlyEngine:
             except Exception as exc:
                 raise from_engine(exc) from None
 
-    def _check(self, conn: Any, sql: str, params: dict[str, str]) -> str:
-        """Refuse what is not one read-only statement; returns the statement in ClickHouse's canonical form."""
+    def _check(self, sql: str, params: dict[str, str]) -> str:
+        """Refuse what is not one read-only statement; returns the statement in ClickHouse's canonical form.
+
+        On a read-only connection of its own, without the client's limits (the syntax tree is a result too): first
+        the text as a bound parameter (one statement? ClickHouse's parser says), and only then ``EXPLAIN AST``.
+        """
+        conn = self._connect(self.path)
         try:
+            conn.query("SET readonly = 1", "TabSeparated")
             canonical = (
                 conn.query("SELECT formatQuerySingleLine({q:String})", "TabSeparatedRaw", params={"q": _escaped(sql)})
                 .bytes()
@@ -192,6 +198,8 @@ class ReadOnlyEngine:
             tree = conn.query(f"EXPLAIN AST {sql}", "TabSeparatedRaw", params=params).bytes().decode()
         except Exception as exc:
             raise from_engine(exc) from None
+        finally:
+            conn.close()
         lines = tree.splitlines()
         root = lines[0].split(" ", 1)[0] if lines else ""
         if not root.startswith(_ALLOWED_ROOTS + _ALLOWED_ROOTS_EXISTS):

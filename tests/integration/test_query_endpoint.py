@@ -201,6 +201,8 @@ def test_settings_as_url_parameters_and_compressed_answers(running):
     assert body == b'{"n":"5"}\n'
     status, headers, body = running.get("SELECT * FROM numbers(10)", max_result_rows="3")  # asking for less: honoured
     assert status == 500 and headers["X-ClickHouse-Exception-Code"] == "396"
+    wide = "SELECT " + ", ".join(f"number + {i} AS c{i}" for i in range(30)) + " FROM numbers(2)"
+    assert running.get(wide, max_result_rows="2")[0] == 200  # the endpoint's own checks are not held to it
     status, headers, body = running.request(
         "GET",
         "/?" + urllib.parse.urlencode({"query": "SELECT number FROM numbers(5000)", "enable_http_compression": "1"}),
