@@ -150,6 +150,25 @@ def test_agentwatch_commands_read_through_the_endpoint(running, store, cli_env):
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == [{"ToolName": "lookup", "n": 2}, {"ToolName": "search", "n": 2}]
+    timeline = subprocess.run(  # a shipped investigation query, its parameter bound by the endpoint
+        [
+            PYTHON,
+            "-m",
+            "agentwatch",
+            "sql",
+            "--query",
+            "session_timeline",
+            "--param",
+            "session=s-2",
+            "--format",
+            "json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert timeline.returncode == 0, timeline.stderr
+    assert [step["what"] for step in json.loads(timeline.stdout)] == ["search", "lookup", "search", "lookup"]
 
 
 def test_raw_http_formats_headers_and_the_query_in_url_body_or_both(running, store):
