@@ -92,23 +92,31 @@ def _default(value: Any) -> Any:
     return converted if not isinstance(converted, str) or converted is not value else repr(value)
 
 
+# Encoders built once: ``json.dumps`` with any option builds a new encoder per call, which costs more than
+# encoding a small tool result.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default)
+_COMPACT_REPR = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr)
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_default)
+_CANONICAL_REPR = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=repr)
+
+
 def to_json(value: Any) -> str:
     """Compact JSON of ``value``; a plain string stays as it is."""
     if isinstance(value, str):
         return value
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default)
+        return _COMPACT.encode(value)
     except (TypeError, ValueError):  # non-string keys, cycles…
-        return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"), default=repr)
+        return _COMPACT_REPR.encode(to_jsonable(value))
 
 
 def arguments_hash(arguments: Any) -> str:
     """A stable identity of a tool call's arguments (canonical JSON → 16 hex chars), recorded even with capture off,
     so repeated identical calls can be counted without storing the arguments."""
     try:
-        canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), default=_default)
+        canonical = _CANONICAL.encode(arguments)
     except (TypeError, ValueError):
-        canonical = json.dumps(to_jsonable(arguments), sort_keys=True, separators=(",", ":"), default=repr)
+        canonical = _CANONICAL_REPR.encode(to_jsonable(arguments))
     return hashlib.blake2b(canonical.encode(), digest_size=8).hexdigest()
 
 
@@ -131,6 +139,26 @@ def _type(value: Any) -> str:
 
 
 _PLAIN = (dict, list, str, int, float, bool, type(None))
+_PLAIN_TYPES = frozenset(_PLAIN)
+
+
+def _walk(node: Any, path: str, depth: int, entries: set[str]) -> None:
+    if len(entries) >= _MAX_SHAPE_ENTRIES or depth > _MAX_SHAPE_DEPTH:
+        return
+    if type(node) not in _PLAIN_TYPES and not isinstance(node, _PLAIN):
+        node = to_jsonable(node)
+    if isinstance(node, dict):
+        for key, child in node.items():
+            child_path = f"{path}.{key}" if path else str(key)
+            entries.add(f"{child_path}:{_type(child)}")
+            if isinstance(child, (dict, list, tuple)) or type(child) not in _PLAIN_TYPES:
+                _walk(child, child_path, depth + 1, entries)
+    elif isinstance(node, (list, tuple)) and node:
+        first = node[0]
+        element = f"{path}[]"
+        entries.add(f"{element}:{_type(first)}")
+        if isinstance(first, (dict, list, tuple)) or type(first) not in _PLAIN_TYPES:
+            _walk(first, element, depth + 1, entries)
 
 
 def json_shape(value: Any) -> str:
@@ -143,28 +171,11 @@ def json_shape(value: Any) -> str:
     if not isinstance(value, _PLAIN):
         value = to_jsonable(value)
     entries: set[str] = set()
-
-    def walk(node: Any, path: str, depth: int) -> None:
-        if len(entries) >= _MAX_SHAPE_ENTRIES or depth > _MAX_SHAPE_DEPTH:
-            return
-        if not isinstance(node, _PLAIN):
-            node = to_jsonable(node)
-        if isinstance(node, dict):
-            for key, child in node.items():
-                child_path = f"{path}.{key}" if path else str(key)
-                entries.add(f"{child_path}:{_type(child)}")
-                walk(child, child_path, depth + 1)
-        elif isinstance(node, (list, tuple)) and node:
-            first = node[0]
-            element = f"{path}[]"
-            entries.add(f"{element}:{_type(first)}")
-            walk(first, element, depth + 1)
-
     if isinstance(value, dict):
-        walk(value, "", 0)
+        _walk(value, "", 0, entries)
     else:
         entries.add(f"$:{_type(value)}")
-        walk(value, "$", 0)
+        _walk(value, "$", 0, entries)
     return ",".join(sorted(entries))
 
 
@@ -172,18 +183,13 @@ def result_flags(value: Any) -> list[str]:
     """Suspicious result patterns: ``empty_with_hits`` (a hit count > 0 next to an empty result list),
     ``error_payload`` (a returned ``{"error": …}`` instead of a raised exception)."""
     flags: list[str] = []
-    if isinstance(value, dict) and (value.keys() & _HIT_KEYS or "error" in value):
-        hits = next(
-            (
-                value[k]
-                for k in _HIT_COUNT_KEYS
-                if isinstance(value.get(k), (int, float)) and not isinstance(value.get(k), bool)
-            ),
-            None,
-        )
-        lists = [value[k] for k in _HIT_LIST_KEYS if isinstance(value.get(k), list)]
-        if hits and hits > 0 and lists and all(len(v) == 0 for v in lists):
-            flags.append("empty_with_hits")
-        if value.get("error") not in (None, False, "", {}, []):
-            flags.append("error_payload")
+    if not isinstance(value, dict) or ("error" not in value and _HIT_KEYS.isdisjoint(value)):
+        return flags  # the common case, decided without a Python loop
+    counts = (value.get(k) for k in _HIT_COUNT_KEYS)
+    hits = next((c for c in counts if isinstance(c, (int, float)) and not isinstance(c, bool)), None)
+    lists = [value[k] for k in _HIT_LIST_KEYS if isinstance(value.get(k), list)]
+    if hits and hits > 0 and lists and all(len(v) == 0 for v in lists):
+        flags.append("empty_with_hits")
+    if value.get("error") not in (None, False, "", {}, []):
+        flags.append("error_payload")
     return flags
