@@ -26,7 +26,7 @@ __all__ = ["Segment", "Spool", "read_records", "varint"]
 
 log = logging.getLogger("agentwatch.collector")
 
-_MAX_SEGMENT_BYTES = 256 << 20
+_MAX_SEGMENT_BYTES = 32 << 20  # one segment is one insert: its bytes bound the insert's memory, whatever the span size
 
 
 def varint(value: int) -> bytes:

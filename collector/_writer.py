@@ -16,6 +16,8 @@ __all__ = ["Writer"]
 
 log = logging.getLogger("agentwatch.collector")
 
+_RELEASE_EVERY = 1.0  # seconds between returns of freed memory to the system (one takes ~10-80 ms)
+
 
 def _last_span_ids(segment: Segment) -> tuple[str, str] | None:
     records, _ = read_records(segment.path.read_bytes())
@@ -61,6 +63,7 @@ class Writer:
         self._retry_delay = retry_min
         self._failed: set[int] = set()  # segments that failed once: written later counts as replayed
         self._failed_lock = threading.Lock()
+        self._released = 0.0
 
     def start(self) -> None:
         self._check_recovered()
@@ -157,6 +160,19 @@ class Writer:
             return
         self.metrics.observe_write(time.perf_counter() - started)
         self._written(active)
+        self._release_memory(inserter)
+
+    def _release_memory(self, inserter: OtlpInserter) -> None:
+        with self._failed_lock:
+            now = time.monotonic()
+            if now - self._released < _RELEASE_EVERY:
+                return
+            self._released = now
+        try:
+            inserter.release_memory()
+        except Exception as exc:  # only memory is at stake: say so once, stop trying
+            log.info("cannot hand freed memory back to the system (%s); RSS will track the largest inserts", exc)
+            self._released = float("inf")
 
     def _written(self, segment: Segment) -> None:
         if not self.store_up:

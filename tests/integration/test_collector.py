@@ -379,3 +379,17 @@ def test_store_outage_spools_then_replays_in_order(store, tmp_path):
     order = [r[0] for r in store.query("SELECT SpanName FROM otel_traces ORDER BY Timestamp").result_rows]
     assert order[0] == "before" and order[-1] == "after" and order.count("during") == 50
     assert count(store, "agent_spans") == 52
+
+
+def test_segments_are_bounded_in_bytes_and_freed_memory_is_handed_back(store, tmp_path, monkeypatch):
+    """One segment is one insert, so its bytes bound the insert's memory whatever the span size; after inserts the
+    embedded engine's allocator is told to return what they freed."""
+    from agentwatch.collector import _spool
+    from agentwatch.collector._insert import OtlpInserter
+
+    monkeypatch.setattr(_spool, "_MAX_SEGMENT_BYTES", 4096)
+    spool = _spool.Spool(tmp_path / "spool", batch_max_spans=1_000_000, batch_max_age=60)
+    for _ in range(6):
+        spool.append(b"x" * 1500, 1)  # three records fill a segment past 4 KiB
+    assert spool.ready_segments == 2 and spool.pending_spans == 6
+    OtlpInserter(store, collector_config(store, tmp_path / "s2")).release_memory()  # the real engine accepts it
