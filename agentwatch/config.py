@@ -175,7 +175,7 @@ class Config:
         "AGENTWATCH_QUEUE_MAX_SPANS", 200_000, "Spans accepted but not yet written before 503s.", check=_positive
     )
     batch_max_spans: int = _setting(
-        "AGENTWATCH_BATCH_MAX_SPANS", 20_000, "Spans per insert into ClickHouse, at most.", check=_positive
+        "AGENTWATCH_BATCH_MAX_SPANS", 30_000, "Spans per insert into ClickHouse, at most (and 32 MiB).", check=_positive
     )
     batch_max_age: float = _setting(
         "AGENTWATCH_BATCH_MAX_AGE", 0.2, "Seconds a span waits for its batch to fill (e.g. 200ms).", check=_positive
