@@ -93,12 +93,11 @@ class Server:
         if self.store is None:
             self.store = await loop.run_in_executor(None, lambda: open_store(self.config, create=True))
         await loop.run_in_executor(None, Migrator(self.store, self.config).apply)
-        if self.parts.collector:
-            from agentwatch.collector import Collector
-
-            self.collector = Collector(self.config, self.store)
-            self.collector.health_extra = lambda: self.health(collector=False)
-            await self.collector.start()
+        try:
+            await self._start_listeners()
+        except BaseException:  # an address that cannot be had: stop what started, then say why
+            await self.stop()
+            raise
         if self.parts.evaluator:
             self.evaluator_state["status"] = "starting"
             self._spawn("agentwatch-evaluator", self._evaluate_loop)
@@ -107,16 +106,27 @@ class Server:
             engines = [AlertEngine(self._client(), ruleset), AlertEngine(self._client(), ruleset)]
             self.scheduler = Scheduler(engines)
             self._spawn("agentwatch-scheduler", lambda: self.scheduler.run(self._stop, 0.5))
+        running = [p for p in ("collector", "evaluator", "alerts") if getattr(self.parts, p)]
+        log.info("agentwatch serving: %s", ", ".join(running + (["query"] if self.query else [])))
+
+    async def _start_listeners(self) -> None:
+        """The query endpoint first (a ClickHouse server on 8123 is the likeliest clash), then the collector."""
         if self.parts.query and self.config.query_http:
             if self.store.dsn.embedded:
                 from agentwatch.query import QueryEndpoint
 
-                self.query = QueryEndpoint(self.config, self.store.dsn.path)
-                await self.query.start()
+                query = QueryEndpoint(self.config, self.store.dsn.path)
+                await query.start()
+                self.query = query
             else:
                 log.info("query endpoint off: the store is a ClickHouse server; point Grafana and SQL clients at it")
-        running = [p for p in ("collector", "evaluator", "alerts") if getattr(self.parts, p)]
-        log.info("agentwatch serving: %s", ", ".join(running + (["query"] if self.query else [])))
+        if self.parts.collector:
+            from agentwatch.collector import Collector
+
+            collector = Collector(self.config, self.store)
+            collector.health_extra = lambda: self.health(collector=False)
+            await collector.start()
+            self.collector = collector
 
     def _client(self) -> Store:
         client = self.store.clone()

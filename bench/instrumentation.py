@@ -20,6 +20,7 @@ from collections.abc import Callable
 import openai
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 import agentwatch
 from agentwatch.llm_server import LLMServer, Reply
@@ -110,6 +111,24 @@ def main() -> None:
         agentwatch.shutdown()
     results["plain function"] = per_call(lambda: plain_search("refund policy"), args.calls, args.rounds)
 
+    # agentwatch's own work: the same call with the span sampled out (the SDK then costs only its sampling decision)
+    sampled_out = TracerProvider(sampler=ALWAYS_OFF)
+    sdk_tracer = sampled_out.get_tracer("bare")
+    results["sdk span, sampled out"] = per_call(lambda: sdk_tracer.start_span("x").end(), args.calls, args.rounds)
+    for capture in (True, False):
+        agentwatch.instrument(
+            tracer_provider=sampled_out,
+            span_processor=BatchSpanProcessor(NullExporter()),
+            capture_content=capture,
+            openai=False,
+        )
+        search = agentwatch.tool(name="search")(plain_search)
+        with agentwatch.agent(name="support", allowed_tools=["search", "lookup"]):
+            results[f"own work capture={'on' if capture else 'off'}"] = per_call(
+                lambda s=search: s("refund policy"), args.calls, args.rounds
+            )
+        agentwatch.shutdown()
+
     # guards: off (no Guards anywhere) against on (a budget and a loop breaker checked on every call)
     agentwatch.instrument(tracer_provider=provider, span_processor=BatchSpanProcessor(NullExporter()), openai=False)
     search = agentwatch.tool(name="search")(plain_search)
@@ -152,6 +171,11 @@ def main() -> None:
     for label in ("tool capture=on", "tool capture=off", "tool, collector unreachable"):
         print(f"@agentwatch.tool call ({label:>20}) {results[label]:8.1f} µs   {results[label] / bare_us:.2f}×")
     print(f"plain function, uninstrumented       {results['plain function']:8.2f} µs")
+    for label in ("own work capture=on", "own work capture=off"):
+        own = results[label] - results["sdk span, sampled out"]
+        print(
+            f"agentwatch's own work ({label[9:]:>11})  {own:8.1f} µs   (tool call with the span sampled out, minus the SDK)"
+        )
     off = statistics.mean([results["guards off"], results["guards off again"]])
     print(f"tool call, guards off                {off:8.1f} µs   (same as capture=on above: no guard code runs)")
     print(

@@ -11,6 +11,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from agentwatch.collector._codec import PROTOBUF, IngestError, decode_request, encode_response
+from agentwatch.errors import ConfigError
 
 if TYPE_CHECKING:
     from agentwatch.collector.server import Collector
@@ -71,8 +72,15 @@ async def start_grpc(collector: Collector, address: str) -> tuple[grpc.aio.Serve
         ]
     )
     server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port(address)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:  # newer grpcio raises where older ones return 0
+        port = 0
     if port == 0:
-        raise OSError(f"cannot listen for OTLP/gRPC on {address}")
+        raise ConfigError(
+            "AGENTWATCH_COLLECTOR_GRPC",
+            f"cannot listen on {address} — another process may hold it; choose another address, or an empty one "
+            "to switch this listener off",
+        )
     await server.start()
     return server, port

@@ -19,6 +19,8 @@ from agentwatch.collector._metrics import Metrics
 from agentwatch.collector._spool import Spool
 from agentwatch.collector._writer import Writer
 from agentwatch.config import Config
+from agentwatch.errors import ConfigError
+from agentwatch.listen import split_address, start_site
 from agentwatch.store import Store
 
 __all__ = ["Collector", "run_collector"]
@@ -27,11 +29,6 @@ log = logging.getLogger("agentwatch.collector")
 
 _WRITERS = 2  # concurrent inserts; see Writer
 _MAX_INFLIGHT_BYTES = 256 << 20  # request bodies held in memory at once; more waits as 503s
-
-
-def _split(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    return host.strip("[]"), int(port)
 
 
 class Collector:
@@ -108,17 +105,19 @@ class Collector:
     async def start(self) -> None:
         self.writer.start()
         self._accepting = True
-        if self.config.collector_http:
-            host, port = _split(self.config.collector_http)
-            self._runner = web.AppRunner(build_app(self), access_log=None, auto_decompress=False)  # we inflate, bounded
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, host, port, reuse_address=True)
-            await site.start()
-            self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            log.info("OTLP/HTTP on http://%s:%d/v1/traces", host, self.http_port)
-        if self.config.collector_grpc:
-            self._grpc, self.grpc_port = await start_grpc(self, self.config.collector_grpc)
-            log.info("OTLP/gRPC on %s:%d", _split(self.config.collector_grpc)[0], self.grpc_port)
+        try:
+            if self.config.collector_http:
+                self._runner = web.AppRunner(build_app(self), access_log=None, auto_decompress=False)  # we inflate
+                await self._runner.setup()
+                self.http_port = await start_site(self._runner, self.config.collector_http, "AGENTWATCH_COLLECTOR_HTTP")
+                host = split_address(self.config.collector_http)[0]
+                log.info("OTLP/HTTP on http://%s:%d/v1/traces", host, self.http_port)
+            if self.config.collector_grpc:
+                self._grpc, self.grpc_port = await start_grpc(self, self.config.collector_grpc)
+                log.info("OTLP/gRPC on %s:%d", split_address(self.config.collector_grpc)[0], self.grpc_port)
+        except ConfigError:  # an address that cannot be had: undo what started, say which setting
+            await self.stop(drain_timeout=0)
+            raise
 
     async def stop(self, drain_timeout: float = 30.0) -> None:
         """Stop accepting, write everything spooled (waiting up to ``drain_timeout`` for the store), then stop."""

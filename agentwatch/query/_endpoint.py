@@ -11,6 +11,7 @@ from aiohttp import web
 
 from agentwatch.config import Config
 from agentwatch.errors import ConfigError
+from agentwatch.listen import split_address, start_site
 from agentwatch.query._engine import Limits, QueryAnswer, QueryRequest, ReadOnlyEngine
 from agentwatch.query._http import build_app
 
@@ -57,15 +58,18 @@ class QueryEndpoint:
         return await asyncio.get_running_loop().run_in_executor(self.executor, self.engine.run, request)
 
     async def start(self) -> None:
-        host, _, port = self.config.query_http.rpartition(":")
         self._runner = web.AppRunner(build_app(self), access_log=None, auto_decompress=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host.strip("[]"), int(port), reuse_address=True)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            self.port = await start_site(self._runner, self.config.query_http, "AGENTWATCH_QUERY_HTTP")
+        except ConfigError:
+            await self.stop()
+            raise
+        host = split_address(self.config.query_http)[0]
         log.info("ClickHouse HTTP query endpoint (read-only) on http://%s:%d", host, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -198,3 +199,24 @@ def test_serve_hosts_the_query_endpoint_and_other_commands_read_through_it(cli_e
         assert refused.returncode != 0 and "READONLY" in refused.stderr
     finally:
         _stop(serve)
+
+
+def test_a_busy_address_is_a_configuration_error_naming_the_setting(cli_env):
+    with socket.socket() as taken:  # a ClickHouse server on the endpoint's port, say
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        for flags, setting in (
+            (["--query-http", f"127.0.0.1:{busy}"], "AGENTWATCH_QUERY_HTTP"),
+            (["--query-http", "", "--http", f"127.0.0.1:{busy}"], "AGENTWATCH_COLLECTOR_HTTP"),
+            (["--query-http", "", "--http", "", "--grpc", f"127.0.0.1:{busy}"], "AGENTWATCH_COLLECTOR_GRPC"),
+        ):
+            out = subprocess.run(
+                [PYTHON, "-m", "agentwatch", "serve", "--no-alerts", "--no-evaluator", *flags],
+                env=cli_env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert out.returncode == 2, out.stderr
+            assert f"configuration error: {setting}: cannot listen on 127.0.0.1:{busy}" in out.stderr, out.stderr
