@@ -174,7 +174,7 @@ def main() -> None:
     for label in ("own work capture=on", "own work capture=off"):
         own = results[label] - results["sdk span, sampled out"]
         print(
-            f"agentwatch's own work ({label[9:]:>11})  {own:8.1f} µs   (tool call with the span sampled out, minus the SDK)"
+            f"agentwatch's own work ({label[9:]:<11}) {own:8.1f} µs   (tool call with the span sampled out, minus the SDK)"
         )
     off = statistics.mean([results["guards off"], results["guards off again"]])
     print(f"tool call, guards off                {off:8.1f} µs   (same as capture=on above: no guard code runs)")
