@@ -114,6 +114,8 @@ def _timeseries(ax: Any, frame: Any, panel: dict[str, Any], span: tuple[dt.datet
     wide = wide[wide.sum().sort_values(ascending=False).index]  # the biggest series first (and in the legend)
     custom = panel["fieldConfig"]["defaults"].get("custom", {})
     bars, stacked = custom.get("drawStyle") == "bars", "stacking" in custom
+    if len(wide.index) < 3 and custom.get("showPoints") != "always":
+        bars = True  # a line needs points to join: a burst that fits one or two intervals shows as bars
     _style(ax)
     colours = [_PALETTE[i % len(_PALETTE)] for i in range(len(wide.columns))]
     if bars:
