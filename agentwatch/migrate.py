@@ -11,6 +11,8 @@ templates with a few placeholders that are never user data:
 ``{{ttl}}``                ``TTL <the file's "ttl:" header>``
 
 Retention is not part of a migration's identity: when the configured days change, ``db init`` alters the TTLs.
+A file with the header ``store: embedded`` tunes the embedded engine only; on a ClickHouse server it is recorded as
+applied without running (servers are the operator's to tune, and may predate the settings it uses).
 """
 
 from __future__ import annotations
@@ -146,10 +148,11 @@ class Migrator:
             if migration.version in applied:
                 continue
             statement = render(migration.sql, self.config, self.store.database)
-            try:
-                self.store.command(statement, sql_name=f"sql/{migration.sql.name}.sql")
-            except StoreError as exc:
-                raise MigrationError(f"migration {migration.version:04d}_{migration.name} failed: {exc}") from exc
+            if migration.sql.header.get("store") != "embedded" or self.store.dsn.embedded:
+                try:
+                    self.store.command(statement, sql_name=f"sql/{migration.sql.name}.sql")
+                except StoreError as exc:
+                    raise MigrationError(f"migration {migration.version:04d}_{migration.name} failed: {exc}") from exc
             self.store.insert(
                 f"`{self.store.database}`.{self.table}",
                 [[migration.version, migration.name, migration.checksum, dt.datetime.now(dt.timezone.utc)]],

@@ -104,3 +104,41 @@ def test_sql_headers_are_parsed():
 def test_list_sql():
     assert "schema/0001_otel_traces" in list_sql("schema")
     assert list_sql("no_such_folder") == []
+
+
+class _ServerStandIn:
+    """A ClickHouse server store (none can run here): records what the migrator sends it."""
+
+    def __init__(self) -> None:
+        from agentwatch.dsn import parse_store_dsn
+
+        self.dsn = parse_store_dsn("http://clickhouse:8123")
+        self.database = "aw"
+        self.commands: list[str] = []
+        self.recorded: list[int] = []
+
+    def table_exists(self, table: str) -> bool:
+        return False
+
+    def command(self, sql: str, *args, **kwargs) -> None:
+        self.commands.append(sql)
+
+    def insert(self, table: str, rows, columns) -> None:
+        self.recorded += [row[0] for row in rows]
+
+    def query(self, *args, **kwargs):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(result_rows=[])
+
+
+def test_embedded_only_migrations_are_recorded_but_not_run_on_a_server():
+    from agentwatch.migrate import Migrator
+
+    server = _ServerStandIn()
+    Migrator(server, configure(database="aw")).apply()
+    embedded_only = [m for m in migrations() if m.sql.header.get("store") == "embedded"]
+    assert {m.name for m in embedded_only} == {"otel_traces_merge_selection", "agent_spans_merge_selection"}
+    assert server.recorded == [m.version for m in migrations()]  # every migration recorded
+    assert len(server.commands) == len(migrations()) - len(embedded_only)
+    assert not any("merge_selector_base" in sql for sql in server.commands)
