@@ -146,6 +146,12 @@ def main() -> None:
     senders.join()
     queryable = store.query("SELECT count() FROM otel_traces").result_rows[0][0]
     typed = store.query("SELECT count() FROM agent_spans").result_rows[0][0]
+    parts = dict(
+        store.query(
+            "SELECT table, count() FROM system.parts WHERE database = currentDatabase() AND active "
+            "AND table IN ('otel_traces', 'agent_spans') GROUP BY table"
+        ).result_rows
+    )
     asyncio.run_coroutine_threadsafe(collector.stop(), loop).result(60)
     loop.call_soon_threadsafe(loop.stop)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -173,8 +179,11 @@ def main() -> None:
     print(f"request latency p50       {statistics.median(lat) * 1000:>12.1f} ms")
     print(f"request latency p99       {lat[int(len(lat) * 0.99) - 1] * 1000:>12.1f} ms")
     print(f"503 back-offs             {backoffs:>12,}")
+    print(
+        f"active parts at the end   {parts.get('otel_traces', 0):>12,}   (agent_spans: {parts.get('agent_spans', 0):,})"
+    )
     print(f"collector CPU             {cpu_cores:>12.2f} cores (of {os.cpu_count()})")
-    print(f"peak RSS (collector proc) {peak_rss_mb:>12,.0f} MB")
+    print(f"peak RSS (collector proc) {peak_rss_mb:>12,.0f} MiB")
     print(f"raw insert limit          {raw_rate:>12,.0f} spans/s   (Arrow insert of the same rows, same views)")
     print(f"ratio end to end / limit  {rate / raw_rate:>12.2f}")
     assert queryable == total, "spans were lost"
