@@ -64,6 +64,7 @@ class Writer:
         self._failed: set[int] = set()  # segments that failed once: written later counts as replayed
         self._failed_lock = threading.Lock()
         self._released = 0.0
+        self._release_lock = threading.Lock()
 
     def start(self) -> None:
         self._check_recovered()
@@ -163,7 +164,7 @@ class Writer:
         self._release_memory(inserter)
 
     def _release_memory(self, inserter: OtlpInserter) -> None:
-        with self._failed_lock:
+        with self._release_lock:
             now = time.monotonic()
             if now - self._released < _RELEASE_EVERY:
                 return
