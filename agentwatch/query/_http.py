@@ -13,6 +13,7 @@ import base64
 import binascii
 import hmac
 import json
+import logging
 import uuid
 import zlib
 from typing import TYPE_CHECKING
@@ -48,6 +49,7 @@ _RESERVED = frozenset(
     }
 )
 _OK = b"Ok.\n"
+log = logging.getLogger("agentwatch.query")
 
 
 def content_type(fmt: str) -> str:
@@ -168,9 +170,13 @@ def build_app(endpoint: QueryEndpoint) -> web.Application:
         except ClickHouseError as exc:
             endpoint.count(exc.name)
             return error(exc, query_id)
+        except Exception as exc:  # a fault of ours: still an answer in ClickHouse's form, and a log line
+            log.exception("query %s failed", query_id)
+            endpoint.count("STD_EXCEPTION")
+            return error(ClickHouseError(1001, "STD_EXCEPTION", f"agentwatch query endpoint: {exc}"), query_id)
         body, encoding = answer.body, ""
         if settings.get("enable_http_compression") == "1" and len(body) > 1024:
-            level = int(settings.get("http_zlib_compression_level", "3") or 3)
+            level = int(raw) if (raw := settings.get("http_zlib_compression_level", "3")).isdigit() else 3
             body, encoding = await asyncio.get_running_loop().run_in_executor(
                 endpoint.executor, _compress, body, request.headers.get("Accept-Encoding", ""), max(1, min(level, 9))
             )

@@ -233,6 +233,19 @@ def test_settings_as_url_parameters_and_compressed_answers(running):
         "", headers={"Content-Encoding": "gzip"}, query="SELECT 1"
     )  # gzip body with nothing in it is fine
     assert status == 200
+    status, headers, body = running.request(  # a compression level that is not a number: the default, not a 500
+        "GET",
+        "/?"
+        + urllib.parse.urlencode(
+            {
+                "query": "SELECT number FROM numbers(5000)",
+                "enable_http_compression": "1",
+                "http_zlib_compression_level": "x",
+            }
+        ),
+        headers={"Accept-Encoding": "gzip"},
+    )
+    assert status == 200 and gzip.decompress(body).splitlines()[-1] == b"4999"
     packed = gzip.compress(b"SELECT 7")
     status, _, body = running.request("POST", "/", packed, {"Content-Encoding": "gzip"})
     assert (status, body) == (200, b"7\n")
@@ -381,3 +394,13 @@ def test_curl(running):
         check=True,
     )
     assert out.stdout == b"500"
+
+
+def test_an_internal_fault_is_still_a_clickhouse_error(running, monkeypatch):
+    def broken(request):
+        raise RuntimeError("simulated fault")  # what no request can provoke on purpose
+
+    monkeypatch.setattr(running.endpoint.engine, "run", broken)
+    status, headers, body = running.get("SELECT 1")
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (500, "1001")
+    assert body.startswith(b"Code: 1001. DB::Exception: agentwatch query endpoint: simulated fault")
