@@ -300,17 +300,12 @@ def export(
 ) -> list[Path]:
     """Write the dashboards, the provisioning files and the alert rules under ``out``, laid out to mount into a
     Grafana container (``out/provisioning`` → /etc/grafana/provisioning, ``out/dashboards`` → DASHBOARDS_PATH)."""
-    import yaml
-
     from agentwatch.dashboards import DIRECTORY
 
     files = provisioning(config, query_url=query_url, server_url=server_url)
-    files["provisioning/alerting/agentwatch-alert-rules.yaml"] = yaml.safe_dump(
-        alert_provisioning(ruleset, "agentwatch-clickhouse"), sort_keys=False
-    )
     for source in sorted(DIRECTORY.glob("*.json")):
         files[f"dashboards/{source.name}"] = source.read_text()
-    written = []
+    written = [write_alert_provisioning(ruleset, out / "provisioning" / "alerting", "agentwatch-clickhouse")]
     for relative, text in files.items():
         target = out / relative
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,25 @@
-"""Listening on a configured address, with an error that names the setting when the address cannot be had."""
+"""Listening addresses: a free port (for the demo, tests and benchmarks, never the defaults a running
+``agentwatch serve`` may hold), and starting a listener with an error that names the setting when the address cannot
+be had."""
 
 from __future__ import annotations
 
-from aiohttp import web
+import socket
+from typing import TYPE_CHECKING
 
 from agentwatch.errors import ConfigError
 
-__all__ = ["split_address", "start_site"]
+if TYPE_CHECKING:
+    from aiohttp import web
+
+__all__ = ["free_port", "split_address", "start_site"]
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -17,6 +30,8 @@ def split_address(address: str) -> tuple[str, int]:
 async def start_site(runner: web.AppRunner, address: str, setting: str) -> int:
     """Start ``runner`` on ``address`` (HOST:PORT, port 0 for any); returns the bound port. On failure the runner
     is left to its owner to clean up."""
+    from aiohttp import web
+
     host, port = split_address(address)
     site = web.TCPSite(runner, host, port, reuse_address=True)
     try:

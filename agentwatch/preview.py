@@ -33,6 +33,7 @@ _PALETTE = [
     "#ffb357",
 ]
 _UNIT_PX, _ROW_PX = 75, 30  # a Grafana grid unit is 1/24 of the width; a row unit is 30 px
+_COLOURS = {"green": _PALETTE[0], "yellow": _PALETTE[1], "blue": _PALETTE[2], "orange": _PALETTE[3], "red": _PALETTE[4]}
 _LEGEND_MAX = 8
 _CELL_MAX = 60
 
@@ -159,16 +160,21 @@ def _timeseries(ax: Any, frame: Any, panel: dict[str, Any], span: tuple[dt.datet
     _legend(ax, len(wide.columns))
 
 
+def _threshold_colour(panel: dict[str, Any], value: Any) -> str:
+    """The colour Grafana gives ``value`` by the panel's threshold steps (the last step it reaches)."""
+    steps = panel["fieldConfig"]["defaults"].get("thresholds", {}).get("steps") or [{"color": "green", "value": None}]
+    colour = steps[0]["color"]
+    if value is not None and not (isinstance(value, float) and math.isnan(value)):
+        colour = next((s["color"] for s in reversed(steps) if s["value"] is None or value >= s["value"]), colour)
+    return _COLOURS.get(colour, colour)
+
+
 def _stat(ax: Any, frame: Any, panel: dict[str, Any]) -> None:
     ax.set_facecolor(_PANEL)
     ax.axis("off")
     value = frame.iloc[0, 0] if len(frame) else None
     unit = panel["fieldConfig"]["defaults"].get("unit", "")
-    colour = _PALETTE[0]
-    if panel["title"] in ("Error rate", "Firing alerts", "Findings") and value:
-        colour = _PALETTE[4]
-    if (unit == "percentunit" and "score" in panel["title"].lower()) or panel["title"].startswith("Mean "):
-        colour = _PALETTE[0] if (value or 0) >= 0.7 else _PALETTE[1] if (value or 0) >= 0.5 else _PALETTE[4]
+    colour = _threshold_colour(panel, value)
     ax.text(0.5, 0.42, _format(value, unit), color=colour, fontsize=22, ha="center", va="center", weight="bold")
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import socket
 import statistics
 import tempfile
 import threading
@@ -27,14 +26,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from agentwatch.alerts import AlertEngine, Scheduler, parse_rules
 from agentwatch.collector import Collector
 from agentwatch.config import configure, parse_duration
+from agentwatch.listen import free_port
 from agentwatch.migrate import Migrator
 from agentwatch.store import open_store
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> None:

@@ -30,16 +30,9 @@ from _spans import agent_request
 
 from agentwatch.collector import Collector
 from agentwatch.config import configure
+from agentwatch.listen import free_port
 from agentwatch.migrate import Migrator
 from agentwatch.store import open_store
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _sender(port: int, bodies: list[bytes], latencies, backoffs, start_barrier) -> None:
@@ -102,7 +95,7 @@ def main() -> None:
     requests = args.spans // args.request_spans
     total = requests * args.request_spans
     work = Path(tempfile.mkdtemp(prefix="aw-bench-"))
-    port = _free_port()
+    port = free_port()
     limits = dict(queue_max_spans=20_000, spool_max_bytes=64 << 20) if args.overload else {}
     if args.batch_spans:
         limits["batch_max_spans"] = args.batch_spans

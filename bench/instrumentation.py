@@ -12,7 +12,6 @@ bare span, the target being ≤ 1.3× for a tool call.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 import agentwatch
+from agentwatch.listen import free_port
 from agentwatch.llm_server import LLMServer, Reply
 
 
@@ -67,12 +67,6 @@ def tool_attributes() -> dict[str, object]:
 
 def result() -> dict:
     return {"total_hits": 2, "documents": [{"id": 1}, {"id": 2}]}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> None:

@@ -81,7 +81,22 @@ def panel(
     }
 
 
-def stat(title: str, sql: str, *, unit: str = "", description: str = "", w: int = 4) -> dict[str, Any]:
+# Threshold steps of stat panels, (from value, colour) — what Grafana colours the number by, and the preview too.
+ANY_IS_BAD = [(None, "green"), (1, "red")]
+ERROR_RATE = [(None, "green"), (0.01, "yellow"), (0.05, "red")]
+SCORE = [(None, "red"), (0.5, "yellow"), (0.7, "green")]
+
+
+def stat(
+    title: str,
+    sql: str,
+    *,
+    unit: str = "",
+    description: str = "",
+    w: int = 4,
+    thresholds: list[tuple[float | None, str]] | None = None,
+) -> dict[str, Any]:
+    steps = [{"color": colour, "value": value} for value, colour in thresholds or [(None, "green")]]
     return panel(
         "stat",
         title,
@@ -90,6 +105,7 @@ def stat(title: str, sql: str, *, unit: str = "", description: str = "", w: int 
         h=4,
         unit=unit,
         description=description,
+        defaults={"thresholds": {"mode": "absolute", "steps": steps}, "color": {"mode": "thresholds"}},
         options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}, "colorMode": "value"},
     )
 
@@ -233,12 +249,14 @@ def overview() -> dict[str, Any]:
             f"SELECT countIf(IsError = 1 OR ResultIsError = 1) / greatest(count(), 1) AS error_rate "
             f"FROM agent_spans WHERE {where}",
             unit="percentunit",
+            thresholds=ERROR_RATE,
         ),
         stat(
             "Firing alerts",
             "SELECT countIf(State = 'firing') AS firing FROM alerts FINAL",
             unit="short",
             description="Alerts firing now, whatever the time range.",
+            thresholds=ANY_IS_BAD,
         ),
         timeseries(
             "Spans per second by operation",
@@ -401,6 +419,7 @@ def evaluations() -> dict[str, Any]:
             f"SELECT avg(Score) AS {metric} FROM evaluations FINAL WHERE {where} AND Metric = '{metric}'",
             unit="percentunit",
             w=6,
+            thresholds=SCORE,
         )
         for metric in ("grounding", "relevance", "calibration")
     ]
@@ -576,11 +595,12 @@ GROUP BY TraceId ORDER BY min(Timestamp) LIMIT 100""",
         stat("LLM calls", f"SELECT countIf({LLM}) AS llm_calls FROM agent_spans WHERE {this}"),
         stat("Tokens", f"SELECT sum(InputTokens + OutputTokens) AS tokens FROM agent_spans WHERE {this}"),
         stat("Estimated cost", f"SELECT sum(CostUsd) AS cost FROM agent_spans WHERE {this}", unit="currencyUSD"),
-        stat("Findings", f"SELECT count() AS findings FROM findings FINAL WHERE {this}"),
+        stat("Findings", f"SELECT count() AS findings FROM findings FINAL WHERE {this}", thresholds=ANY_IS_BAD),
         stat(
             "Lowest score",
             f"SELECT minOrNull(Score) AS lowest_score FROM evaluations FINAL WHERE {this} AND Status = 'scored'",
             unit="percentunit",
+            thresholds=SCORE,
         ),
         table(
             "Steps in order",

@@ -230,14 +230,24 @@ def _set_content(span: Span, key: str, text: str) -> None:
         span.set_attribute(A.CONTENT_TRUNCATED, [key])
 
 
-class _SyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
-    """The SDK's stream, passed through chunk by chunk; the span ends when the stream does."""
+class _Stream(wrapt.ObjectProxy):  # type: ignore[misc]
+    """The SDK's stream, passed through chunk by chunk; the span ends when the stream does (or is dropped)."""
 
     def __init__(self, stream: Any, call: _Call, absorb: Any) -> None:
         super().__init__(stream)
         self._self_call = call
         self._self_absorb = absorb
 
+    def _self_chunk(self, chunk: Any) -> Any:
+        with guard("reading a streamed chunk"):
+            self._self_absorb(self._self_call, chunk)
+        return chunk
+
+    def __del__(self) -> None:
+        self._self_call.finish()
+
+
+class _SyncStream(_Stream):
     def __iter__(self) -> _SyncStream:
         return self
 
@@ -250,9 +260,7 @@ class _SyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
         except BaseException as exc:
             self._self_call.fail(exc)
             raise
-        with guard("reading a streamed chunk"):
-            self._self_absorb(self._self_call, chunk)
-        return chunk
+        return self._self_chunk(chunk)
 
     def __enter__(self) -> _SyncStream:
         self.__wrapped__.__enter__()
@@ -270,16 +278,8 @@ class _SyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
         finally:
             self._self_call.finish()
 
-    def __del__(self) -> None:
-        self._self_call.finish()
 
-
-class _AsyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
-    def __init__(self, stream: Any, call: _Call, absorb: Any) -> None:
-        super().__init__(stream)
-        self._self_call = call
-        self._self_absorb = absorb
-
+class _AsyncStream(_Stream):
     def __aiter__(self) -> _AsyncStream:
         return self
 
@@ -292,9 +292,7 @@ class _AsyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
         except BaseException as exc:
             self._self_call.fail(exc)
             raise
-        with guard("reading a streamed chunk"):
-            self._self_absorb(self._self_call, chunk)
-        return chunk
+        return self._self_chunk(chunk)
 
     async def __aenter__(self) -> _AsyncStream:
         await self.__wrapped__.__aenter__()
@@ -311,9 +309,6 @@ class _AsyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
             await self.__wrapped__.close()
         finally:
             self._self_call.finish()
-
-    def __del__(self) -> None:
-        self._self_call.finish()
 
 
 def _absorb_chunk(call: _Call, chunk: Any) -> None:

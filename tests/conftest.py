@@ -4,12 +4,13 @@ path and each test that needs a store gets a fresh database in it."""
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
+
+from agentwatch.listen import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,12 +25,6 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import agentwatch.config as config
 
     monkeypatch.setattr(config, "_current", None)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,17 +19,12 @@ from agentwatch.alerts import parse_rules
 from agentwatch.config import configure
 from agentwatch.demo.scenarios import SCENARIOS, Scenario
 from agentwatch.detectors import load_detectors
+from agentwatch.listen import free_port
 from agentwatch.llm_server import LLMServer, Reply
 from agentwatch.output import render_rows
 from agentwatch.serve import Parts, Server
 
 __all__ = ["run_demo"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def responder(path: str, body: dict[str, Any]) -> Reply:
@@ -106,12 +100,12 @@ def run_demo(
 ) -> int:
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="agentwatch-demo-"))
-    port = _free_port()
+    port = free_port()
     config = configure(
         store=store or f"chdb://{work / 'store'}",
         collector_http=f"127.0.0.1:{port}",
-        collector_grpc=f"127.0.0.1:{_free_port()}",
-        query_http=f"127.0.0.1:{_free_port()}",
+        collector_grpc=f"127.0.0.1:{free_port()}",
+        query_http=f"127.0.0.1:{free_port()}",
         spool_dir=str(work / "spool"),
         batch_max_age=0.1,
     )

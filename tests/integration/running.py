@@ -1,14 +1,18 @@
-"""Run a real collector in this process (its own event loop thread, free ports) for tests."""
+"""Real servers for tests: a collector and a query endpoint in this process (each on its own event loop thread,
+free ports), and agentwatch commands as subprocesses."""
 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 
 from agentwatch.collector import Collector
 from agentwatch.config import Config, configure
+from agentwatch.query import QueryEndpoint
 from agentwatch.store import Store
 
 from ..conftest import free_port
@@ -27,15 +31,30 @@ def collector_config(store: Store, spool_dir, **overrides) -> Config:
     return configure(**values)
 
 
-class RunningCollector:
-    def __init__(self, config: Config, store: Store) -> None:
-        self.collector = Collector(config, store)
+class _InLoop:
+    """An asyncio loop on a thread of its own, for servers the test drives from outside."""
+
+    def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine, timeout: float = 30.0):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+class RunningCollector(_InLoop):
+    def __init__(self, config: Config, store: Store) -> None:
+        super().__init__()
+        self.collector = Collector(config, store)
 
     def __enter__(self) -> RunningCollector:
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self.collector.start(), self.loop).result(30)
+        self.run(self.collector.start())
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -44,10 +63,8 @@ class RunningCollector:
     def stop(self, drain_timeout: float = 30.0) -> None:
         if not self.thread.is_alive():
             return
-        asyncio.run_coroutine_threadsafe(self.collector.stop(drain_timeout), self.loop).result(drain_timeout + 30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+        self.run(self.collector.stop(drain_timeout), drain_timeout + 30)
+        self.close()
 
     @property
     def http_url(self) -> str:
@@ -56,6 +73,41 @@ class RunningCollector:
     @property
     def grpc_target(self) -> str:
         return f"127.0.0.1:{self.collector.grpc_port}"
+
+
+class RunningEndpoint(_InLoop):
+    """agentwatch's query endpoint over ``store``'s database on a free port, and a raw HTTP client for it."""
+
+    def __init__(self, store: Store, **overrides) -> None:
+        super().__init__()
+        config = configure(
+            store=f"chdb://{store.dsn.path}", database=store.database, query_http="127.0.0.1:0", **overrides
+        )
+        self.endpoint = QueryEndpoint(config, store.dsn.path)
+        self.run(self.endpoint.start())
+        self.port = self.endpoint.port
+
+    def stop(self) -> None:
+        self.run(self.endpoint.stop())
+        self.close()
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+    def get(self, query: str, **params: str) -> tuple[int, dict[str, str], bytes]:
+        return self.request("GET", "/?" + urllib.parse.urlencode({"query": query, **params}))
+
+    def post(self, text: str, headers: dict[str, str] | None = None, **params: str):
+        path = "/?" + urllib.parse.urlencode(params) if params else "/"
+        return self.request("POST", path, text.encode(), headers)
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:

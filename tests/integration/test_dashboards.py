@@ -21,6 +21,7 @@ from agentwatch.store import open_store
 
 from ..conftest import PYTHON
 from .dashboard_seed import SESSION, seed
+from .running import RunningEndpoint
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 START, END = NOW - dt.timedelta(hours=24), NOW + dt.timedelta(minutes=5)
@@ -56,7 +57,8 @@ def _check(kind: str, frame: pd.DataFrame) -> None:
     elif kind == "traces":
         assert list(frame.columns[: len(TRACE_COLUMNS)]) == TRACE_COLUMNS
         assert frame["parentSpanID"].eq("").sum() >= 1  # the root
-        assert isinstance(frame["tags"].iloc[0], (list, tuple)) or hasattr(frame["tags"].iloc[0], "__len__")
+        tags = frame["tags"].iloc[0]  # the trace view wants key/value pairs
+        assert tags and all(set(tag) == {"key", "value"} for tag in tags), tags
 
 
 @pytest.mark.parametrize("name", sorted(load_dashboards()))
@@ -94,9 +96,7 @@ def test_previews_render_every_dashboard(seeded, tmp_path):
 
 
 def test_preview_command_reads_through_the_query_endpoint(seeded, tmp_path, cli_env):
-    from .test_query_endpoint import RunningEndpoint
-
-    running = RunningEndpoint(seeded, tmp_path)
+    running = RunningEndpoint(seeded)
     try:
         env = dict(cli_env, AGENTWATCH_STORE=f"http://127.0.0.1:{running.port}", AGENTWATCH_DATABASE=seeded.database)
         out = subprocess.run(

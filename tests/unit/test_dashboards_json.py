@@ -74,3 +74,18 @@ def test_session_dashboard_has_the_trace_view_in_otel_trace_mode():
     dashboard = load_dashboards()["agentwatch-session.json"]
     (trace,) = [p for p in panels(dashboard) if p["type"] == "traces"]
     assert trace["targets"][0]["queryType"] == "traces" and "otel_traces_trace_id_ts" in trace["targets"][0]["rawSql"]
+
+
+def test_stats_that_signal_trouble_carry_thresholds_and_the_preview_follows_them():
+    from agentwatch.preview import _COLOURS, _threshold_colour
+
+    by_title = {p["title"]: p for d in load_dashboards().values() for p in panels(d) if p["type"] == "stat"}
+    firing, grounding, errors = by_title["Firing alerts"], by_title["Mean grounding"], by_title["Error rate"]
+    assert [_threshold_colour(firing, v) for v in (0, 3)] == [_COLOURS["green"], _COLOURS["red"]]
+    assert [_threshold_colour(grounding, v) for v in (0.3, 0.6, 0.9)] == [
+        _COLOURS["red"],
+        _COLOURS["yellow"],
+        _COLOURS["green"],
+    ]
+    assert _threshold_colour(errors, 0.2) == _COLOURS["red"]
+    assert _threshold_colour(by_title["Spans"], 10**6) == _COLOURS["green"]  # no thresholds: Grafana's base green
