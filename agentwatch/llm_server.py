@@ -73,6 +73,9 @@ class LLMServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in separate writes: without TCP_NODELAY a kept-alive connection waits ~40 ms
+            # for the client's delayed ACK on every reply
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -1,6 +1,6 @@
 """Cost of instrumentation, measured in one run against a bare OpenTelemetry SDK span with the same attributes.
 
-    python bench/instrumentation.py [--calls 20000] [--rounds 7]
+    python bench/instrumentation.py [--calls 2000] [--rounds 40]
 
 Prints per-call microseconds (median of rounds) for: a bare SDK span carrying the same attributes as an
 agentwatch tool span; an ``@agentwatch.tool`` call (capture on and off); the added cost of an instrumented
@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import openai
 from opentelemetry.sdk.trace import TracerProvider
@@ -22,6 +23,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 import agentwatch
+from agentwatch.instrumentation import _scopes
+from agentwatch.instrumentation._content import ContentPolicy
 from agentwatch.listen import free_port
 from agentwatch.llm_server import LLMServer, Reply
 
@@ -43,6 +46,43 @@ def per_call(fn: Callable[[], object], calls: int, rounds: int) -> float:
             fn()
         samples.append((time.perf_counter() - start) / calls * 1e6)
     return statistics.median(samples)
+
+
+def interleaved(
+    measured: dict[str, tuple[Callable[[], object], Callable[[], AbstractContextManager] | None]],
+    calls: int,
+    rounds: int,
+) -> dict[str, float]:
+    """Per-call microseconds (median over rounds) of several calls measured in turn, a block of each per round, so
+    that the machine's drift touches them alike. Each may name a context to run its block in."""
+    samples: dict[str, list[float]] = {name: [] for name in measured}
+    for _ in range(rounds):
+        for name, (fn, within) in measured.items():
+            with within() if within is not None else nullcontext():
+                start = time.perf_counter()
+                for _ in range(calls):
+                    fn()
+                samples[name].append((time.perf_counter() - start) / calls * 1e6)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+@contextmanager
+def derivations_stubbed() -> Iterator[None]:
+    """Diagnostic only: agentwatch's derivations (JSON, shape, flags, argument hash, redaction) replaced by constants,
+    so what is left of a tool call's cost is the span machinery."""
+    saved = {name: getattr(_scopes, name) for name in ("to_json", "json_shape", "result_flags", "arguments_hash")}
+    clean = ContentPolicy.clean
+    _scopes.to_json = lambda value: value if isinstance(value, str) else "{}"
+    _scopes.json_shape = lambda value: "total_hits:number"
+    _scopes.result_flags = lambda value: []
+    _scopes.arguments_hash = lambda value: "0123456789abcdef"
+    ContentPolicy.clean = lambda self, text: (text, 0, False)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(_scopes, name, value)
+        ContentPolicy.clean = clean
 
 
 def tool_attributes() -> dict[str, object]:
@@ -71,9 +111,9 @@ def result() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--llm-calls", type=int, default=300)
+    parser.add_argument("--calls", type=int, default=2_000, help="calls in a measured block")
+    parser.add_argument("--rounds", type=int, default=40, help="blocks of each measured call, interleaved")
+    parser.add_argument("--llm-calls", type=int, default=500)
     args = parser.parse_args()
 
     provider = TracerProvider()
@@ -97,12 +137,19 @@ def main() -> None:
             openai=False,
         )
         search = agentwatch.tool(name="search")(plain_search)
+        label = f"tool capture={'on' if capture else 'off'}"
         with agentwatch.agent(name="support", allowed_tools=["search", "lookup"]):
-            results["bare"] = per_call(bare, args.calls, args.rounds)  # interleaved with the measured ones
-            results[f"tool capture={'on' if capture else 'off'}"] = per_call(
-                lambda s=search: s("refund policy"), args.calls, args.rounds
-            )
+            measured = {
+                "bare": (bare, None),
+                label: (lambda s=search: s("refund policy"), None),
+            }
+            if capture:
+                measured["tool, derivations stubbed"] = (lambda s=search: s("refund policy"), derivations_stubbed)
+            figures = interleaved(measured, args.calls, args.rounds)
+        results[f"bare ({label})"] = figures.pop("bare")
+        results.update(figures)
         agentwatch.shutdown()
+    results["bare"] = statistics.mean([results["bare (tool capture=on)"], results["bare (tool capture=off)"]])
     results["plain function"] = per_call(lambda: plain_search("refund policy"), args.calls, args.rounds)
 
     # agentwatch's own work: the same call with the span sampled out (the SDK then costs only its sampling decision)
@@ -126,14 +173,17 @@ def main() -> None:
     # guards: off (no Guards anywhere) against on (a budget and a loop breaker checked on every call)
     agentwatch.instrument(tracer_provider=provider, span_processor=BatchSpanProcessor(NullExporter()), openai=False)
     search = agentwatch.tool(name="search")(plain_search)
-    with agentwatch.agent(name="support"):
-        results["guards off"] = per_call(lambda: search("refund policy"), args.calls, args.rounds)
-    with agentwatch.agent(
-        name="support", guards=agentwatch.Guards(budget=agentwatch.Budget(max_steps=10**9), max_repeats=10**9)
-    ):
-        results["guards on"] = per_call(lambda: search("refund policy"), args.calls, args.rounds)
-    with agentwatch.agent(name="support"):
-        results["guards off again"] = per_call(lambda: search("refund policy"), args.calls, args.rounds)
+    guards = agentwatch.Guards(budget=agentwatch.Budget(max_steps=10**9), max_repeats=10**9)
+    results.update(
+        interleaved(
+            {
+                "guards off": (lambda: search("refund policy"), lambda: agentwatch.agent(name="support")),
+                "guards on": (lambda: search("refund policy"), lambda: agentwatch.agent(name="support", guards=guards)),
+            },
+            args.calls,
+            args.rounds,
+        )
+    )
     agentwatch.shutdown()
 
     # the hot path does not wait for the network: export to a port where nothing listens
@@ -152,31 +202,48 @@ def main() -> None:
         def chat() -> None:
             client.chat.completions.create(model="gpt-4o", messages=messages)
 
-        rounds = max(3, args.rounds // 2)
-        plain_llm = per_call(chat, args.llm_calls, rounds)
-        agentwatch.instrument(tracer_provider=provider, span_processor=BatchSpanProcessor(NullExporter()))
-        instrumented_llm = per_call(chat, args.llm_calls, rounds)
-        agentwatch.shutdown()
-        plain_llm_again = per_call(chat, args.llm_calls, rounds)
-    llm_overhead = instrumented_llm - statistics.mean([plain_llm, plain_llm_again])
+        plain_llm, instrumented_llm, added = [], [], []
+        for _ in range(args.rounds):  # interleaved: a round uninstrumented, then the same round instrumented
+            plain = per_call(chat, args.llm_calls, 1)
+            agentwatch.instrument(tracer_provider=provider, span_processor=BatchSpanProcessor(NullExporter()))
+            instrumented = per_call(chat, args.llm_calls, 1)
+            agentwatch.shutdown()
+            plain_llm.append(plain)
+            instrumented_llm.append(instrumented)
+            added.append(instrumented - plain)
+    llm_overhead = statistics.median(added)
 
     bare_us = results["bare"]
     print(f"bare SDK span, same attributes       {bare_us:8.1f} µs   1.00×")
-    for label in ("tool capture=on", "tool capture=off", "tool, collector unreachable"):
-        print(f"@agentwatch.tool call ({label:>20}) {results[label]:8.1f} µs   {results[label] / bare_us:.2f}×")
+    for label in ("tool capture=on", "tool capture=off"):
+        bare_here = results[f"bare ({label})"]  # the bare span measured in the same rounds
+        print(
+            f"@agentwatch.tool call ({label:>16})   {results[label]:8.1f} µs   {results[label] / bare_here:.2f}×"
+            f"   (bare in the same rounds: {bare_here:.1f} µs)"
+        )
+    stubbed = results["tool, derivations stubbed"]
+    print(
+        f"  … with its derivations stubbed      {stubbed:8.1f} µs   {stubbed / results['bare (tool capture=on)']:.2f}×"
+        "   (diagnostic: the span machinery alone)"
+    )
+    unreachable = results["tool, collector unreachable"]
+    print(f"tool call, collector unreachable     {unreachable:8.1f} µs   {unreachable / bare_us:.2f}×")
     print(f"plain function, uninstrumented       {results['plain function']:8.2f} µs")
     for label in ("own work capture=on", "own work capture=off"):
         own = results[label] - results["sdk span, sampled out"]
         print(
             f"agentwatch's own work ({label[9:]:<11}) {own:8.1f} µs   (tool call with the span sampled out, minus the SDK)"
         )
-    off = statistics.mean([results["guards off"], results["guards off again"]])
+    off = results["guards off"]
     print(f"tool call, guards off                {off:8.1f} µs   (same as capture=on above: no guard code runs)")
     print(
         f"tool call, guards on (budget + loop) {results['guards on']:8.1f} µs   {results['guards on'] / off:.2f}× off"
     )
-    print(f"OpenAI chat call, uninstrumented     {plain_llm:8.1f} µs  (local server, {args.llm_calls} calls)")
-    print(f"OpenAI chat call, instrumented       {instrumented_llm:8.1f} µs")
+    print(
+        f"OpenAI chat call, uninstrumented     {statistics.median(plain_llm):8.1f} µs  "
+        f"(local server, {args.llm_calls} calls a round)"
+    )
+    print(f"OpenAI chat call, instrumented       {statistics.median(instrumented_llm):8.1f} µs")
     print(f"OpenAI instrumentation overhead      {llm_overhead:8.1f} µs   {llm_overhead / bare_us:.2f}× a bare span")
     print(f"shutdown with an unreachable collector: {shutdown_s:.2f} s (bounded by its timeout)")
 

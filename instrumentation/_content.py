@@ -8,10 +8,12 @@ a hash of the arguments, so the structural detectors (schema drift, loops) keep 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from hashlib import blake2b
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from agentwatch.redaction import BUILTIN_HINTS, REDACTED, combined_pattern
@@ -48,9 +50,14 @@ class ContentPolicy:
         return text, redacted, False
 
 
+_HINT = re.compile("|".join(map(re.escape, BUILTIN_HINTS)))
+
+
 def _may_hold_secret(text: str) -> bool:
     lowered = text.lower()
-    return any(hint in lowered for hint in BUILTIN_HINTS)
+    if len(lowered) < 512:  # short text: one scan for all hints beats a substring search per hint (~2x)
+        return _HINT.search(lowered) is not None
+    return any(hint in lowered for hint in BUILTIN_HINTS)  # long text: the other way round
 
 
 _PATTERNS: dict[tuple[str, bool], re.Pattern[str]] = {}
@@ -92,12 +99,31 @@ def _default(value: Any) -> Any:
     return converted if not isinstance(converted, str) or converted is not value else repr(value)
 
 
-# Encoders built once: ``json.dumps`` with any option builds a new encoder per call, which costs more than
-# encoding a small tool result.
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default)
-_COMPACT_REPR = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr)
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_default)
-_CANONICAL_REPR = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=repr)
+def _encoder(*, sort_keys: bool, default: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """A compact JSON encoder built once. ``json.dumps`` or ``JSONEncoder.encode`` with any option builds the C
+    encoder anew on every call, which costs more than encoding a small tool result, so the C encoder is kept (without
+    the circular-reference bookkeeping: a cycle ends in RecursionError, which callers treat as unencodable)."""
+    python = json.JSONEncoder(
+        ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys, default=default, check_circular=False
+    )
+    if c_make_encoder is None:  # not CPython
+        return python.encode
+    try:
+        fast = c_make_encoder(None, default, encode_basestring, None, ":", ",", sort_keys, False, True)
+        sample = {"b": [1, 2.5, None, True, "é"], "a": {"x": float("inf")}}
+        if "".join(fast(sample, 0)) != python.encode(sample):
+            return python.encode
+    except (TypeError, ValueError):  # another signature than CPython 3.10-3.13's
+        return python.encode
+    join = "".join
+    return lambda value: join(fast(value, 0))
+
+
+_UNENCODABLE = (TypeError, ValueError, RecursionError)  # non-string keys, cycles, what ``default`` refuses
+_compact = _encoder(sort_keys=False, default=_default)
+_compact_repr = _encoder(sort_keys=False, default=repr)
+_canonical = _encoder(sort_keys=True, default=_default)
+_canonical_repr = _encoder(sort_keys=True, default=repr)
 
 
 def to_json(value: Any) -> str:
@@ -105,19 +131,19 @@ def to_json(value: Any) -> str:
     if isinstance(value, str):
         return value
     try:
-        return _COMPACT.encode(value)
-    except (TypeError, ValueError):  # non-string keys, cycles…
-        return _COMPACT_REPR.encode(to_jsonable(value))
+        return _compact(value)
+    except _UNENCODABLE:
+        return _compact_repr(to_jsonable(value))
 
 
 def arguments_hash(arguments: Any) -> str:
     """A stable identity of a tool call's arguments (canonical JSON → 16 hex chars), recorded even with capture off,
     so repeated identical calls can be counted without storing the arguments."""
     try:
-        canonical = _CANONICAL.encode(arguments)
-    except (TypeError, ValueError):
-        canonical = _CANONICAL_REPR.encode(to_jsonable(arguments))
-    return hashlib.blake2b(canonical.encode(), digest_size=8).hexdigest()
+        canonical = _canonical(arguments)
+    except _UNENCODABLE:
+        canonical = _canonical_repr(to_jsonable(arguments))
+    return blake2b(canonical.encode(), digest_size=8).hexdigest()
 
 
 def _type(value: Any) -> str:
@@ -140,25 +166,42 @@ def _type(value: Any) -> str:
 
 _PLAIN = (dict, list, str, int, float, bool, type(None))
 _PLAIN_TYPES = frozenset(_PLAIN)
+# the JSON type of the exact built-in types, looked up rather than tested for (the walk runs on every tool result)
+_TYPE_NAMES = {
+    type(None): "null",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "string",
+    dict: "object",
+    list: "array",
+    tuple: "array",
+}
 
 
-def _walk(node: Any, path: str, depth: int, entries: set[str]) -> None:
+def _walk(node: Any, path: str, depth: int, entries: list[str]) -> None:
     if len(entries) >= _MAX_SHAPE_ENTRIES or depth > _MAX_SHAPE_DEPTH:
         return
     if type(node) not in _PLAIN_TYPES and not isinstance(node, _PLAIN):
         node = to_jsonable(node)
     if isinstance(node, dict):
-        for key, child in node.items():
-            child_path = f"{path}.{key}" if path else str(key)
-            entries.add(f"{child_path}:{_type(child)}")
-            if isinstance(child, (dict, list, tuple)) or type(child) not in _PLAIN_TYPES:
-                _walk(child, child_path, depth + 1, entries)
+        children = node.items()
+        prefix = f"{path}." if path else ""
     elif isinstance(node, (list, tuple)) and node:
-        first = node[0]
-        element = f"{path}[]"
-        entries.add(f"{element}:{_type(first)}")
-        if isinstance(first, (dict, list, tuple)) or type(first) not in _PLAIN_TYPES:
-            _walk(first, element, depth + 1, entries)
+        children = ((None, node[0]),)  # an array's shape is its first element's
+        prefix = f"{path}[]"
+    else:
+        return
+    for key, child in children:
+        child_path = prefix if key is None else f"{prefix}{key}"
+        name = _TYPE_NAMES.get(type(child))
+        if name is None:  # a subclass, dataclass, model…: its own walk converts it
+            entries.append(f"{child_path}:{_type(child)}")
+            _walk(child, child_path, depth + 1, entries)
+        else:
+            entries.append(f"{child_path}:{name}")
+            if name == "object" or name == "array":
+                _walk(child, child_path, depth + 1, entries)
 
 
 def json_shape(value: Any) -> str:
@@ -170,26 +213,31 @@ def json_shape(value: Any) -> str:
     """
     if not isinstance(value, _PLAIN):
         value = to_jsonable(value)
-    entries: set[str] = set()
+    entries: list[str] = []
     if isinstance(value, dict):
         _walk(value, "", 0, entries)
     else:
-        entries.add(f"$:{_type(value)}")
+        entries.append(f"$:{_type(value)}")
         _walk(value, "$", 0, entries)
-    return ",".join(sorted(entries))
+    return ",".join(sorted(set(entries)))  # a key "a.b" next to a nested {"a": {"b"}} would repeat an entry
 
 
 def result_flags(value: Any) -> list[str]:
     """Suspicious result patterns: ``empty_with_hits`` (a hit count > 0 next to an empty result list),
     ``error_payload`` (a returned ``{"error": …}`` instead of a raised exception)."""
-    flags: list[str] = []
     if not isinstance(value, dict) or ("error" not in value and _HIT_KEYS.isdisjoint(value)):
-        return flags  # the common case, decided without a Python loop
-    counts = (value.get(k) for k in _HIT_COUNT_KEYS)
-    hits = next((c for c in counts if isinstance(c, (int, float)) and not isinstance(c, bool)), None)
-    lists = [value[k] for k in _HIT_LIST_KEYS if isinstance(value.get(k), list)]
-    if hits and hits > 0 and lists and all(len(v) == 0 for v in lists):
-        flags.append("empty_with_hits")
+        return []  # the common case, decided without a Python loop
+    flags: list[str] = []
+    hits = None
+    for key in _HIT_COUNT_KEYS:
+        count = value.get(key)
+        if isinstance(count, (int, float)) and not isinstance(count, bool):
+            hits = count
+            break
+    if hits and hits > 0:
+        lists = [listed for key in _HIT_LIST_KEYS if isinstance(listed := value.get(key), list)]
+        if lists and not any(lists):
+            flags.append("empty_with_hits")
     if value.get("error") not in (None, False, "", {}, []):
         flags.append("error_payload")
     return flags

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import threading
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+
+from agentwatch.instrumentation import _attributes as A
 
 __all__ = ["AgentRun", "current_run", "current_session", "new_session_id", "next_step", "session_approvals"]
 
@@ -28,11 +29,24 @@ class AgentRun:
     intent: str = ""  # the last step's stated intent
     evidence: list = field(default_factory=list)  # tool results and sources, for the answer gate
     _steps: itertools.count = field(default_factory=lambda: itertools.count(1))
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _tool_attributes: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def next_step(self) -> int:
-        with self._lock:  # steps may run in threads of the same invocation
-            return next(self._steps)
+        # steps may run in threads of the same invocation: next() on a count is one C call, atomic under the GIL
+        return next(self._steps)
+
+    def tool_attributes(self) -> dict[str, Any]:
+        """What every tool span inside this run carries about it: built once per run, copied into each span."""
+        if self._tool_attributes is None:
+            attributes: dict[str, Any] = {A.AGENT_NAME: self.name, A.CONVERSATION_ID: self.session_id}
+            if self.allowed_tools is not None:
+                attributes[A.ALLOWED_TOOLS] = list(self.allowed_tools)
+            if self.resources is not None:
+                attributes[A.RESOURCES] = list(self.resources)
+            if self.credential:
+                attributes[A.CREDENTIAL] = self.credential
+            self._tool_attributes = attributes
+        return self._tool_attributes
 
 
 _run: ContextVar[AgentRun | None] = ContextVar("agentwatch_run", default=None)

@@ -113,14 +113,30 @@ def _messages(role: str, content: Any, finish_reason: str | None = None) -> str:
 class Live:
     """One open span of a scope, and what must be undone when it closes. Also the handle a ``with`` block gets."""
 
+    __slots__ = (
+        "_has_result",
+        "_otel_token",
+        "_output",
+        "_redacted",
+        "_result",
+        "_run_token",
+        "_session_token",
+        "_truncated",
+        "query",
+        "run",
+        "session",
+        "span",
+    )
+
     def __init__(self, span: Span, run: AgentRun | None = None, session: str | None = None) -> None:
         self.span = span
         self.run = run
         self.session = session
-        self._tokens: list[tuple[Any, Token]] = []
+        self._run_token: Token | None = None
+        self._session_token: Token | None = None
         self._otel_token: object | None = None
         self._redacted = 0
-        self._truncated: list[str] = []
+        self._truncated: list[str] | None = None
         self._result: Any = None
         self._has_result = False
         self._output: Any = None
@@ -132,17 +148,20 @@ class Live:
         try:
             self._otel_token = otel_context.attach(trace.set_span_in_context(self.span))
             if self.run is not None:
-                self._tokens.append((run_var, run_var.set(self.run)))
+                self._run_token = run_var.set(self.run)
             if self.session is not None:
-                self._tokens.append((session_var, session_var.set(self.session)))
+                self._session_token = session_var.set(self.session)
         except Exception as exc:
             report(exc, "entering a span")
 
     def detach(self) -> None:
         try:
-            while self._tokens:
-                var, token = self._tokens.pop()
-                var.reset(token)
+            if self._session_token is not None:
+                session_var.reset(self._session_token)
+                self._session_token = None
+            if self._run_token is not None:
+                run_var.reset(self._run_token)
+                self._run_token = None
             if self._otel_token is not None:
                 otel_context.detach(self._otel_token)
                 self._otel_token = None
@@ -157,7 +176,7 @@ class Live:
         cleaned, redacted, cut = policy().clean(text)
         self._redacted += redacted
         if cut:
-            self._truncated.append(key)
+            self._truncated = [*(self._truncated or ()), key]
         into[key] = cleaned
 
     def set_content(self, key: str, text: str) -> None:
@@ -532,6 +551,24 @@ class ToolScope(_Scope):
         self.arguments = arguments
         self.call_id = call_id
         self.description = description
+        self._fixed: tuple[str, dict[str, Any]] | None = None
+
+    def _attributes(self, name: str) -> dict[str, Any]:
+        """A new dict of the attributes every call of this tool shares (worked out once per tool name)."""
+        fixed = self._fixed
+        if fixed is None or fixed[0] != name:
+            attributes: dict[str, Any] = {
+                A.OPERATION: "execute_tool",
+                A.TOOL_NAME: name,
+                A.TOOL_TYPE: "function",
+                A.TOOL_IRREVERSIBLE: self.irreversible,
+            }
+            if self.description:
+                attributes[A.TOOL_DESCRIPTION] = self.description
+            if self.resource:
+                attributes[A.TOOL_RESOURCE] = self.resource
+            self._fixed = fixed = (name, attributes)
+        return fixed[1].copy()
 
     def prepare(self, fn: Callable[..., Any] | None, args: tuple, kwargs: dict) -> Any:
         run = current_run()
@@ -578,36 +615,23 @@ class ToolScope(_Scope):
             decisions = []
             arguments = self.arguments if fn is None else _bound_arguments(fn, args, kwargs)
             args_hash = arguments_hash(arguments or {})
-        attributes: dict[str, Any] = {
-            A.OPERATION: "execute_tool",
-            A.TOOL_NAME: name,
-            A.TOOL_TYPE: "function",
-            A.TOOL_CALL_ID: self.call_id or f"call_{random.getrandbits(96):024x}",
-            A.STEP_INDEX: next_step(),
-            A.ARGUMENTS_HASH: args_hash,
-            A.TOOL_IRREVERSIBLE: self.irreversible,
-        }
-        if self.description:
-            attributes["gen_ai.tool.description"] = self.description
-        session = current_session()
-        if session:
-            attributes[A.CONVERSATION_ID] = session
+        attributes = self._attributes(name)
+        attributes[A.TOOL_CALL_ID] = self.call_id or f"call_{random.getrandbits(96):024x}"
+        attributes[A.ARGUMENTS_HASH] = args_hash
         if run is not None:
-            attributes[A.AGENT_NAME] = run.name
-            if run.allowed_tools is not None:
-                attributes[A.ALLOWED_TOOLS] = list(run.allowed_tools)
-            if run.resources is not None:
-                attributes[A.RESOURCES] = list(run.resources)
-            if run.credential:
-                attributes[A.CREDENTIAL] = run.credential
-        if self.resource:
-            attributes[A.TOOL_RESOURCE] = self.resource
+            attributes[A.STEP_INDEX] = run.next_step()
+            attributes.update(run.tool_attributes())
+        else:
+            attributes[A.STEP_INDEX] = next_step()
+            session = current_session()
+            if session:
+                attributes[A.CONVERSATION_ID] = session
         if self.irreversible:
             attributes[A.TOOL_APPROVED] = name in session_approvals()
         live = Live(trace.INVALID_SPAN)
         if arguments and policy().capture:
             live.content(A.TOOL_CALL_ARGUMENTS, to_json(arguments), attributes)
-        live.span = tracer().start_span(f"execute_tool {name}", kind=SpanKind.INTERNAL, attributes=attributes)
+        live.span = tracer().start_span(f"execute_tool {name}", attributes=attributes)
         for decision in decisions:
             record(live.span, *decision)
         return live
