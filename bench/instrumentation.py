@@ -70,12 +70,12 @@ def interleaved(
 def derivations_stubbed() -> Iterator[None]:
     """Diagnostic only: agentwatch's derivations (JSON, shape, flags, argument hash, redaction) replaced by constants,
     so what is left of a tool call's cost is the span machinery."""
-    saved = {name: getattr(_scopes, name) for name in ("to_json", "json_shape", "result_flags", "arguments_hash")}
+    saved = {name: getattr(_scopes, name) for name in ("to_json", "json_shape", "result_flags", "canonical_arguments")}
     clean = ContentPolicy.clean
     _scopes.to_json = lambda value: value if isinstance(value, str) else "{}"
     _scopes.json_shape = lambda value: "total_hits:number"
     _scopes.result_flags = lambda value: []
-    _scopes.arguments_hash = lambda value: "0123456789abcdef"
+    _scopes.canonical_arguments = lambda value: ("{}", "0123456789abcdef")
     ContentPolicy.clean = lambda self, text: (text, 0, False)
     try:
         yield

@@ -18,11 +18,20 @@ from typing import Any
 
 from agentwatch.redaction import BUILTIN_HINTS, REDACTED, combined_pattern
 
-__all__ = ["ContentPolicy", "arguments_hash", "json_shape", "result_flags", "to_json", "to_jsonable"]
+__all__ = [
+    "ContentPolicy",
+    "arguments_hash",
+    "canonical_arguments",
+    "json_shape",
+    "result_flags",
+    "to_json",
+    "to_jsonable",
+]
 
 _HIT_COUNT_KEYS = ("total_hits", "total", "hits_total", "num_results", "count", "total_count", "found")
 _HIT_LIST_KEYS = ("results", "documents", "docs", "items", "hits", "data", "records", "matches")
 _HIT_KEYS = frozenset(_HIT_COUNT_KEYS)
+_NO_ERROR = (None, False, "", {}, [])  # what an "error" key may hold in a result that is not an error
 _MAX_SHAPE_ENTRIES = 200
 _MAX_SHAPE_DEPTH = 4
 
@@ -136,14 +145,19 @@ def to_json(value: Any) -> str:
         return _compact_repr(to_jsonable(value))
 
 
-def arguments_hash(arguments: Any) -> str:
-    """A stable identity of a tool call's arguments (canonical JSON → 16 hex chars), recorded even with capture off,
-    so repeated identical calls can be counted without storing the arguments."""
+def canonical_arguments(arguments: Any) -> tuple[str, str]:
+    """A tool call's arguments as canonical JSON (sorted keys), and their hash: 16 hex chars of it, a stable identity
+    recorded even with capture off, so repeated identical calls can be counted without storing the arguments."""
     try:
         canonical = _canonical(arguments)
     except _UNENCODABLE:
         canonical = _canonical_repr(to_jsonable(arguments))
-    return blake2b(canonical.encode(), digest_size=8).hexdigest()
+    return canonical, blake2b(canonical.encode(), digest_size=8).hexdigest()
+
+
+def arguments_hash(arguments: Any) -> str:
+    """The hash of ``canonical_arguments``."""
+    return canonical_arguments(arguments)[1]
 
 
 def _type(value: Any) -> str:
@@ -238,6 +252,6 @@ def result_flags(value: Any) -> list[str]:
         lists = [listed for key in _HIT_LIST_KEYS if isinstance(listed := value.get(key), list)]
         if lists and not any(lists):
             flags.append("empty_with_hits")
-    if value.get("error") not in (None, False, "", {}, []):
+    if value.get("error") not in _NO_ERROR:
         flags.append("error_payload")
     return flags

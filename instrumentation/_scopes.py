@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import json
 import random
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar, Token
@@ -20,6 +19,7 @@ from agentwatch.instrumentation import _attributes as A
 from agentwatch.instrumentation import _state
 from agentwatch.instrumentation._content import (
     arguments_hash,
+    canonical_arguments,
     json_shape,
     result_flags,
     to_json,
@@ -107,7 +107,7 @@ def _messages(role: str, content: Any, finish_reason: str | None = None) -> str:
     message: dict[str, Any] = {"role": role, "parts": [{"type": "text", "content": text}]}
     if finish_reason:
         message["finish_reason"] = finish_reason
-    return json.dumps([message], ensure_ascii=False)
+    return to_json([message])
 
 
 class Live:
@@ -608,13 +608,14 @@ class ToolScope(_Scope):
         name = self.name or (fn.__name__ if fn is not None else "tool")
         run = current_run()
         prepared = _prepared.get()
+        canonical = None
         if prepared is not None:
             _prepared.set(None)
             decisions, arguments, args_hash = prepared
         else:
             decisions = []
             arguments = self.arguments if fn is None else _bound_arguments(fn, args, kwargs)
-            args_hash = arguments_hash(arguments or {})
+            canonical, args_hash = canonical_arguments(arguments or {})
         attributes = self._attributes(name)
         attributes[A.TOOL_CALL_ID] = self.call_id or f"call_{random.getrandbits(96):024x}"
         attributes[A.ARGUMENTS_HASH] = args_hash
@@ -629,8 +630,8 @@ class ToolScope(_Scope):
         if self.irreversible:
             attributes[A.TOOL_APPROVED] = name in session_approvals()
         live = Live(trace.INVALID_SPAN)
-        if arguments and policy().capture:
-            live.content(A.TOOL_CALL_ARGUMENTS, to_json(arguments), attributes)
+        if arguments and policy().capture:  # in canonical form (sorted keys): the text the hash is of
+            live.content(A.TOOL_CALL_ARGUMENTS, canonical or canonical_arguments(arguments)[0], attributes)
         live.span = tracer().start_span(f"execute_tool {name}", attributes=attributes)
         for decision in decisions:
             record(live.span, *decision)

@@ -21,6 +21,7 @@ nothing is checked and nothing changes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -109,12 +110,19 @@ PRICES: dict[str, tuple[float, float]] = {
 def estimate_cost(
     model: str, input_tokens: int, output_tokens: int, prices: dict[str, tuple[float, float]] | None = None
 ) -> float:
-    table = {**PRICES, **(prices or {})}
-    matches = [m for m in table if model.startswith(m)]
-    if not matches:
-        return 0.0
-    per_input, per_output = table[max(matches, key=len)]
+    per_input, per_output = _price(model, {**PRICES, **prices}) if prices else _listed_price(model)
     return (input_tokens * per_input + output_tokens * per_output) / 1_000_000
+
+
+def _price(model: str, table: dict[str, tuple[float, float]]) -> tuple[float, float]:
+    """Dollars per million input and output tokens: the longest model-name prefix in ``table`` wins."""
+    matches = [m for m in table if model.startswith(m)]
+    return table[max(matches, key=len)] if matches else (0.0, 0.0)
+
+
+@functools.lru_cache(maxsize=256)
+def _listed_price(model: str) -> tuple[float, float]:
+    return _price(model, PRICES)  # looked up on every LLM call, so once per model
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ usage the stream reported.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection
 from typing import Any
@@ -21,7 +22,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from agentwatch._version import __version__
 from agentwatch.instrumentation import _attributes as A
-from agentwatch.instrumentation._content import to_jsonable
+from agentwatch.instrumentation._content import to_json, to_jsonable
 from agentwatch.instrumentation._context import current_run, current_session, next_step
 from agentwatch.instrumentation._guarding import after_llm, before_llm, record
 from agentwatch.instrumentation._safety import guard
@@ -66,7 +67,12 @@ def provider_name(base_url: str) -> str:
 
 
 def _server(instance: Any) -> tuple[str, str, int | None]:
-    base_url = str(getattr(getattr(instance, "_client", None), "base_url", "") or "https://api.openai.com/v1")
+    return _server_of(str(getattr(getattr(instance, "_client", None), "base_url", "") or "https://api.openai.com/v1"))
+
+
+@functools.lru_cache(maxsize=64)
+def _server_of(base_url: str) -> tuple[str, str, int | None]:
+    """Provider, host and port of a client's base URL (a client keeps its URL, so this is worked out once)."""
     parts = urlsplit(base_url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return provider_name(base_url), parts.hostname or "", port
@@ -202,7 +208,7 @@ class _Call:
             if reasons:
                 span.set_attribute(A.FINISH_REASONS, reasons)
             if messages and policy().capture:
-                _set_content(span, A.OUTPUT_MESSAGES, json.dumps(messages, ensure_ascii=False, default=repr))
+                _set_content(span, A.OUTPUT_MESSAGES, to_json(messages))
         self.span.end()
 
     def fail(self, exc: BaseException) -> None:
@@ -430,7 +436,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             else:
                 messages = []
             if messages:
-                _set_content(span, A.INPUT_MESSAGES, json.dumps(messages, ensure_ascii=False, default=repr))
+                _set_content(span, A.INPUT_MESSAGES, to_json(messages))
         return _Call(span, operation, run, str(model))
 
     def _finish(self, kind: str, call: _Call, result: Any, streamed: bool) -> Any:

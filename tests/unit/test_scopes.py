@@ -324,7 +324,7 @@ def test_instrumentation_failures_never_reach_the_application(spans, monkeypatch
     from agentwatch.instrumentation import _scopes
 
     monkeypatch.delenv("PYTEST_CURRENT_TEST")
-    monkeypatch.setattr(_scopes, "arguments_hash", lambda _: 1 / 0)
+    monkeypatch.setattr(_scopes, "canonical_arguments", lambda _: 1 / 0)
     monkeypatch.setattr(_scopes, "json_shape", lambda _: 1 / 0)
     assert search("still works") == {"total_hits": 2, "documents": [{"id": 1, "title": "about still works"}]}
     assert search("twice") == {"total_hits": 2, "documents": [{"id": 1, "title": "about twice"}]}
