@@ -207,6 +207,8 @@ def _walk(node: Any, path: str, depth: int, entries: list[str]) -> None:
     else:
         return
     for key, child in children:
+        if len(entries) >= _MAX_SHAPE_ENTRIES:
+            return
         child_path = prefix if key is None else f"{prefix}{key}"
         name = _TYPE_NAMES.get(type(child))
         if name is None:  # a subclass, dataclass, model…: its own walk converts it

@@ -1,0 +1,110 @@
+"""What the instrumentation derives from arguments and results: JSON, canonical arguments and their hash, the JSON
+shape, the suspicious-result flags and the cheap look for secrets in front of the redaction regex."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import pytest
+
+from agentwatch.instrumentation import _content
+from agentwatch.instrumentation._content import (
+    ContentPolicy,
+    arguments_hash,
+    canonical_arguments,
+    json_shape,
+    result_flags,
+    to_json,
+)
+from agentwatch.redaction import BUILTIN_HINTS
+
+
+@dataclass
+class Order:
+    id: int
+    items: list[str]
+
+
+ODD_VALUES = [
+    {"b": [1, 2.5, None, True, "é ✓"], "a": {"x": math.inf, "y": -math.inf}},
+    {1: "int key", "set": {3}, "tuple": (1, 2), "bytes": b"abc"},
+    {"order": Order(7, ["book"])},
+    [],
+    "plain text",
+    12,
+]
+
+
+@pytest.mark.parametrize("value", ODD_VALUES)
+def test_the_kept_c_encoder_writes_what_the_python_encoder_writes(value, monkeypatch):
+    fast = to_json(value), canonical_arguments(value)
+    monkeypatch.setattr(_content, "c_make_encoder", None)  # the JSONEncoder path, as on a Python without it
+    for name, sort_keys, default in (
+        ("_compact", False, _content._default),
+        ("_compact_repr", False, repr),
+        ("_canonical", True, _content._default),
+        ("_canonical_repr", True, repr),
+    ):
+        monkeypatch.setattr(_content, name, _content._encoder(sort_keys=sort_keys, default=default))
+    assert (to_json(value), canonical_arguments(value)) == fast
+
+
+def test_to_json_is_compact_keeps_non_ascii_and_survives_cycles():
+    assert to_json({"q": "café", "n": [1, 2]}) == '{"q":"café","n":[1,2]}'
+    assert to_json("already text") == "already text"
+    cyclic: list = []
+    cyclic.append(cyclic)
+    assert to_json(cyclic).startswith("[[")  # cut off by depth, never an exception
+    assert json.loads(to_json({"order": Order(1, ["a"])})) == {"order": {"id": 1, "items": ["a"]}}
+
+
+def test_canonical_arguments_do_not_depend_on_key_order():
+    first_text, first_hash = canonical_arguments({"b": 1, "a": {"y": 2, "x": 1}})
+    second_text, second_hash = canonical_arguments({"a": {"x": 1, "y": 2}, "b": 1})
+    assert first_text == second_text == '{"a":{"x":1,"y":2},"b":1}'
+    assert first_hash == second_hash == arguments_hash({"a": {"x": 1, "y": 2}, "b": 1})
+    assert len(first_hash) == 16 and int(first_hash, 16) >= 0
+    assert arguments_hash({"b": 2}) != arguments_hash({"b": 1})
+
+
+def test_json_shape():
+    assert json_shape({"total_hits": 2, "documents": [{"id": 1}, {"id": 2}]}) == (
+        "documents:array,documents[].id:number,documents[]:object,total_hits:number"
+    )
+    assert json_shape([[1]]) == "$:array,$[]:array,$[][]:number"
+    assert json_shape("text") == "$:string"
+    assert json_shape({"empty": [], "none": None, "flag": False}) == "empty:array,flag:boolean,none:null"
+    order_shape = "order.id:number,order.items:array,order.items[]:string,order:object"
+    assert json_shape({"order": Order(1, ["a"])}) == order_shape
+    assert json_shape({"a.b": 1, "a": {"b": 2}}) == "a.b:number,a:object"  # the same entry twice is one entry
+    deep = {"l1": {"l2": {"l3": {"l4": {"l5": {"l6": 1}}}}}}
+    assert "l1.l2.l3.l4.l5.l6:number" not in json_shape(deep)  # bounded depth
+    assert len(json_shape({f"k{i}": i for i in range(500)}).split(",")) == 200  # bounded entries
+
+
+def test_result_flags():
+    assert result_flags({"total_hits": 3, "results": []}) == ["empty_with_hits"]
+    assert result_flags({"total_hits": 3, "results": [], "documents": [1]}) == []
+    assert result_flags({"count": True, "items": []}) == []  # a boolean is not a count
+    assert result_flags({"total": 0, "items": []}) == []
+    assert result_flags({"error": "quota exceeded"}) == ["error_payload"]
+    assert result_flags({"error": None, "data": [1]}) == []
+    for nothing in (False, "", {}, []):
+        assert result_flags({"error": nothing}) == []
+    assert result_flags(["not", "a", "dict"]) == []
+
+
+@pytest.mark.parametrize("length", [10, 511, 512, 5000])
+@pytest.mark.parametrize("hint", [*BUILTIN_HINTS, None])
+def test_the_look_for_secrets_finds_every_hint_in_short_and_long_text(length, hint):
+    text = "x" * length + ("" if hint is None else hint.upper())
+    assert _content._may_hold_secret(text) is (hint is not None)
+
+
+def test_redaction_applies_in_long_text():
+    policy = ContentPolicy(max_length=100_000)
+    text = "filler " * 200 + "api_key=abcd1234efgh"
+    cleaned, redacted, cut = policy.clean(text)
+    assert redacted == 1 and "abcd1234efgh" not in cleaned and not cut
