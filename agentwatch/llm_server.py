@@ -1,9 +1,9 @@
 """A small OpenAI-compatible HTTP server with scripted replies, for tests, benchmarks and the demo.
 
 It speaks enough of the API for the real ``openai`` client: ``POST /v1/chat/completions`` (with tool calls and
-SSE streaming, usage included when ``stream_options.include_usage`` is set), ``POST /v1/responses`` and
-``POST /v1/embeddings``. A *responder* decides each reply; the default one answers deterministically. A reply can
-also be an HTTP error, with ``Retry-After``, or a delay (for timeouts).
+SSE streaming, usage included when ``stream_options.include_usage`` is set), ``POST /v1/responses`` (streamed
+too) and ``POST /v1/embeddings``. A *responder* decides each reply; the default one answers deterministically. A
+reply can also be an HTTP error, with ``Retry-After``, or a delay (for timeouts).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class LLMServer:
                 elif path == "/chat/completions":
                     self._chat(body, reply)
                 elif path == "/responses":
-                    self._json(200, server._response(body, reply))
+                    self._responses(body, reply)
                 elif path == "/embeddings":
                     self._json(200, server._embeddings(body))
                 else:
@@ -132,18 +132,33 @@ class LLMServer:
 
             def _chat(self, body: dict[str, Any], reply: Reply) -> None:
                 completion = server._completion(body, reply)
-                if not body.get("stream"):
+                if body.get("stream"):
+                    self._stream([(None, chunk) for chunk in server._chunks(body, completion)], done=True)
+                else:
                     self._json(200, completion)
-                    return
+
+            def _responses(self, body: dict[str, Any], reply: Reply) -> None:
+                response = server._response(body, reply)
+                if body.get("stream"):
+                    self._stream([(event["type"], event) for event in server._response_events(response)], done=False)
+                else:
+                    self._json(200, response)
+
+            def _stream(self, events: list[tuple[str | None, dict[str, Any]]], done: bool) -> None:
+                """Server-sent events, chunked; chat streams end with ``[DONE]``, Responses streams just end."""
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
-                for chunk in server._chunks(body, completion):
-                    data = f"data: {json.dumps(chunk)}\n\n".encode()
+                frames = [
+                    (f"event: {name}\n" if name else "") + f"data: {json.dumps(data)}\n\n" for name, data in events
+                ]
+                if done:
+                    frames.append("data: [DONE]\n\n")
+                for frame in frames:
+                    data = frame.encode()
                     self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                done = b"data: [DONE]\n\n"
-                self.wfile.write(f"{len(done):x}\r\n".encode() + done + b"\r\n0\r\n\r\n")
+                self.wfile.write(b"0\r\n\r\n")
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
@@ -308,6 +323,54 @@ class LLMServer:
                 "output_tokens_details": {"reasoning_tokens": 0},
             },
         }
+
+    def _response_events(self, response: dict[str, Any]) -> list[dict[str, Any]]:
+        """A Responses stream as the API sends it: created; per output item added, its text or arguments in deltas,
+        done; then completed with the whole response."""
+        events: list[dict[str, Any]] = [
+            {"type": "response.created", "response": {**response, "status": "in_progress", "output": [], "usage": None}}
+        ]
+        for index, item in enumerate(response["output"]):
+            where = {"item_id": item["id"], "output_index": index}
+            if item["type"] == "message":
+                part = item["content"][0]
+                events.append(
+                    {"type": "response.output_item.added", "output_index": index, "item": {**item, "content": []}}
+                )
+                events.append(
+                    {"type": "response.content_part.added", **where, "content_index": 0, "part": {**part, "text": ""}}
+                )
+                for word in part["text"].split(" "):
+                    events.append(
+                        {
+                            "type": "response.output_text.delta",
+                            **where,
+                            "content_index": 0,
+                            "delta": word + " ",
+                            "logprobs": [],
+                        }
+                    )
+                events.append(
+                    {
+                        "type": "response.output_text.done",
+                        **where,
+                        "content_index": 0,
+                        "text": part["text"],
+                        "logprobs": [],
+                    }
+                )
+                events.append({"type": "response.content_part.done", **where, "content_index": 0, "part": part})
+            else:
+                events.append(
+                    {"type": "response.output_item.added", "output_index": index, "item": {**item, "arguments": ""}}
+                )
+                events.append({"type": "response.function_call_arguments.delta", **where, "delta": item["arguments"]})
+                events.append(
+                    {"type": "response.function_call_arguments.done", **where, "arguments": item["arguments"]}
+                )
+            events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+        events.append({"type": "response.completed", "response": response})
+        return [{**event, "sequence_number": n} for n, event in enumerate(events)]
 
     def _embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
         inputs = body.get("input")

@@ -161,6 +161,37 @@ def test_responses_and_embeddings(spans, client):
     assert embedding.attributes["gen_ai.embeddings.dimension.count"] == 4
 
 
+def test_streamed_responses_end_their_span_with_usage(spans, client):
+    with client.responses.create(model="gpt-4.1", input="Where is my order?", stream=True) as stream:
+        assert spans.get_finished_spans() == ()
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+    assert "".join(deltas).strip() == "Your order A-17 ships tomorrow."
+    with client.responses.stream(model="gpt-4.1", input="Where is my order?") as stream:  # the SDK's helper
+        final = stream.get_final_response()
+    streamed, helped = by_name(spans, "chat gpt-4.1")
+    for span in (streamed, helped):
+        assert span.attributes["gen_ai.request.stream"] is True
+        assert span.attributes["gen_ai.usage.input_tokens"] > 0
+        assert span.attributes["gen_ai.usage.output_tokens"] == final.usage.output_tokens
+        assert span.attributes["gen_ai.response.id"].startswith("resp_")
+        assert tuple(span.attributes["gen_ai.response.finish_reasons"]) == ("stop",)
+        output = json.loads(span.attributes["gen_ai.output.messages"])
+        assert output[0]["parts"][0]["content"] == "Your order A-17 ships tomorrow."
+    stream = client.responses.create(model="gpt-4.1", input="Where is my order?", stream=True)
+    next(iter(stream))
+    stream.close()
+    assert len(by_name(spans, "chat gpt-4.1")) == 3  # closed before completion: the span ended anyway
+
+
+async def test_async_streamed_responses(spans, aclient):
+    stream = await aclient.responses.create(model="gpt-4.1", input="Where is my order?", stream=True)
+    kinds = [event.type async for event in stream]
+    assert kinds[-1] == "response.completed"
+    span = by_name(spans, "chat gpt-4.1")[0]
+    assert span.attributes["gen_ai.usage.output_tokens"] > 0
+    assert "ships tomorrow" in span.attributes["gen_ai.output.messages"]
+
+
 @pytest.mark.parametrize(
     ("model", "error", "status"),
     [("rate-limited", openai.RateLimitError, 429), ("broken", openai.InternalServerError, 500)],
