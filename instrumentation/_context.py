@@ -29,15 +29,16 @@ class AgentRun:
     intent: str = ""  # the last step's stated intent
     evidence: list = field(default_factory=list)  # tool results and sources, for the answer gate
     _steps: itertools.count = field(default_factory=lambda: itertools.count(1))
-    _tool_attributes: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    _contract_attributes: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def next_step(self) -> int:
         # steps may run in threads of the same invocation: next() on a count is one C call, atomic under the GIL
         return next(self._steps)
 
-    def tool_attributes(self) -> dict[str, Any]:
-        """What every tool span inside this run carries about it: built once per run, copied into each span."""
-        if self._tool_attributes is None:
+    def contract_attributes(self) -> dict[str, Any]:
+        """The run's name, session and contract as its agent span and every tool span in it carry them (built once
+        per run; callers copy it)."""
+        if self._contract_attributes is None:
             attributes: dict[str, Any] = {A.AGENT_NAME: self.name, A.CONVERSATION_ID: self.session_id}
             if self.allowed_tools is not None:
                 attributes[A.ALLOWED_TOOLS] = list(self.allowed_tools)
@@ -45,8 +46,8 @@ class AgentRun:
                 attributes[A.RESOURCES] = list(self.resources)
             if self.credential:
                 attributes[A.CREDENTIAL] = self.credential
-            self._tool_attributes = attributes
-        return self._tool_attributes
+            self._contract_attributes = attributes
+        return self._contract_attributes
 
 
 _run: ContextVar[AgentRun | None] = ContextVar("agentwatch_run", default=None)

@@ -495,17 +495,11 @@ class AgentScope(_Scope):
             run.guard = parent.guard  # a hand-off draws on the same budget
         elif self.guards is not None or _state.default_guards is not None:
             run.guard = RunGuard(self.guards if self.guards is not None else _state.default_guards)
-        attributes: dict[str, Any] = {A.OPERATION: "invoke_agent", A.AGENT_NAME: name, A.CONVERSATION_ID: session}
+        attributes: dict[str, Any] = {A.OPERATION: "invoke_agent", **run.contract_attributes()}
         if self.agent_id:
             attributes[A.AGENT_ID] = self.agent_id
         if self.goal:
             attributes[A.GOAL] = self.goal
-        if self.allowed_tools is not None:
-            attributes[A.ALLOWED_TOOLS] = list(self.allowed_tools)
-        if self.resources is not None:
-            attributes[A.RESOURCES] = list(self.resources)
-        if self.credential:
-            attributes[A.CREDENTIAL] = self.credential
         if parent is not None:
             attributes[A.STEP_INDEX] = parent.next_step()
         span = tracer().start_span(f"invoke_agent {name}", kind=SpanKind.INTERNAL, attributes=attributes)
@@ -621,7 +615,7 @@ class ToolScope(_Scope):
         attributes[A.ARGUMENTS_HASH] = args_hash
         if run is not None:
             attributes[A.STEP_INDEX] = run.next_step()
-            attributes.update(run.tool_attributes())
+            attributes.update(run.contract_attributes())
         else:
             attributes[A.STEP_INDEX] = next_step()
             session = current_session()
