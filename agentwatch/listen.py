@@ -12,7 +12,7 @@ from agentwatch.errors import ConfigError
 if TYPE_CHECKING:
     from aiohttp import web
 
-__all__ = ["free_port", "split_address", "start_site"]
+__all__ = ["address_taken", "free_port", "split_address", "start_site"]
 
 
 def free_port() -> int:
@@ -27,6 +27,16 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def address_taken(setting: str, address: str, reason: str = "") -> ConfigError:
+    """The error for a listen address that cannot be had, naming the setting that chose it."""
+    because = f": {reason}" if reason else ""
+    return ConfigError(
+        setting,
+        f"cannot listen on {address}{because} — another process may hold it (for 8123, a ClickHouse server?); "
+        "choose another address, or an empty one to switch this listener off",
+    )
+
+
 async def start_site(runner: web.AppRunner, address: str, setting: str) -> int:
     """Start ``runner`` on ``address`` (HOST:PORT, port 0 for any); returns the bound port. On failure the runner
     is left to its owner to clean up."""
@@ -37,9 +47,5 @@ async def start_site(runner: web.AppRunner, address: str, setting: str) -> int:
     try:
         await site.start()
     except OSError as exc:
-        raise ConfigError(
-            setting,
-            f"cannot listen on {address}: {exc.strerror or exc} — another process may hold it (for 8123, a ClickHouse "
-            "server?); choose another address, or an empty one to switch this listener off",
-        ) from None
+        raise address_taken(setting, address, str(exc.strerror or exc)) from None
     return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]

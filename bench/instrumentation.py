@@ -85,6 +85,22 @@ def derivations_stubbed() -> Iterator[None]:
         ContentPolicy.clean = clean
 
 
+@contextmanager
+def instrumented(provider: TracerProvider, plain: Callable[..., dict], *, capture: bool = True) -> Iterator[Callable]:
+    """agentwatch instrumenting ``provider`` (spans to a null exporter, OpenAI left alone); yields ``plain`` as a
+    ``search`` tool."""
+    agentwatch.instrument(
+        tracer_provider=provider,
+        span_processor=BatchSpanProcessor(NullExporter()),
+        capture_content=capture,
+        openai=False,
+    )
+    try:
+        yield agentwatch.tool(name="search")(plain)
+    finally:
+        agentwatch.shutdown()
+
+
 def tool_attributes() -> dict[str, object]:
     """What an agentwatch tool span carries with capture on (shape as produced for ``result()`` below)."""
     return {
@@ -130,15 +146,11 @@ def main() -> None:
 
     results: dict[str, float] = {}
     for capture in (True, False):
-        agentwatch.instrument(
-            tracer_provider=provider,
-            span_processor=BatchSpanProcessor(NullExporter()),
-            capture_content=capture,
-            openai=False,
-        )
-        search = agentwatch.tool(name="search")(plain_search)
         label = f"tool capture={'on' if capture else 'off'}"
-        with agentwatch.agent(name="support", allowed_tools=["search", "lookup"]):
+        with (
+            instrumented(provider, plain_search, capture=capture) as search,
+            agentwatch.agent(name="support", allowed_tools=["search", "lookup"]),
+        ):
             measured = {
                 "bare": (bare, None),
                 label: (lambda s=search: s("refund policy"), None),
@@ -148,7 +160,6 @@ def main() -> None:
             figures = interleaved(measured, args.calls, args.rounds)
         results[f"bare ({label})"] = figures.pop("bare")
         results.update(figures)
-        agentwatch.shutdown()
     results["bare"] = statistics.mean([results["bare (tool capture=on)"], results["bare (tool capture=off)"]])
     results["plain function"] = per_call(lambda: plain_search("refund policy"), args.calls, args.rounds)
 
@@ -157,34 +168,30 @@ def main() -> None:
     sdk_tracer = sampled_out.get_tracer("bare")
     results["sdk span, sampled out"] = per_call(lambda: sdk_tracer.start_span("x").end(), args.calls, args.rounds)
     for capture in (True, False):
-        agentwatch.instrument(
-            tracer_provider=sampled_out,
-            span_processor=BatchSpanProcessor(NullExporter()),
-            capture_content=capture,
-            openai=False,
-        )
-        search = agentwatch.tool(name="search")(plain_search)
-        with agentwatch.agent(name="support", allowed_tools=["search", "lookup"]):
+        with (
+            instrumented(sampled_out, plain_search, capture=capture) as search,
+            agentwatch.agent(name="support", allowed_tools=["search", "lookup"]),
+        ):
             results[f"own work capture={'on' if capture else 'off'}"] = per_call(
                 lambda s=search: s("refund policy"), args.calls, args.rounds
             )
-        agentwatch.shutdown()
 
     # guards: off (no Guards anywhere) against on (a budget and a loop breaker checked on every call)
-    agentwatch.instrument(tracer_provider=provider, span_processor=BatchSpanProcessor(NullExporter()), openai=False)
-    search = agentwatch.tool(name="search")(plain_search)
     guards = agentwatch.Guards(budget=agentwatch.Budget(max_steps=10**9), max_repeats=10**9)
-    results.update(
-        interleaved(
-            {
-                "guards off": (lambda: search("refund policy"), lambda: agentwatch.agent(name="support")),
-                "guards on": (lambda: search("refund policy"), lambda: agentwatch.agent(name="support", guards=guards)),
-            },
-            args.calls,
-            args.rounds,
+    with instrumented(provider, plain_search) as search:
+        results.update(
+            interleaved(
+                {
+                    "guards off": (lambda: search("refund policy"), lambda: agentwatch.agent(name="support")),
+                    "guards on": (
+                        lambda: search("refund policy"),
+                        lambda: agentwatch.agent(name="support", guards=guards),
+                    ),
+                },
+                args.calls,
+                args.rounds,
+            )
         )
-    )
-    agentwatch.shutdown()
 
     # the hot path does not wait for the network: export to a port where nothing listens
     dead = f"http://127.0.0.1:{free_port()}"
@@ -206,11 +213,11 @@ def main() -> None:
         for _ in range(args.rounds):  # interleaved: a round uninstrumented, then the same round instrumented
             plain = per_call(chat, args.llm_calls, 1)
             agentwatch.instrument(tracer_provider=provider, span_processor=BatchSpanProcessor(NullExporter()))
-            instrumented = per_call(chat, args.llm_calls, 1)
+            traced = per_call(chat, args.llm_calls, 1)
             agentwatch.shutdown()
             plain_llm.append(plain)
-            instrumented_llm.append(instrumented)
-            added.append(instrumented - plain)
+            instrumented_llm.append(traced)
+            added.append(traced - plain)
     llm_overhead = statistics.median(added)
 
     bare_us = results["bare"]

@@ -11,7 +11,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from agentwatch.collector._codec import PROTOBUF, IngestError, decode_request, encode_response
-from agentwatch.errors import ConfigError
+from agentwatch.listen import address_taken
 
 if TYPE_CHECKING:
     from agentwatch.collector.server import Collector
@@ -77,10 +77,6 @@ async def start_grpc(collector: Collector, address: str) -> tuple[grpc.aio.Serve
     except RuntimeError:  # newer grpcio raises where older ones return 0
         port = 0
     if port == 0:
-        raise ConfigError(
-            "AGENTWATCH_COLLECTOR_GRPC",
-            f"cannot listen on {address} — another process may hold it; choose another address, or an empty one "
-            "to switch this listener off",
-        )
+        raise address_taken("AGENTWATCH_COLLECTOR_GRPC", address)
     await server.start()
     return server, port

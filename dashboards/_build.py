@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agentwatch.detectors import FAILURE_MODES
+from agentwatch.evaluators._model import METRICS
 from agentwatch.grafana import PLUGIN
 
 __all__ = ["DASHBOARDS", "build_all", "default_provisioning", "write_all"]
@@ -19,14 +21,15 @@ DATASOURCE = {"type": PLUGIN, "uid": "${datasource}"}
 FORMAT = {"timeseries": 0, "table": 1, "logs": 2, "traces": 3}
 LLM = "Operation IN ('chat', 'text_completion', 'generate_content')"
 SESSION_LINK = "/d/agentwatch-session/agentwatch-session?var-session=${__value.raw}&${__url_time_range}"
-FAILURE_MODES = [
-    ("context_degradation", "Context degradation", "Input tokens grow within a session; a call fills the window."),
-    ("silent_wrong_answers", "Silent wrong answers", "Answers not grounded in their sources, or scores drifting."),
-    ("tool_schema_drift", "Tool schema drift", "A tool's result shape changes; empty results claim hits; errors."),
-    ("runaway_loops_and_cost", "Runaway loops and cost", "Repeated calls, ping-pong, step explosions, cost spikes."),
-    ("permission_explosion", "Permission explosion", "Tools outside scope, shared credentials, secrets in payloads."),
-    ("goal_drift", "Goal drift", "Irreversible actions without approval, off-goal actions after a failure."),
-]
+# the title and one-line gist of each of the detectors' failure modes (a mode missing here fails the build)
+FAILURE_MODE_TEXT = {
+    "context_degradation": ("Context degradation", "Input tokens grow within a session; a call fills the window."),
+    "silent_wrong_answers": ("Silent wrong answers", "Answers not grounded in their sources, or scores drifting."),
+    "tool_schema_drift": ("Tool schema drift", "A tool's result shape changes; empty results claim hits; errors."),
+    "runaway_loops_and_cost": ("Runaway loops and cost", "Repeated calls, ping-pong, step explosions, cost spikes."),
+    "permission_explosion": ("Permission explosion", "Tools outside scope, shared credentials, secrets in payloads."),
+    "goal_drift": ("Goal drift", "Irreversible actions without approval, off-goal actions after a failure."),
+}
 
 
 # -- panels ---------------------------------------------------------------------------------------------------------
@@ -372,7 +375,8 @@ GROUP BY tool ORDER BY calls DESC LIMIT 20""",
 # -- Failure modes --------------------------------------------------------------------------------------------------
 def failure_modes() -> dict[str, Any]:
     panels: list[dict[str, Any]] = []
-    for key, title, blurb in FAILURE_MODES:
+    for key in FAILURE_MODES:
+        title, blurb = FAILURE_MODE_TEXT[key]
         panels.append(row(f"{title} — {blurb}"))
         panels.append(
             timeseries(
@@ -421,14 +425,14 @@ def evaluations() -> dict[str, Any]:
             w=6,
             thresholds=SCORE,
         )
-        for metric in ("grounding", "relevance", "calibration")
+        for metric in METRICS
     ]
     panels.append(
         stat(
             "Answers scored", f"SELECT uniqExact(TraceId, SpanId) AS answers FROM evaluations FINAL WHERE {where}", w=6
         )
     )
-    for metric in ("grounding", "relevance", "calibration"):
+    for metric in METRICS:
         panels.append(
             timeseries(
                 f"{metric.capitalize()} by agent",
@@ -446,7 +450,7 @@ GROUP BY time, AgentName ORDER BY time""",
         f'countIf(Score >= {lo} AND Score {"<=" if hi == 1.0 else "<"} {hi}) AS "{lo:.1f}-{hi:.1f}"'
         for lo, hi in bounds
     )
-    for metric in ("grounding", "relevance", "calibration"):
+    for metric in METRICS:
         panels.append(
             panel(
                 "heatmap",

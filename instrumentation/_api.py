@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from opentelemetry import trace
 
 from agentwatch.instrumentation import _attributes as A
-from agentwatch.instrumentation._content import to_jsonable
+from agentwatch.instrumentation._content import to_json
 from agentwatch.instrumentation._context import approvals_var, current_run, session_var
 from agentwatch.instrumentation._safety import guard
 from agentwatch.instrumentation._state import policy
@@ -25,11 +24,11 @@ def sources(documents: Sequence[Any]) -> None:
         span = trace.get_current_span()
         attributes: dict[str, Any] = {A.SOURCES_COUNT: len(documents)}
         if policy().capture:
-            text, _, _ = policy().clean(json.dumps(to_jsonable(list(documents)), ensure_ascii=False, default=repr))
+            text, _, _ = policy().clean(to_json(list(documents)))
             attributes[A.SOURCES_CONTENT] = text
         span.add_event(A.SOURCES_EVENT, attributes)
         run = current_run()
-        if run is not None and run.guard is not None and run.guard.guards.min_grounding is not None:
+        if run is not None and run.gated:
             run.evidence.extend(documents)  # what the answer gate grounds the answer in
 
 

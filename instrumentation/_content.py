@@ -22,6 +22,7 @@ __all__ = [
     "ContentPolicy",
     "arguments_hash",
     "canonical_arguments",
+    "is_error_payload",
     "json_shape",
     "result_flags",
     "to_json",
@@ -125,7 +126,11 @@ def _encoder(*, sort_keys: bool, default: Callable[[Any], Any]) -> Callable[[Any
     except (TypeError, ValueError):  # another signature than CPython 3.10-3.13's
         return python.encode
     join = "".join
-    return lambda value: join(fast(value, 0))
+
+    def kept(value: Any) -> str:
+        return join(fast(value, 0))
+
+    return kept
 
 
 _UNENCODABLE = (TypeError, ValueError, RecursionError)  # non-string keys, cycles, what ``default`` refuses
@@ -254,6 +259,11 @@ def result_flags(value: Any) -> list[str]:
         lists = [listed for key in _HIT_LIST_KEYS if isinstance(listed := value.get(key), list)]
         if lists and not any(lists):
             flags.append("empty_with_hits")
-    if value.get("error") not in _NO_ERROR:
+    if is_error_payload(value):
         flags.append("error_payload")
     return flags
+
+
+def is_error_payload(value: Any) -> bool:
+    """A returned ``{"error": …}`` that says something went wrong (an empty or false ``error`` does not)."""
+    return isinstance(value, dict) and value.get("error") not in _NO_ERROR

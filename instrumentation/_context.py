@@ -35,6 +35,11 @@ class AgentRun:
         # steps may run in threads of the same invocation: next() on a count is one C call, atomic under the GIL
         return next(self._steps)
 
+    @property
+    def gated(self) -> bool:
+        """Whether an answer gate checks this run's answer (so tool results and sources are kept as evidence)."""
+        return self.guard is not None and self.guard.guards.min_grounding is not None
+
     def contract_attributes(self) -> dict[str, Any]:
         """The run's name, session and contract as its agent span and every tool span in it carry them (built once
         per run; callers copy it)."""

@@ -6,16 +6,16 @@ evaluator worker takes them from there instead of scoring the same answer again.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
+from agentwatch.instrumentation._content import is_error_payload, to_json
 from agentwatch.instrumentation.guards import AgentQualityError
 
-__all__ = ["check_answer", "score_answer"]
+__all__ = ["check_answer", "gate", "score_answer"]
 
 
 def _sources(sources: Sequence[Any]) -> list[Any]:
@@ -26,9 +26,7 @@ def _sources(sources: Sequence[Any]) -> list[Any]:
         if isinstance(item, Source):
             found.append(item)
         else:
-            text = item if isinstance(item, str) else json.dumps(item, default=repr)
-            failed = isinstance(item, dict) and item.get("error") not in (None, False, "", {}, [])
-            found.append(Source("document", "source", text, failed))
+            found.append(Source("document", "source", to_json(item), is_error_payload(item)))
     return found
 
 
@@ -48,6 +46,33 @@ def score_answer(span: Span, query: str, answer: str, sources: Sequence[Any], ju
     return result
 
 
+def gate(
+    span: Span,
+    query: str,
+    answer: str,
+    sources: Sequence[Any],
+    *,
+    min_grounding: float,
+    fallback: str | None,
+    judge: Any = None,
+    decided: Callable[[str, float], None] | None = None,
+) -> str:
+    """Score ``answer``; return it when grounded enough, else the fallback, else raise. ``decided`` hears the
+    decision ("allowed", "warned" or "blocked") and the grounding score."""
+    scores = score_answer(span, query, answer, sources, judge)
+    grounding = scores["grounding"]
+    decision = "allowed" if grounding >= min_grounding else "warned" if fallback is not None else "blocked"
+    if decided is not None:
+        decided(decision, grounding)
+    if decision == "allowed":
+        return answer
+    if fallback is not None:
+        return fallback
+    raise AgentQualityError(
+        f"the answer's grounding {grounding:.2f} is below {min_grounding}", scores, limit=min_grounding
+    )
+
+
 def check_answer(
     query: str,
     answer: str,
@@ -59,11 +84,6 @@ def check_answer(
 ) -> str:
     """Score ``answer`` before returning it; below ``min_grounding`` raise :class:`AgentQualityError`, or return
     ``fallback`` when one is given. Returns the answer (or the fallback). The scores land on the current span."""
-    scores = score_answer(trace.get_current_span(), query, answer, sources, judge)
-    if scores["grounding"] >= min_grounding:
-        return answer
-    if fallback is not None:
-        return fallback
-    raise AgentQualityError(
-        f"the answer's grounding {scores['grounding']:.2f} is below {min_grounding}", scores, limit=min_grounding
+    return gate(
+        trace.get_current_span(), query, answer, sources, min_grounding=min_grounding, fallback=fallback, judge=judge
     )

@@ -5,6 +5,7 @@ These run outside the instrumentation's safety net on purpose: raising the docum
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -18,7 +19,6 @@ from agentwatch.instrumentation.guards import (
     AgentBudgetError,
     AgentGuardError,
     AgentLoopError,
-    AgentQualityError,
     ApprovalRequiredError,
     RunGuard,
     ScopeViolationError,
@@ -165,37 +165,42 @@ def before_handoff(parent: AgentRun, name: str, attributes: dict[str, Any]) -> N
     guard: RunGuard = parent.guard
     guard.handoffs.append(name)
     limit = guard.guards.max_handoff_alternations
-    if limit is not None and _alternations([parent.name, *guard.handoffs]) > limit:
+    if limit is None:
+        return
+    chain = [parent.name, *guard.handoffs]
+    alternations = _alternations(chain)
+    if alternations > limit:
         raise _blocked(
             f"invoke_agent {name}",
             attributes,
             AgentLoopError(
                 "handoff",
-                f"agents are handing the session back and forth: {' → '.join([parent.name, *guard.handoffs])}",
+                f"agents are handing the session back and forth: {' → '.join(chain)}",
                 limit=limit,
-                observed=_alternations([parent.name, *guard.handoffs]),
+                observed=alternations,
             ),
         )
 
 
-def before_llm(run: AgentRun, model: str, attributes: dict[str, Any]) -> None:
+def before_llm(run: AgentRun, model: str, attributes: dict[str, Any]) -> float:
+    """Check an LLM call before it is made; raises a guard error, or returns the seconds to back off first after
+    rate limits (the caller waits: blocking, or awaiting in async code)."""
     guard: RunGuard = run.guard
     guards = guard.guards
     span_name = f"chat {model}"
-    if guards.max_rate_limit_retries is not None and guard.rate_limited:
-        if guard.rate_limited > guards.max_rate_limit_retries:
-            raise _blocked(
-                span_name,
-                attributes,
-                AgentLoopError(
-                    "rate_limit",
-                    f"{guard.rate_limited} rate-limited LLM calls in this run (limit "
-                    f"{guards.max_rate_limit_retries}); stop retrying",
-                    limit=guards.max_rate_limit_retries,
-                    observed=guard.rate_limited,
-                ),
-            )
-        time.sleep(min(8.0, guards.rate_limit_backoff * 2 ** (guard.rate_limited - 1)))
+    retrying = guards.max_rate_limit_retries is not None and guard.rate_limited > 0
+    if retrying and guard.rate_limited > guards.max_rate_limit_retries:
+        raise _blocked(
+            span_name,
+            attributes,
+            AgentLoopError(
+                "rate_limit",
+                f"{guard.rate_limited} rate-limited LLM calls in this run (limit "
+                f"{guards.max_rate_limit_retries}); stop retrying",
+                limit=guards.max_rate_limit_retries,
+                observed=guard.rate_limited,
+            ),
+        )
     budget = guards.budget
     if budget is not None:
         if budget.max_tokens is not None and guard.tokens >= budget.max_tokens:
@@ -224,6 +229,7 @@ def before_llm(run: AgentRun, model: str, attributes: dict[str, Any]) -> None:
     if error is not None:
         raise _blocked(span_name, attributes, error)
     guard.steps += 1
+    return min(8.0, guards.rate_limit_backoff * 2 ** (guard.rate_limited - 1)) if retrying else 0.0
 
 
 def after_llm(run: AgentRun | None, model: str, input_tokens: int, output_tokens: int) -> float:
@@ -236,11 +242,13 @@ def after_llm(run: AgentRun | None, model: str, input_tokens: int, output_tokens
     return cost
 
 
-def schema_problems(data: Any, schema: Any) -> list[str]:
-    """Fields of ``data`` that do not satisfy ``schema`` (a JSON Schema, a dataclass or a pydantic model); used both
-    to flag results (guards off) and to enforce the contract (guards on)."""
-    import dataclasses
+def schema_problems(result: Any, schema: Any) -> list[str]:
+    """Fields of a tool's result that do not satisfy ``schema`` (a JSON Schema, a dataclass or a pydantic model); used
+    both to flag results (guards off) and to enforce the contract (guards on)."""
+    from agentwatch.instrumentation._content import to_jsonable
 
+    plain = isinstance(result, (dict, list)) or dataclasses.is_dataclass(result)
+    data = result if plain else to_jsonable(result)
     if isinstance(schema, dict):
         problems = []
         if schema.get("type") == "object" and not isinstance(data, dict):
@@ -283,25 +291,19 @@ def schema_problems(data: Any, schema: Any) -> list[str]:
     return []
 
 
-def after_tool(run: AgentRun | None, span: Span, name: str, result: Any, schema: Any) -> None:
-    """Check a tool's result against its declared schema (strict, when guards are on)."""
-    import dataclasses
-
-    from agentwatch.instrumentation._content import to_jsonable
-
-    data = result if isinstance(result, (dict, list)) or dataclasses.is_dataclass(result) else to_jsonable(result)
-    problems = schema_problems(data, schema)
-    guard: RunGuard | None = run.guard if run is not None else None
+def after_tool(run: AgentRun, span: Span, name: str, result: Any, schema: Any) -> list[str]:
+    """Check a guarded tool call's result against its declared schema; returns the problems found (recorded, or
+    raised as :class:`ToolSchemaError` in the strict mode)."""
+    problems = schema_problems(result, schema)
+    guard: RunGuard = run.guard
     if not problems:
-        if guard is not None:
-            record(span, "tool_schema", "allowed")
-        return
-    message = f"{name} returned a result that does not match its schema: {', '.join(problems)}"
-    if guard is None or guard.guards.schema_mode == "flag":
+        record(span, "tool_schema", "allowed")
+        return problems
+    if guard.guards.schema_mode == "flag":
         record(span, "tool_schema", "warned", observed=", ".join(problems))
-        return
+        return problems
     record(span, "tool_schema", "blocked", observed=", ".join(problems))
-    raise ToolSchemaError(message, problems)
+    raise ToolSchemaError(f"{name} returned a result that does not match its schema: {', '.join(problems)}", problems)
 
 
 def after_answer(run: AgentRun, span: Span, query: str, answer: Any) -> Any:
@@ -309,18 +311,14 @@ def after_answer(run: AgentRun, span: Span, query: str, answer: Any) -> Any:
     guards = run.guard.guards
     if guards.min_grounding is None or not isinstance(answer, str):
         return answer
-    from agentwatch.instrumentation._gate import score_answer
+    from agentwatch.instrumentation._gate import gate
 
-    scores = score_answer(span, query, answer, run.evidence)
-    if scores["grounding"] >= guards.min_grounding:
-        record(span, "answer_quality", "allowed", guards.min_grounding, scores["grounding"])
-        return answer
-    if guards.fallback is not None:
-        record(span, "answer_quality", "warned", guards.min_grounding, scores["grounding"])
-        return guards.fallback
-    record(span, "answer_quality", "blocked", guards.min_grounding, scores["grounding"])
-    raise AgentQualityError(
-        f"the answer's grounding {scores['grounding']:.2f} is below {guards.min_grounding}",
-        scores,
-        limit=guards.min_grounding,
+    return gate(
+        span,
+        query,
+        answer,
+        run.evidence,
+        min_grounding=guards.min_grounding,
+        fallback=guards.fallback,
+        decided=lambda decision, grounding: record(span, "answer_quality", decision, guards.min_grounding, grounding),
     )

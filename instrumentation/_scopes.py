@@ -18,12 +18,10 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from agentwatch.instrumentation import _attributes as A
 from agentwatch.instrumentation import _state
 from agentwatch.instrumentation._content import (
-    arguments_hash,
     canonical_arguments,
     json_shape,
     result_flags,
     to_json,
-    to_jsonable,
 )
 from agentwatch.instrumentation._context import (
     AgentRun,
@@ -51,9 +49,11 @@ __all__ = ["AgentScope", "StepScope", "ToolScope", "agent", "step", "tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _MAX_COLLECTED = 1000
-# what a guarded tool call's prepare() worked out (guard decisions, bound arguments, their hash), handed to begin()
-# so the arguments are bound and hashed once
-_prepared: ContextVar[tuple[list, dict[str, Any], str] | None] = ContextVar("agentwatch_tool_prepared", default=None)
+# what a guarded tool call's prepare() worked out (guard decisions, bound arguments, their canonical JSON and hash),
+# handed to begin() so the arguments are bound and encoded once
+_prepared: ContextVar[tuple[list, dict[str, Any], str, str] | None] = ContextVar(
+    "agentwatch_tool_prepared", default=None
+)
 
 
 def _bound_arguments(fn: Callable[..., Any] | None, args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -120,6 +120,7 @@ class Live:
         "_redacted",
         "_result",
         "_run_token",
+        "_schema_problems",
         "_session_token",
         "_truncated",
         "query",
@@ -140,6 +141,7 @@ class Live:
         self._result: Any = None
         self._has_result = False
         self._output: Any = None
+        self._schema_problems: list[str] | None = None  # a guarded tool's result, checked once in after()
         self.query = ""  # the agent's input, for the answer gate
 
     # -- context ----------------------------------------------------------------------------------
@@ -514,7 +516,7 @@ class AgentScope(_Scope):
 
     def after(self, live: Live, result: Any) -> Any:
         run = live.run
-        if run is not None and run.guard is not None and run.guard.guards.min_grounding is not None:
+        if run is not None and run.gated:
             return after_answer(run, live.span, live.query, result)
         return result
 
@@ -570,31 +572,25 @@ class ToolScope(_Scope):
             return None
         name = self.name or (fn.__name__ if fn is not None else "tool")
         arguments = (self.arguments if fn is None else _bound_arguments(fn, args, kwargs)) or {}
-        attributes = {
-            A.OPERATION: "execute_tool",
-            A.TOOL_NAME: name,
-            A.AGENT_NAME: run.name,
-            A.CONVERSATION_ID: run.session_id,
-            A.ARGUMENTS_HASH: arguments_hash(arguments),
-            A.TOOL_IRREVERSIBLE: self.irreversible,
-        }
-        decisions, message = before_tool(
-            run, name, arguments, attributes[A.ARGUMENTS_HASH], self.irreversible, attributes
-        )
+        canonical, args_hash = canonical_arguments(arguments)
+        attributes = {**self._attributes(name), **run.contract_attributes(), A.ARGUMENTS_HASH: args_hash}
+        decisions, message = before_tool(run, name, arguments, args_hash, self.irreversible, attributes)
         if message is not None:
-            span = tracer().start_span(f"execute_tool {name}", kind=SpanKind.INTERNAL, attributes=attributes)
+            span = tracer().start_span(f"execute_tool {name}", attributes=attributes)
             for decision in decisions:
                 record(span, *decision)
             span.end()
             return message
-        _prepared.set((decisions, arguments, attributes[A.ARGUMENTS_HASH]))
+        _prepared.set((decisions, arguments, canonical, args_hash))
         return None
 
     def after(self, live: Live, result: Any) -> Any:
         run = current_run()
-        if self.result_schema is not None and run is not None and run.guard is not None:
-            after_tool(run, live.span, self.name or "tool", result, self.result_schema)
-        if run is not None and run.guard is not None and run.guard.guards.min_grounding is not None:
+        if run is None or run.guard is None:
+            return result
+        if self.result_schema is not None:  # kept for succeed(), which flags the result by the same check
+            live._schema_problems = after_tool(run, live.span, self.name or "tool", result, self.result_schema)
+        if run.gated:
             run.evidence.append(to_json(result))
         return result
 
@@ -602,10 +598,9 @@ class ToolScope(_Scope):
         name = self.name or (fn.__name__ if fn is not None else "tool")
         run = current_run()
         prepared = _prepared.get()
-        canonical = None
         if prepared is not None:
             _prepared.set(None)
-            decisions, arguments, args_hash = prepared
+            decisions, arguments, canonical, args_hash = prepared
         else:
             decisions = []
             arguments = self.arguments if fn is None else _bound_arguments(fn, args, kwargs)
@@ -625,7 +620,7 @@ class ToolScope(_Scope):
             attributes[A.TOOL_APPROVED] = name in session_approvals()
         live = Live(trace.INVALID_SPAN)
         if arguments and policy().capture:  # in canonical form (sorted keys): the text the hash is of
-            live.content(A.TOOL_CALL_ARGUMENTS, canonical or canonical_arguments(arguments)[0], attributes)
+            live.content(A.TOOL_CALL_ARGUMENTS, canonical, attributes)
         live.span = tracer().start_span(f"execute_tool {name}", attributes=attributes)
         for decision in decisions:
             record(live.span, *decision)
@@ -638,8 +633,12 @@ class ToolScope(_Scope):
             A.RESULT_SIZE: len(text) if text.isascii() else len(text.encode("utf-8", "replace")),
         }
         flags = result_flags(result)
-        if self.result_schema is not None and schema_problems(to_jsonable(result), self.result_schema):
-            flags.append("schema_mismatch")
+        if self.result_schema is not None:
+            problems = live._schema_problems
+            if problems is None:
+                problems = schema_problems(result, self.result_schema)
+            if problems:
+                flags.append("schema_mismatch")
         if flags:
             attributes[A.RESULT_FLAGS] = flags
             if "error_payload" in flags:

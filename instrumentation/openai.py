@@ -7,8 +7,10 @@ usage the stream reported.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import time
 from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
@@ -415,10 +417,8 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         attributes[A.STEP_INDEX] = next_step()
         span = self._tracer.start_span(f"{operation} {model}".strip(), kind=SpanKind.CLIENT, attributes=attributes)
         if run is not None and run.guard is not None:
-            for name, limit, observed in (
-                ("budget", run.guard.guards.budget and run.guard.guards.budget.max_tokens, run.guard.tokens),
-            ):
-                record(span, name, "allowed", limit, observed)
+            budget = run.guard.guards.budget
+            record(span, "budget", "allowed", budget and budget.max_tokens, run.guard.tokens)
         if policy().capture:
             if kind == "chat":
                 messages = input_messages(kwargs.get("messages"))
@@ -463,15 +463,23 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return result
 
     # -- wrappers ---------------------------------------------------------------------------------
+    @staticmethod
+    def _backoff(kwargs: dict[str, Any]) -> float:
+        """The guards of the current agent run, checked before the call is made (raising, on purpose); returns the
+        seconds to wait first after rate limits, which the wrapper waits in its own way (sleep or await)."""
+        if not is_instrumentation_enabled():
+            return 0.0
+        run = current_run()
+        if run is None or run.guard is None:
+            return 0.0
+        model = str(kwargs.get("model", ""))
+        return before_llm(run, model, {A.OPERATION: "chat", A.AGENT_NAME: run.name, A.REQUEST_MODEL: model})
+
     def _open(self, kind: str, instance: Any, kwargs: dict[str, Any]) -> _Call | None:
         """The call's span, or None when it is not to be traced (instrumentation suppressed, e.g. for agentwatch's
-        own judge, or failed). The guards run first and raise, on purpose, before the call is made."""
+        own judge, or failed)."""
         if not is_instrumentation_enabled():
             return None
-        run = current_run()
-        if run is not None and run.guard is not None:
-            model = str(kwargs.get("model", ""))
-            before_llm(run, model, {A.OPERATION: "chat", A.AGENT_NAME: run.name, A.REQUEST_MODEL: model})
         call = None
         with guard("starting an LLM span"):
             call = self._start(kind, instance, kwargs)
@@ -479,6 +487,9 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _sync_wrapper(self, kind: str) -> Any:
         def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+            delay = self._backoff(kwargs)
+            if delay:
+                time.sleep(delay)
             call = self._open(kind, instance, kwargs)
             if call is None:
                 return wrapped(*args, **kwargs)
@@ -496,6 +507,9 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _async_wrapper(self, kind: str) -> Any:
         async def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+            delay = self._backoff(kwargs)
+            if delay:
+                await asyncio.sleep(delay)  # not time.sleep: the event loop's other tasks go on meanwhile
             call = self._open(kind, instance, kwargs)
             if call is None:
                 return await wrapped(*args, **kwargs)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from agentwatch.query._errors import ClickHouseError, from_engine
@@ -51,7 +51,6 @@ TRANSPORT_SETTINGS = frozenset(
     }
 )
 _PROTECTED_SETTINGS = frozenset({"readonly", "allow_ddl", "max_memory_usage_for_user"})
-_LIMIT_SETTINGS = frozenset({"max_result_rows", "max_result_bytes", "max_execution_time", "max_memory_usage"})
 
 
 @dataclass(frozen=True)
@@ -64,13 +63,10 @@ class Limits:
     max_memory_usage: int
 
     def clamp(self, settings: dict[str, str]) -> dict[str, str]:
+        """The limit settings for one query: what the client asked for where that is lower, else the cap."""
         capped = {}
-        for name, cap in (
-            ("max_result_rows", self.max_result_rows),
-            ("max_result_bytes", self.max_result_bytes),
-            ("max_execution_time", self.max_execution_time),
-            ("max_memory_usage", self.max_memory_usage),
-        ):
+        for name in _LIMIT_SETTINGS:  # each field is named after the ClickHouse setting it caps
+            cap = getattr(self, name)
             asked = settings.get(name, "")
             try:
                 value = float(asked)
@@ -79,6 +75,9 @@ class Limits:
             chosen = value if 0 < value <= cap else cap
             capped[name] = str(int(chosen)) if name != "max_execution_time" else f"{chosen:g}"
         return capped
+
+
+_LIMIT_SETTINGS = tuple(f.name for f in fields(Limits))
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,18 @@ def count(store: Store, table: str = "otel_traces") -> int:
     return int(store.query(f"SELECT count() FROM {table}").result_rows[0][0])
 
 
+def run_agentwatch(env: dict[str, str], *args: str, check: bool = True, timeout: float = 120):
+    """``agentwatch <args>`` in a subprocess, as a user runs it; ``check``: a non-zero exit fails with its stderr."""
+    import subprocess
+
+    from ..conftest import PYTHON
+
+    proc = subprocess.run([PYTHON, "-m", "agentwatch", *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"agentwatch {args} exited {proc.returncode}: {proc.stderr}")
+    return proc
+
+
 def start_agentwatch(command: str, env: dict[str, str], port: int, *args: str, log=None):
     """``agentwatch <command>`` (collector or serve) in a subprocess on ``port``, returned once /healthz answers."""
     import subprocess

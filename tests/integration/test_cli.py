@@ -1,18 +1,12 @@
 """The agentwatch command in a subprocess, as a user runs it."""
 
 import json
-import subprocess
 
 import pytest
 
-from ..conftest import PYTHON
+from .running import run_agentwatch
 
-
-def run(env, *args, check=True):
-    proc = subprocess.run([PYTHON, "-m", "agentwatch", *args], env=env, capture_output=True, text=True, timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"agentwatch {args} exited {proc.returncode}: {proc.stderr}")
-    return proc
+run = run_agentwatch
 
 
 def test_init_then_query_the_embedded_store(cli_env):

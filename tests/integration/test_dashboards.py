@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -19,9 +18,8 @@ from agentwatch.grafana import DASHBOARDS_PATH, resolve_variables, run_panel
 from agentwatch.migrate import Migrator
 from agentwatch.store import open_store
 
-from ..conftest import PYTHON
 from .dashboard_seed import SESSION, seed
-from .running import RunningEndpoint
+from .running import RunningEndpoint, run_agentwatch
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 START, END = NOW - dt.timedelta(hours=24), NOW + dt.timedelta(minutes=5)
@@ -99,12 +97,8 @@ def test_preview_command_reads_through_the_query_endpoint(seeded, tmp_path, cli_
     running = RunningEndpoint(seeded)
     try:
         env = dict(cli_env, AGENTWATCH_STORE=f"http://127.0.0.1:{running.port}", AGENTWATCH_DATABASE=seeded.database)
-        out = subprocess.run(
-            [PYTHON, "-m", "agentwatch", "grafana", "preview", "--out", str(tmp_path / "png"), "--session", SESSION],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
+        out = run_agentwatch(
+            env, "grafana", "preview", "--out", str(tmp_path / "png"), "--session", SESSION, check=False, timeout=300
         )
         assert out.returncode == 0, out.stderr
         assert sorted(p.name for p in (tmp_path / "png").glob("*.png")) == sorted(
@@ -116,21 +110,8 @@ def test_preview_command_reads_through_the_query_endpoint(seeded, tmp_path, cli_
 
 
 def test_export_writes_what_a_grafana_container_mounts(tmp_path, cli_env):
-    out = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "agentwatch",
-            "grafana",
-            "export",
-            "--out",
-            str(tmp_path),
-            "--query-url",
-            "http://10.0.0.5:9123",
-        ],
-        env=cli_env,
-        capture_output=True,
-        text=True,
+    out = run_agentwatch(
+        cli_env, "grafana", "export", "--out", str(tmp_path), "--query-url", "http://10.0.0.5:9123", check=False
     )
     assert out.returncode == 0, out.stderr
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())

@@ -150,6 +150,33 @@ def test_rate_limit_retries_back_off_and_are_capped(spans, llm):
     assert time.monotonic() - started >= 0.05 + 0.1  # backed off before the 2nd and 3rd call
 
 
+async def test_async_rate_limit_back_off_leaves_the_event_loop_running(spans, llm):
+    client = openai.AsyncOpenAI(base_url=llm.base_url, api_key="k", max_retries=0)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    @agentwatch.agent(name="hammer", guards=Guards(max_rate_limit_retries=2, rate_limit_backoff=0.2))
+    async def run() -> None:
+        for _ in range(10):
+            try:
+                await client.chat.completions.create(model="limited", messages=[{"role": "user", "content": "hi"}])
+            except openai.RateLimitError:
+                continue
+
+    ticking = asyncio.create_task(ticker())
+    started = time.monotonic()
+    with pytest.raises(AgentLoopError, match="3 rate-limited LLM calls in this run"):
+        await run()
+    ticking.cancel()
+    assert time.monotonic() - started >= 0.2 + 0.4  # backed off before the 2nd and 3rd call
+    assert ticks >= 20  # other tasks ran meanwhile: the back-off awaited, it did not block the loop
+
+
 def test_loop_breaker_raises_or_tells_the_agent(spans):
     ran = []
 
@@ -282,6 +309,31 @@ def test_tool_response_contracts(spans):
 
     assert lenient() == {"documents": []}  # passed through, flagged
     assert ("warned", "agentwatch.guard.tool_schema") in events(spans, "tool_schema")
+    flagged = [s for s in spans.get_finished_spans() if s.name == "execute_tool page"][-1]
+    assert tuple(flagged.attributes["agentwatch.tool.result.flags"]) == ("schema_mismatch",)
+
+
+def test_a_guarded_result_is_checked_against_its_schema_once(spans):
+    checked = []
+
+    class Counted:
+        @classmethod
+        def model_validate(cls, data: object) -> None:  # pydantic's entry point, counting its calls
+            checked.append(data)
+            raise ValueError("total_hits missing")
+
+    @agentwatch.tool(result_schema=Counted)
+    def search() -> dict:
+        return {"documents": []}
+
+    @agentwatch.agent(name="lenient", guards=Guards(schema_mode="flag"))
+    def lenient() -> dict:
+        return search()
+
+    lenient()
+    assert len(checked) == 1  # the guard's check is the one the span's schema_mismatch flag reuses
+    span = [s for s in spans.get_finished_spans() if s.name == "execute_tool search"][-1]
+    assert tuple(span.attributes["agentwatch.tool.result.flags"]) == ("schema_mismatch",)
 
 
 def test_answer_gate(spans):

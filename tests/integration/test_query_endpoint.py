@@ -14,8 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import clickhouse_connect
 import pytest
 
-from ..conftest import PYTHON
-from .running import RunningEndpoint
+from .running import RunningEndpoint, run_agentwatch
 from .spans import insert_spans, otel_row
 
 
@@ -89,41 +88,21 @@ def test_clickhouse_connect_queries_with_parameters_dataframes_and_native(runnin
 
 def test_agentwatch_commands_read_through_the_endpoint(running, store, cli_env):
     env = dict(cli_env, AGENTWATCH_STORE=f"http://127.0.0.1:{running.port}", AGENTWATCH_DATABASE=store.database)
-    out = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "agentwatch",
-            "sql",
-            "SELECT ToolName, count() AS n FROM agent_spans WHERE SessionId = {s:String} GROUP BY ToolName "
-            "ORDER BY ToolName",
-            "--param",
-            "s=s-2",
-            "--format",
-            "json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
+    out = run_agentwatch(
+        env,
+        "sql",
+        "SELECT ToolName, count() AS n FROM agent_spans WHERE SessionId = {s:String} GROUP BY ToolName "
+        "ORDER BY ToolName",
+        "--param",
+        "s=s-2",
+        "--format",
+        "json",
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == [{"ToolName": "lookup", "n": 2}, {"ToolName": "search", "n": 2}]
-    timeline = subprocess.run(  # a shipped investigation query, its parameter bound by the endpoint
-        [
-            PYTHON,
-            "-m",
-            "agentwatch",
-            "sql",
-            "--query",
-            "session_timeline",
-            "--param",
-            "session=s-2",
-            "--format",
-            "json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
+    timeline = run_agentwatch(  # a shipped investigation query, its parameter bound by the endpoint
+        env, "sql", "--query", "session_timeline", "--param", "session=s-2", "--format", "json", check=False
     )
     assert timeline.returncode == 0, timeline.stderr
     assert [step["what"] for step in json.loads(timeline.stdout)] == ["search", "lookup", "search", "lookup"]
