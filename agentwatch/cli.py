@@ -39,9 +39,7 @@ def cmd_config(args: argparse.Namespace, config: Config) -> int:
 
     rows = []
     for row in settings_table():
-        current = getattr(config, row["name"])
-        if row["name"] in ("ingest_token", "headers") and current:
-            current = "•••"  # never print secrets
+        current = config.shown(row["name"])  # secrets masked
         env = " / ".join(f"`{v}`" for v in (row["env"], *row["alt"])) if args.markdown else row["env"]
         rows.append((env, row["type"], row["default"], current, row["doc"]))
     if args.markdown:

@@ -19,7 +19,7 @@ from typing import Any, get_type_hints
 from agentwatch.dsn import StoreDsn, default_store_path, parse_store_dsn
 from agentwatch.errors import ConfigError
 
-__all__ = ["Config", "configure", "get_config", "settings_table"]
+__all__ = ["Config", "configure", "get_config", "mask", "settings_table"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -35,10 +35,17 @@ def parse_duration(text: str) -> float:
 
 
 def _setting(
-    env: str, default: Any, doc: str, *, alt: tuple[str, ...] = (), check: Callable[[Any], str | None] | None = None
+    env: str,
+    default: Any,
+    doc: str,
+    *,
+    alt: tuple[str, ...] = (),
+    check: Callable[[Any], str | None] | None = None,
+    secret: bool = False,
 ) -> Any:
-    """A field of the settings table. A callable ``default`` is resolved when settings are, not at import."""
-    metadata = {"env": env, "alt": alt, "doc": doc, "check": check}
+    """A field of the settings table. A callable ``default`` is resolved when settings are, not at import.
+    A ``secret`` one is never shown: not by ``agentwatch config``, not in ``repr``, logs or error messages."""
+    metadata = {"env": env, "alt": alt, "doc": doc, "check": check, "secret": secret}
     if callable(default):
         return field(default_factory=default, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -99,6 +106,7 @@ class Config:
         _default_store,
         "Where spans and results live: chdb://PATH (embedded) or http(s)://[user:pass@]host:port.",
         check=_store,
+        secret=True,  # may hold a password: shown with it masked
     )
     database: str = _setting(
         "AGENTWATCH_DATABASE", "agentwatch", "ClickHouse database holding agentwatch's tables.", check=_identifier
@@ -135,6 +143,7 @@ class Config:
         "OTEL_EXPORTER_OTLP_HEADERS",
         "",
         "Extra OTLP export headers, k=v comma-separated (e.g. authorization=Bearer …).",
+        secret=True,
     )
     capture_content: bool = _setting(
         "AGENTWATCH_CAPTURE_CONTENT",
@@ -157,7 +166,7 @@ class Config:
     )
     # collector
     ingest_token: str = _setting(
-        "AGENTWATCH_INGEST_TOKEN", "", "Bearer token the collector requires from senders (empty: none)."
+        "AGENTWATCH_INGEST_TOKEN", "", "Bearer token the collector requires from senders (empty: none).", secret=True
     )
     collector_http: str = _setting(
         "AGENTWATCH_COLLECTOR_HTTP", "127.0.0.1:4318", "OTLP/HTTP listen address (empty: off).", check=_address
@@ -203,7 +212,16 @@ class Config:
     )
     query_user: str = _setting("AGENTWATCH_QUERY_USER", "default", "User the query endpoint accepts.")
     query_password: str = _setting(
-        "AGENTWATCH_QUERY_PASSWORD", "", "Password the query endpoint requires (empty: none, as ClickHouse's default)."
+        "AGENTWATCH_QUERY_PASSWORD",
+        "",
+        "Password the query endpoint requires (empty: none, as ClickHouse's default).",
+        secret=True,
+    )
+    query_origins: str = _setting(
+        "AGENTWATCH_QUERY_ORIGINS",
+        "",
+        "Web origins (scheme://host:port, comma-separated) whose browser requests the query endpoint accepts; "
+        "requests from any other origin are refused (empty: none — Grafana's server-side datasource sends none).",
     )
     query_max_result_rows: int = _setting(
         "AGENTWATCH_QUERY_MAX_RESULT_ROWS", 1_000_000, "Most rows one endpoint query may return.", check=_positive
@@ -236,6 +254,7 @@ class Config:
         "",
         "API key of the LLM judge (falls back to OPENAI_API_KEY).",
         alt=("OPENAI_API_KEY",),
+        secret=True,
     )
     judge_concurrency: int = _setting(
         "AGENTWATCH_JUDGE_CONCURRENCY", 4, "LLM judge calls in flight at once.", check=_positive
@@ -255,6 +274,26 @@ class Config:
     @property
     def store_dsn(self) -> StoreDsn:
         return parse_store_dsn(self.store)
+
+    def shown(self, name: str) -> str:
+        """The setting as it may be printed: secrets masked (a store DSN keeps all but its password)."""
+        value = getattr(self, name)
+        if not _fields()[name].metadata["secret"] or value in ("", None):
+            return str(value)
+        return mask(name, value)
+
+    def __repr__(self) -> str:
+        return f"Config({', '.join(f'{name}={self.shown(name)!r}' for name in _fields())})"
+
+
+def mask(name: str, value: Any) -> str:
+    """A secret setting's value as it may be shown."""
+    if name == "store":
+        try:
+            return parse_store_dsn(str(value)).redacted()
+        except ConfigError:
+            return "•••"
+    return "•••"
 
 
 def _fields() -> dict[str, dataclasses.Field[Any]]:
@@ -291,6 +330,7 @@ def settings_table() -> list[dict[str, Any]]:
             "type": hints[f.name].__name__,
             "default": _default(f),
             "doc": f.metadata["doc"],
+            "secret": f.metadata["secret"],
         }
         for f in dataclasses.fields(Config)
     ]
@@ -324,11 +364,12 @@ def configure(*, environ: Mapping[str, str] | None = None, **values: Any) -> Con
         try:
             value = _convert(name, hints[name], raw)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(label, str(exc)) from None
+            raise ConfigError(label, "is not valid" if f.metadata["secret"] else str(exc)) from None
         check = f.metadata["check"]
         problem = check(value) if check else None
         if problem:
-            raise ConfigError(label, f"{value!r} {problem}")
+            shown = mask(name, value) if f.metadata["secret"] else repr(value)
+            raise ConfigError(label, f"{shown} {problem}")
         resolved[name] = value
     _current = Config(**resolved)
     return _current

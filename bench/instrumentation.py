@@ -125,6 +125,39 @@ def result() -> dict:
     return {"total_hits": 2, "documents": [{"id": 1}, {"id": 2}]}
 
 
+def huge_result_cost(rounds: int = 5) -> tuple[float, float, float]:
+    """A 100 MB tool result full of a secret hint ("token"): ms for the instrumented call, for the plain call plus
+    capping its result (what capture must cost at most: the cut, not a scan of 100 MB), and the cap alone."""
+    huge = ("the token is here and a refund_token=abc123 " * 2_400_000)[: 100 * 1024 * 1024]
+
+    def plain_huge() -> str:
+        return huge
+
+    def capped() -> str:
+        text = plain_huge()
+        return text[: ContentPolicy().max_length] if len(text) > ContentPolicy().max_length else text
+
+    traced, plain = [], []
+    agentwatch.instrument(
+        tracer_provider=TracerProvider(), span_processor=BatchSpanProcessor(NullExporter()), openai=False
+    )
+    try:
+        tool = agentwatch.tool(name="dump")(plain_huge)
+        for _ in range(rounds):
+            started = time.perf_counter()
+            tool()
+            traced.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            capped()
+            plain.append((time.perf_counter() - started) * 1000)
+    finally:
+        agentwatch.shutdown()
+    started = time.perf_counter()
+    huge.isascii()  # the one pass over the value capture needs: its size in bytes
+    scan = (time.perf_counter() - started) * 1000
+    return statistics.median(traced), statistics.median(plain), scan
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=2_000, help="calls in a measured block")
@@ -253,6 +286,11 @@ def main() -> None:
     print(f"OpenAI chat call, instrumented       {statistics.median(instrumented_llm):8.1f} µs")
     print(f"OpenAI instrumentation overhead      {llm_overhead:8.1f} µs   {llm_overhead / bare_us:.2f}× a bare span")
     print(f"shutdown with an unreachable collector: {shutdown_s:.2f} s (bounded by its timeout)")
+    traced_ms, capped_ms, size_ms = huge_result_cost()
+    print(
+        f"100 MB tool result with 'token' in it: {traced_ms:.1f} ms instrumented; plain call + capping it "
+        f"{capped_ms:.3f} ms; measuring its size (one pass) {size_ms:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

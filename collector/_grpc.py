@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 from typing import TYPE_CHECKING
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
+from agentwatch.auth import bearer_matches
 from agentwatch.collector._codec import PROTOBUF, IngestError, decode_request, encode_response
 from agentwatch.listen import address_taken
 
@@ -43,7 +43,7 @@ async def start_grpc(collector: Collector, address: str) -> tuple[grpc.aio.Serve
         protocol = "grpc"
         if token:
             sent = dict(context.invocation_metadata() or ()).get("authorization", "")
-            if not hmac.compare_digest(sent, f"Bearer {token}"):
+            if not bearer_matches(sent, token):
                 collector.count_request(protocol, 401)
                 await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
         busy = collector.overloaded(len(body))

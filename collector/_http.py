@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from agentwatch.auth import bearer_matches
 from agentwatch.collector._codec import JSON, PROTOBUF, IngestError, decode_request, encode_response, status_body
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def build_app(collector: Collector) -> web.Application:
 
     async def traces(request: web.Request) -> web.Response:
         protocol = "http"
-        if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        if token and not bearer_matches(request.headers.get("Authorization", ""), token):
             collector.count_request(protocol, 401)
             return _error(request, 401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
         length = request.content_length

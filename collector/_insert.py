@@ -7,7 +7,7 @@ from pathlib import Path
 
 from agentwatch.config import Config
 from agentwatch.errors import QueryError
-from agentwatch.redaction import combined_pattern
+from agentwatch.redaction import BUILTIN_HINTS, combined_pattern
 from agentwatch.sqlfiles import load_sql
 from agentwatch.store import Store
 
@@ -35,6 +35,7 @@ TRANSIENT_ERRORS = frozenset(
     }
 )
 
+NAME_CAP = 1024  # bytes of a span, event or scope name or an attribute key; longer ones are cut and marked
 _SCALAR = "string_value String, bool_value Bool, int_value Int64, double_value Float64, bytes_value String"
 _ONEOF = (
     "value Enum8('none' = 0, 'string_value' = 1, 'bool_value' = 2, 'int_value' = 3, 'double_value' = 4, "
@@ -87,7 +88,10 @@ class OtlpInserter:
         self.parameters = {
             "structure": otlp_structure(),
             "redact": combined_pattern(config.redact_patterns),
+            # the hints let most values skip the regex; extra patterns have none, so then every value is searched
+            "hints": [] if config.redact_patterns.strip() else list(BUILTIN_HINTS),
             "cap": config.max_attribute_length,
+            "name_cap": min(NAME_CAP, config.max_attribute_length),
         }
         if store.dsn.embedded:
             self.statement = self.sql.body.replace("{{source}}", "file({path:String}, 'Protobuf', {structure:String})")

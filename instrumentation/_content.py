@@ -16,7 +16,7 @@ from hashlib import blake2b
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-from agentwatch.redaction import BUILTIN_HINTS, REDACTED, combined_pattern
+from agentwatch.redaction import BUILTIN_HINTS, PATTERN_HINTS, REDACTED, combined_pattern
 
 __all__ = [
     "ContentPolicy",
@@ -48,18 +48,29 @@ class ContentPolicy:
 
     @property
     def pattern(self) -> re.Pattern[str]:
-        return _compiled(self.extra_patterns, self.redact_emails)
+        return _compiled(self.extra_patterns, self.redact_emails, None)
 
     def clean(self, text: str) -> tuple[str, int, bool]:
-        """``text`` redacted and cut to ``max_length``: (text, secrets redacted, was cut)."""
+        """``text`` cut to ``max_length`` and redacted: (text, secrets redacted, was cut).
+
+        Cut first, so the cost is bounded by ``max_length`` whatever the value's size (a 100 MB result is never
+        scanned); the redaction sees a margin past the cut, so a secret that straddles it is still recognised
+        whole, and the cut is made again after redaction.
+        """
+        cut = len(text) > self.max_length
+        if cut:
+            text = text[: self.max_length + _REDACT_MARGIN]
         redacted = 0
-        if self.extra_patterns or self.redact_emails or _may_hold_secret(text):
+        if self.extra_patterns or self.redact_emails:
             text, redacted = self.pattern.subn(REDACTED, text)
-        if len(text) > self.max_length:
+        elif _may_hold_secret(text):  # only the built-in patterns whose hints the text holds (same matches, faster)
+            text, redacted = _compiled("", False, _candidates(text.lower())).subn(REDACTED, text)
+        if cut or len(text) > self.max_length:
             return text[: self.max_length] + "…[truncated]", redacted, True
         return text, redacted, False
 
 
+_REDACT_MARGIN = 4096  # characters past the cut that redaction still reads (a PEM private key fits)
 _HINT = re.compile("|".join(map(re.escape, BUILTIN_HINTS)))
 
 
@@ -70,13 +81,17 @@ def _may_hold_secret(text: str) -> bool:
     return any(hint in lowered for hint in BUILTIN_HINTS)  # long text: the other way round
 
 
-_PATTERNS: dict[tuple[str, bool], re.Pattern[str]] = {}
+def _candidates(lowered: str) -> tuple[str, ...]:
+    return tuple(name for name, hints in PATTERN_HINTS.items() if any(hint in lowered for hint in hints))
 
 
-def _compiled(extra: str, emails: bool) -> re.Pattern[str]:
-    key = (extra, emails)
+_PATTERNS: dict[tuple[str, bool, tuple[str, ...] | None], re.Pattern[str]] = {}
+
+
+def _compiled(extra: str, emails: bool, builtin: tuple[str, ...] | None) -> re.Pattern[str]:
+    key = (extra, emails, builtin)
     if key not in _PATTERNS:
-        _PATTERNS[key] = re.compile(combined_pattern(extra, emails=emails))
+        _PATTERNS[key] = re.compile(combined_pattern(extra, emails=emails, builtin=builtin))
     return _PATTERNS[key]
 
 

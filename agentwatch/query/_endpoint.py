@@ -34,6 +34,7 @@ class QueryEndpoint:
         self.user = config.query_user
         self.password = config.query_password
         self.database = config.database
+        self.allowed_origins = frozenset(o.strip().rstrip("/") for o in config.query_origins.split(",") if o.strip())
         self.max_query_bytes = _MAX_QUERY_BYTES
         self.engine = ReadOnlyEngine(
             store_path,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hmac
 import json
 import logging
 import uuid
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from agentwatch.auth import secret_matches
 from agentwatch.inflate import BodyTooLarge, MalformedBody, inflate
 from agentwatch.query._engine import QueryRequest
 from agentwatch.query._errors import ClickHouseError
@@ -84,6 +84,21 @@ def _credentials(request: web.Request) -> tuple[str, str]:
     return query.get("user", "default"), query.get("password", "")
 
 
+def _cross_site(request: web.Request, allowed: frozenset[str]) -> str | None:
+    """Why a request looks like a browser page on another site made it, or None.
+
+    A page a user visits can send GET and simple POST requests to 127.0.0.1 (CSRF): the browser marks them with
+    ``Origin`` and ``Sec-Fetch-Site``. Grafana's datasource and other server-side clients send neither.
+    """
+    origin = request.headers.get("Origin")
+    if origin is not None and origin not in allowed:
+        return f"requests from the web origin {origin!r} are refused"
+    site = request.headers.get("Sec-Fetch-Site", "").lower()
+    if site in ("cross-site", "same-site") and origin is None:
+        return f"requests a browser marks Sec-Fetch-Site: {site} are refused"
+    return None
+
+
 def _compress(body: bytes, accept: str, level: int) -> tuple[bytes, str]:
     encodings = {e.split(";")[0].strip().lower() for e in accept.split(",")}
     if "gzip" in encodings:
@@ -136,11 +151,16 @@ def build_app(endpoint: QueryEndpoint) -> web.Application:
     async def root(request: web.Request) -> web.Response:
         query_id = request.query.get("query_id") or str(uuid.uuid4())
         try:
+            refused = _cross_site(request, endpoint.allowed_origins)
+            if refused:
+                endpoint.count("cross_site")
+                raise ClickHouseError(
+                    497,
+                    "ACCESS_DENIED",
+                    f"{refused} (cross-site requests from browsers; allow an origin with AGENTWATCH_QUERY_ORIGINS)",
+                )
             user, password = _credentials(request)
-            if not (
-                hmac.compare_digest(user.encode(), endpoint.user.encode())
-                and hmac.compare_digest(password.encode(), endpoint.password.encode())
-            ):
+            if not (secret_matches(user, endpoint.user) and secret_matches(password, endpoint.password)):
                 endpoint.count("auth_failed")
                 raise ClickHouseError(
                     516,

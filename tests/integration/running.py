@@ -135,7 +135,7 @@ def run_agentwatch(env: dict[str, str], *args: str, check: bool = True, timeout:
     return proc
 
 
-def start_agentwatch(command: str, env: dict[str, str], port: int, *args: str, log=None):
+def start_agentwatch(command: str, env: dict[str, str], port: int, *args: str, log=None, cwd=None):
     """``agentwatch <command>`` (collector or serve) in a subprocess on ``port``, returned once /healthz answers."""
     import subprocess
     import urllib.request
@@ -150,6 +150,7 @@ def start_agentwatch(command: str, env: dict[str, str], port: int, *args: str, l
         stdout=subprocess.DEVNULL,
         stderr=log or subprocess.PIPE,
         text=True,
+        cwd=cwd,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
