@@ -14,7 +14,8 @@ __all__ = ["BUILTIN_HINTS", "BUILTIN_PATTERNS", "PATTERN_HINTS", "REDACTED", "co
 REDACTED = "[REDACTED]"
 
 # A value after a secret-named key: a quoted JSON/YAML string to its closing quote (escapes such as \" and \/ inside
-# it included), or an unquoted run. The key may sit in a JSON object, a JSON string inside JSON (\"key\": \"…\"),
+# it included), or an unquoted run. The key may sit in a JSON object, JSON encoded once or more inside JSON
+# (\"key\": \"…\", \\\"key\\\"…),
 # a header, YAML or key=value text.
 _SECRET_KEYS = (
     r"(?i:password|passwd|passphrase|pwd|secret|secret_?key|secret_?access_?key|api_?key|api-key|apikey"
@@ -22,8 +23,8 @@ _SECRET_KEYS = (
     r"|\b(?:access_|auth_|refresh_|session_|id_|bearer_|api_|sas_|security_|x-auth-|x-access-)?token)"
 )
 _KEY_VALUE = (
-    _SECRET_KEYS + r"(?:\\?[\"'])?\s*[:=]\s*"
-    r"(?:\\?\"(?:\\[\"'/\\bfnrtu]|[^\"\\])+|'[^'\n]+|(?:\\.|[^\s\"',;&\\{}\[\]])+)"
+    _SECRET_KEYS + r"(?:\\*[\"'])?\s*[:=]\s*"
+    r"(?:\\*\"(?:\\[\"'/\\bfnrtu]|[^\"\\])+|'[^'\n]+|(?:\\.|[^\s\"',;&\\{}\[\]])+)"
 )
 _TOKEN_CHARS = r"(?:[A-Za-z0-9._~+=-]|\\?/)"
 

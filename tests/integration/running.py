@@ -94,13 +94,7 @@ class RunningEndpoint(_InLoop):
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
     ) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            conn.close()
+        return http_request(self.port, method, path, body, headers)
 
     def get(self, query: str, **params: str) -> tuple[int, dict[str, str], bytes]:
         return self.request("GET", "/?" + urllib.parse.urlencode({"query": query, **params}))
@@ -108,6 +102,19 @@ class RunningEndpoint(_InLoop):
     def post(self, text: str, headers: dict[str, str] | None = None, **params: str):
         path = "/?" + urllib.parse.urlencode(params) if params else "/"
         return self.request("POST", path, text.encode(), headers)
+
+
+def http_request(
+    port: int, method: str, path: str, body: bytes | None = None, headers=None, timeout: float = 60
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request to 127.0.0.1:``port``: (status, headers, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:

@@ -205,7 +205,8 @@ def test_writes_and_host_access_are_refused_and_change_nothing(running, store, t
         f"SELECT 1 INTO OUTFILE '{outfile}'": "ACCESS_DENIED",
         "SELECT file('/etc/hostname')": "ACCESS_DENIED",
         "SELECT * FROM file('/etc/hostname', 'LineAsString')": "ACCESS_DENIED",
-        "SELECT * FROM url('http://127.0.0.1:9/x', 'CSV', 'a String')": "ACCESS_DENIED",  # not an allowed table function
+        # not an allowed table function
+        "SELECT * FROM url('http://127.0.0.1:9/x', 'CSV', 'a String')": "ACCESS_DENIED",
         "DESCRIBE TABLE file('/etc/hostname', 'LineAsString')": "ACCESS_DENIED",
     }
     for sql, name in refused.items():

@@ -4,8 +4,6 @@ and no file on the host is created, read or changed. Then secrets: none of the c
 from __future__ import annotations
 
 import base64
-import http.client
-import json
 import signal
 import subprocess
 import urllib.parse
@@ -15,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import PYTHON, free_port
-from .running import start_agentwatch
-
-CORPUS = json.loads((Path(__file__).parents[1] / "data" / "secrets.json").read_text())
+from .running import http_request, start_agentwatch
 
 
 class Serve:
@@ -31,13 +27,7 @@ class Serve:
         )
 
     def request(self, method: str, path: str, body: bytes | None = None, headers=None, port: int | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", port or self.query_port, timeout=60)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            conn.close()
+        return http_request(port or self.query_port, method, path, body, headers)
 
     def get(self, query: str, headers=None, **params: str):
         return self.request("GET", "/?" + urllib.parse.urlencode({"query": query, **params}), headers=headers)
@@ -108,7 +98,7 @@ def test_output_files_are_refused_on_every_statement_kind(served, tmp_path):
 
 
 def test_settings_and_formats_that_name_files_are_refused(served, tmp_path):
-    serve, home = served
+    serve, _ = served
     secret = tmp_path / "secret.txt"
     secret.write_text("root:x:0:0:top secret line\n")
     schema = tmp_path / "schema.proto"
