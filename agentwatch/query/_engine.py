@@ -1,13 +1,14 @@
 """Read-only execution of one HTTP query on the embedded engine.
 
-Each request gets its own chDB connections (opening one costs about 0.07 ms). The statement is checked first, on a
-read-only connection: one statement (ClickHouse's own parser, given the text as a bound parameter), of a read-only
-kind, without the two things ``readonly=1`` still allows but which touch the serving host's files — ``INTO
-OUTFILE`` and the ``file()`` function — found in its syntax tree (``EXPLAIN AST``). Then, on a fresh connection, the
-database and the client's settings are applied, then the query limits, then ``readonly=1``, which ClickHouse itself
-enforces and which cannot be lifted again on that connection (not by ``SET``, not by a ``SETTINGS`` clause).
-Nothing a client sends is formatted into SQL as a value: query parameters are bound by the engine; setting names
-and values, which ``SET`` cannot bind, are checked against a strict, quote-free alphabet first.
+Each request gets its own chDB connections (opening one costs about 0.07 ms). The client's settings are checked
+against the allow-list first (``_policy.py``). The statement is checked on a read-only connection: one statement
+(ClickHouse's own parser, given the text as a bound parameter) whose syntax tree (``EXPLAIN AST``) has an allowed
+kind at its root, only allowed table functions, no ``file()`` and no output file; its output format must be an
+allowed one. Then, on a fresh connection, the database, the client's settings, the query limits and ``readonly=1``
+are applied — ClickHouse enforces it, and nothing can lift it again on that connection — and the answer is streamed
+and stopped at the byte cap. Nothing a client sends is formatted into SQL as a value: query parameters are bound by
+the engine; setting names and values, which ``SET`` cannot bind, are allow-listed and checked against a strict,
+quote-free alphabet.
 """
 
 from __future__ import annotations
