@@ -91,6 +91,19 @@ def _default_spool() -> str:
     return str(default_store_path().parent / "spool")
 
 
+def _patterns(value: str) -> str | None:
+    """Extra redaction patterns must compile, in the subset both engines share (Python ``re`` in the SDK, RE2 at the
+    collector): a pattern that cannot work would send every span to rejected/ or mask nothing."""
+    for pattern in (p for p in value.split(";;") if p.strip()):
+        if re.search(r"\(\?<?[=!]|\\[1-9]", pattern):
+            return f"pattern {pattern!r} uses look-around or a back-reference, which RE2 (the collector) lacks"
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            return f"pattern {pattern!r} is not a valid regular expression ({exc})"
+    return None
+
+
 def _log_level(value: str) -> str | None:
     levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
     return None if value.upper() in levels else f"must be one of {', '.join(levels)}"
@@ -202,6 +215,7 @@ class Config:
         "AGENTWATCH_REDACT_PATTERNS",
         "",
         "Extra secret patterns (RE2, ';;'-separated) masked before storage, besides the built-in ones.",
+        check=_patterns,
     )
     # query endpoint
     query_http: str = _setting(

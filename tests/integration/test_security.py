@@ -228,3 +228,15 @@ def test_config_never_prints_secret_settings(cli_env):
     env["OPENAI_API_KEY"], env["AGENTWATCH_JUDGE_API_KEY"] = "sk-openai-fallback-0123456789", ""
     out = subprocess.run([PYTHON, "-m", "agentwatch", "config"], env=env, capture_output=True, text=True, timeout=60)
     assert "sk-openai-fallback" not in out.stdout
+
+
+def test_a_collector_with_a_redaction_pattern_that_cannot_work_does_not_start(cli_env, tmp_path):
+    env = {**cli_env, "AGENTWATCH_REDACT_PATTERNS": "(", "AGENTWATCH_SPOOL_DIR": str(tmp_path / "spool")}
+    out = subprocess.run(
+        [PYTHON, "-m", "agentwatch", "collector", "--http", f"127.0.0.1:{free_port()}", "--grpc", ""],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode != 0 and "AGENTWATCH_REDACT_PATTERNS" in out.stderr, out.stderr

@@ -128,3 +128,10 @@ def test_embedded_path_that_is_a_file(tmp_path):
     target.write_text("x")
     with pytest.raises(ConfigError, match="not a directory"):
         parse_store_dsn(f"chdb://{target}")
+
+
+@pytest.mark.parametrize("patterns", ["(", "a(?=b)", r"(x)\1", "fine;;[unclosed"])
+def test_redaction_patterns_that_cannot_work_are_refused_naming_the_setting(patterns):
+    with pytest.raises(ConfigError, match="AGENTWATCH_REDACT_PATTERNS"):
+        configure(environ={"AGENTWATCH_REDACT_PATTERNS": patterns})
+    assert configure(environ={"AGENTWATCH_REDACT_PATTERNS": r"internal-[0-9]{6};;(?i:acme)-\d+"}).redact_patterns
