@@ -188,13 +188,11 @@ class ReadOnlyEngine:
             check_setting(name, value, self.known_settings)
             if name in TRANSPORT_SETTINGS or name in _LIMIT_SETTINGS or name == "readonly":
                 continue  # transport shapes the answer; the limits are clamped below; read-only is always set
-            if not _IDENTIFIER.match(name):
-                raise ClickHouseError(115, "UNKNOWN_SETTING", f"Unknown setting '{name}'")
             if not _SETTING_VALUE.match(value):
                 raise ClickHouseError(
                     36, "BAD_ARGUMENTS", f"Value of setting '{name}' has characters this endpoint does not accept"
                 )
-            statements.append(f"SET {name} = '{value}'")  # both checked above against a quote-free alphabet
+            statements.append(f"SET {name} = '{value}'")  # the name is a known setting, the value quote-free
         limits = self.limits.clamp(request.settings)
         statements += [f"SET {name} = {value}" for name, value in limits.items()]
         # the answer is streamed and capped block by block: smaller blocks keep what is held past the cap small

@@ -135,7 +135,7 @@ def check_setting(name: str, value: str, known: frozenset[str]) -> None:
 
 
 def check_format(name: str) -> str:
-    """The format as ClickHouse names it, if a client may use it; else ClickHouse's UNKNOWN_FORMAT form."""
+    """The format, if a client may use it (compared case-insensitively); else ClickHouse's UNKNOWN_FORMAT form."""
     canonical = _FORMATS_FOLDED.get(name.lower())
     if canonical is None:
         raise ClickHouseError(
