@@ -87,6 +87,26 @@ def _quoted_identifier(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
+@dataclass
+class _Counts:
+    """What an answer read and returned, for ``X-ClickHouse-Summary``."""
+
+    read_rows: int = 0
+    read_bytes: int = 0
+    result_rows: int = 0
+
+    def add(self, result: Any) -> None:
+        self.read_rows += result.storage_rows_read()
+        self.read_bytes += result.storage_bytes_read()
+        self.result_rows += result.rows_read()
+
+    @classmethod
+    def of(cls, result: Any) -> _Counts:
+        counts = cls()
+        counts.add(result)
+        return counts
+
+
 class ReadOnlyEngine:
     """Runs queries on the embedded store at ``path`` (the process's open chDB engine) under ``limits``."""
 
@@ -123,20 +143,21 @@ class ReadOnlyEngine:
                     raise from_engine(exc) from None
             started = time.perf_counter_ns()
             if root.startswith("Select"):
-                body, result = self._stream(conn, sql, fmt, request.params)
+                body, counts = self._stream(conn, sql, fmt, request.params)
             else:  # SHOW, DESCRIBE, EXPLAIN, EXISTS: answers bounded by the schema; chDB streams only SELECT
                 try:
                     result = conn.query(sql, fmt, params=request.params)
                 except Exception as exc:
                     raise from_engine(exc) from None
                 body = result.bytes() or b""
+                counts = _Counts.of(result)
             summary = {
-                "read_rows": str(result.storage_rows_read()) if result else "0",
-                "read_bytes": str(result.storage_bytes_read()) if result else "0",
+                "read_rows": str(counts.read_rows),
+                "read_bytes": str(counts.read_bytes),
                 "written_rows": "0",
                 "written_bytes": "0",
-                "total_rows_to_read": str(result.storage_rows_read()) if result else "0",
-                "result_rows": str(result.rows_read()) if result else "0",
+                "total_rows_to_read": str(counts.read_rows),
+                "result_rows": str(counts.result_rows),
                 "result_bytes": str(len(body)),
                 "elapsed_ns": str(time.perf_counter_ns() - started),
             }
@@ -144,7 +165,7 @@ class ReadOnlyEngine:
         finally:
             conn.close()
 
-    def _stream(self, conn: Any, sql: str, fmt: str, params: dict[str, str]) -> tuple[bytes, Any]:
+    def _stream(self, conn: Any, sql: str, fmt: str, params: dict[str, str]) -> tuple[bytes, _Counts]:
         """The answer, read block by block and stopped as soon as it passes the byte cap.
 
         ClickHouse's ``max_result_bytes`` does not stop the embedded engine from building the whole answer in memory
@@ -154,12 +175,12 @@ class ReadOnlyEngine:
         cap = self.limits.max_result_bytes
         parts: list[bytes] = []
         size = 0
-        last = None
+        counts = _Counts()
         try:
             stream = conn.send_query(sql, fmt, params=params)
             try:
                 for chunk in stream:
-                    last = chunk
+                    counts.add(chunk)  # each block reports its own counts, not running totals
                     data = chunk.bytes() or b""
                     size += len(data)
                     if size > cap:
@@ -177,7 +198,7 @@ class ReadOnlyEngine:
             raise
         except Exception as exc:
             raise from_engine(exc) from None
-        return b"".join(parts), last
+        return b"".join(parts), counts
 
     def _settings(self, request: QueryRequest) -> list[str]:
         """Database, the client's settings (allow-listed), the limits, then read-only — for this connection only."""
@@ -186,8 +207,8 @@ class ReadOnlyEngine:
         statements = [f"USE {_quoted_identifier(request.database)}"]
         for name, value in request.settings.items():
             check_setting(name, value, self.known_settings)
-            if name in TRANSPORT_SETTINGS or name in _LIMIT_SETTINGS or name == "readonly":
-                continue  # transport shapes the answer; the limits are clamped below; read-only is always set
+            if name in TRANSPORT_SETTINGS or name in _LIMIT_SETTINGS or name in ("readonly", "max_block_size"):
+                continue  # transport shapes the answer; limits and block size are clamped below; read-only is set
             if not _SETTING_VALUE.match(value):
                 raise ClickHouseError(
                     36, "BAD_ARGUMENTS", f"Value of setting '{name}' has characters this endpoint does not accept"

@@ -116,6 +116,10 @@ def test_raw_http_formats_headers_and_the_query_in_url_body_or_both(running, sto
     summary = json.loads(headers["X-ClickHouse-Summary"])
     assert summary["result_rows"] == "2" and int(summary["elapsed_ns"]) > 0
     assert headers["X-ClickHouse-Query-Id"] and headers["X-ClickHouse-Timezone"]
+    status, headers, body = running.get("SELECT number FROM numbers(20000)")  # streamed in several blocks
+    summary = json.loads(headers["X-ClickHouse-Summary"])
+    assert (status, summary["result_rows"], summary["read_rows"]) == (200, "20000", "20000")
+    assert summary["result_bytes"] == str(len(body))
 
     status, headers, body = running.post("SELECT count() AS n FROM agent_spans FORMAT JSONEachRow")
     assert (status, body) == (200, b'{"n":10}\n') and headers["X-ClickHouse-Format"] == "JSONEachRow"

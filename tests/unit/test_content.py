@@ -115,3 +115,14 @@ def test_redaction_applies_in_long_text():
     text = "filler " * 200 + "api_key=abcd1234efgh"
     cleaned, redacted, cut = policy.clean(text)
     assert redacted == 1 and "abcd1234efgh" not in cleaned and not cut
+
+
+def test_capture_cuts_before_it_redacts_and_still_sees_a_secret_across_the_cut():
+    policy = ContentPolicy(max_length=100)
+    key = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"
+    far = "x" * 100 + " token " * 10_000 + key  # a secret far past the cut is never read: nothing to redact
+    text, redacted, cut = policy.clean(far)
+    assert (redacted, cut) == (0, True) and text == "x" * 100 + "…[truncated]"
+    straddling = "y" * 89 + " " + key + " tail"  # starts before the cut, ends after it
+    text, redacted, cut = policy.clean(straddling)
+    assert redacted == 1 and cut and "Ab3d" not in text and text.startswith("y" * 89 + " [REDAC")
