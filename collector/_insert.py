@@ -7,7 +7,7 @@ from pathlib import Path
 
 from agentwatch.config import Config
 from agentwatch.errors import QueryError
-from agentwatch.redaction import BUILTIN_HINTS, combined_pattern
+from agentwatch.redaction import combined_pattern
 from agentwatch.sqlfiles import load_sql
 from agentwatch.store import Store
 
@@ -88,8 +88,6 @@ class OtlpInserter:
         self.parameters = {
             "structure": otlp_structure(),
             "redact": combined_pattern(config.redact_patterns),
-            # the hints let most values skip the regex; extra patterns have none, so then every value is searched
-            "hints": [] if config.redact_patterns.strip() else list(BUILTIN_HINTS),
             "cap": config.max_attribute_length,
             "name_cap": min(NAME_CAP, config.max_attribute_length),
         }

@@ -11,19 +11,19 @@
 --    rejected). {{source}} is file(…) on the embedded store, input(…) on a server.
 INSERT INTO otel_traces
 WITH
-    arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redacted_value(a.value, {redact:String}, {hints:Array(String)}), {cap:UInt32}),
+    arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redacted_value(a.value, {redact:String}), {cap:UInt32}),
              sp.attributes) AS span_values,
-    arrayMap(e -> arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redacted_value(a.value, {redact:String}, {hints:Array(String)}),
+    arrayMap(e -> arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redacted_value(a.value, {redact:String}),
                                                     {cap:UInt32}), e.attributes), sp.events) AS event_values,
-    agentwatch_otlp_cap(agentwatch_otlp_redact(sp.name, {redact:String}, {hints:Array(String)}), {name_cap:UInt32}) AS span_name,
+    agentwatch_otlp_cap(agentwatch_otlp_redact(sp.name, {redact:String}), {name_cap:UInt32}) AS span_name,
     arraySum(arrayMap(v -> countSubstrings(v, '[REDACTED]'), span_values))
         + arraySum(arrayMap(vs -> arraySum(arrayMap(v -> countSubstrings(v, '[REDACTED]'), vs)), event_values))
         + countSubstrings(span_name, '[REDACTED]')
         AS redacted,
     arrayCount(v -> endsWith(v, '…[truncated]'), span_values) AS truncated,
-    mapFromArrays(arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redact(a.key, {redact:String}, {hints:Array(String)}), {name_cap:UInt32}),
+    mapFromArrays(arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redact(a.key, {redact:String}), {name_cap:UInt32}),
                            rs.resource.attributes),
-                  arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redacted_value(a.value, {redact:String}, {hints:Array(String)}),
+                  arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redacted_value(a.value, {redact:String}),
                                                     {cap:UInt32}), rs.resource.attributes)) AS resource_map
 SELECT
     fromUnixTimestamp64Nano(toInt64(sp.start_time_unix_nano)) AS Timestamp,
@@ -36,10 +36,10 @@ SELECT
         AS SpanKind,
     resource_map['service.name'] AS ServiceName,
     resource_map AS ResourceAttributes,
-    agentwatch_otlp_cap(agentwatch_otlp_redact(ss.scope.name, {redact:String}, {hints:Array(String)}), {name_cap:UInt32}) AS ScopeName,
+    agentwatch_otlp_cap(agentwatch_otlp_redact(ss.scope.name, {redact:String}), {name_cap:UInt32}) AS ScopeName,
     agentwatch_otlp_cap(ss.scope.version, {name_cap:UInt32}) AS ScopeVersion,
     mapUpdate(
-        mapFromArrays(arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redact(a.key, {redact:String}, {hints:Array(String)}),
+        mapFromArrays(arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redact(a.key, {redact:String}),
                                                         {name_cap:UInt32}), sp.attributes), span_values),
         mapFromArrays(
             arrayFilter((k, n) -> n > 0, ['agentwatch.redacted', 'agentwatch.truncated'], [redacted, truncated]),
@@ -48,21 +48,21 @@ SELECT
     if(sp.end_time_unix_nano > sp.start_time_unix_nano, sp.end_time_unix_nano - sp.start_time_unix_nano, 0)
         AS Duration,
     ['Unset', 'Ok', 'Error'][least(greatest(sp.status.code, 0), 2) + 1] AS StatusCode,
-    agentwatch_otlp_cap(agentwatch_otlp_redact(sp.status.message, {redact:String}, {hints:Array(String)}), {cap:UInt32})
+    agentwatch_otlp_cap(agentwatch_otlp_redact(sp.status.message, {redact:String}), {cap:UInt32})
         AS StatusMessage,
     arrayMap(e -> fromUnixTimestamp64Nano(toInt64(e.time_unix_nano)), sp.events) AS `Events.Timestamp`,
-    arrayMap(e -> agentwatch_otlp_cap(agentwatch_otlp_redact(e.name, {redact:String}, {hints:Array(String)}), {name_cap:UInt32}), sp.events)
+    arrayMap(e -> agentwatch_otlp_cap(agentwatch_otlp_redact(e.name, {redact:String}), {name_cap:UInt32}), sp.events)
         AS `Events.Name`,
-    arrayMap((e, vs) -> mapFromArrays(arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redact(a.key, {redact:String}, {hints:Array(String)}),
+    arrayMap((e, vs) -> mapFromArrays(arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redact(a.key, {redact:String}),
                                                                         {name_cap:UInt32}), e.attributes), vs),
              sp.events, event_values) AS `Events.Attributes`,
     arrayMap(l -> lower(hex(l.trace_id)), sp.links) AS `Links.TraceId`,
     arrayMap(l -> lower(hex(l.span_id)), sp.links) AS `Links.SpanId`,
     arrayMap(l -> l.trace_state, sp.links) AS `Links.TraceState`,
     arrayMap(l -> mapFromArrays(
-                      arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redact(a.key, {redact:String}, {hints:Array(String)}),
+                      arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redact(a.key, {redact:String}),
                                                         {name_cap:UInt32}), l.attributes),
-                      arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redacted_value(a.value, {redact:String}, {hints:Array(String)}),
+                      arrayMap(a -> agentwatch_otlp_cap(agentwatch_otlp_redacted_value(a.value, {redact:String}),
                                                         {cap:UInt32}), l.attributes)), sp.links)
         AS `Links.Attributes`
 FROM {{source}}
