@@ -205,6 +205,12 @@ class Config:
     max_request_bytes: int = _setting(
         "AGENTWATCH_MAX_REQUEST_BYTES", 64 << 20, "Largest OTLP request, also after decompression.", check=_positive
     )
+    request_timeout: float = _setting(
+        "AGENTWATCH_REQUEST_TIMEOUT",
+        30.0,
+        "Seconds a sender has to send one OTLP/HTTP request body; a slower one gets 408 (e.g. 30s).",
+        check=_positive,
+    )
     max_attribute_length: int = _setting(
         "AGENTWATCH_MAX_ATTRIBUTE_LENGTH",
         65536,

@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from agentwatch.inflate import BodyTooLarge, MalformedBody, inflate
 
-__all__ = ["DecodedRequest", "IngestError", "decode_request", "encode_response"]
+__all__ = ["CLAMPED_ATTRIBUTE", "DecodedRequest", "IngestError", "TimeWindow", "decode_request", "encode_response"]
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -41,6 +41,20 @@ class DecodedRequest:
     spans: int  # spans in the request
     rejected: int  # spans ClickHouse will skip (invalid ids)
     json: bool  # answer in JSON
+    clamped: int = 0  # spans whose start time was outside the kept window, moved to the receive time
+
+    @property
+    def message(self) -> str:
+        """What the sender is told in ``partial_success`` (empty when all is well)."""
+        notes = []
+        if self.rejected:
+            notes.append(f"{self.rejected} span(s) with an invalid trace or span id were rejected")
+        if self.clamped:
+            notes.append(
+                f"{self.clamped} span(s) started outside the time the store keeps (0, far future, or older than "
+                f"the retention); stored at the receive time, the original in {CLAMPED_ATTRIBUTE}"
+            )
+        return "; ".join(notes)
 
     @property
     def accepted(self) -> int:
@@ -56,15 +70,39 @@ def _gunzip(body: bytes, limit: int) -> bytes:
         raise IngestError(413, str(exc), "too_large") from None
 
 
-def _count(request: ExportTraceServiceRequest) -> tuple[int, int]:
-    spans = rejected = 0
+CLAMPED_ATTRIBUTE = "agentwatch.timestamp.original"
+_MAX_KEPT_DURATION = 86_400 * 10**9  # a clamped span keeps its duration when it is below a day
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """Start times the store keeps: older rows would vanish at once by TTL, and far-future ones never expire
+    (one request spread over many days also makes one insert touch more partitions than ClickHouse allows)."""
+
+    oldest_ns: int
+    newest_ns: int
+    now_ns: int
+
+
+def _check(request: ExportTraceServiceRequest, window: TimeWindow | None) -> tuple[int, int, int]:
+    """(spans, rejected, clamped); spans outside ``window`` are moved to its ``now`` and keep the original."""
+    spans = rejected = clamped = 0
     for resource_spans in request.resource_spans:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 spans += 1
                 if len(span.trace_id) != 16 or len(span.span_id) != 8:
                     rejected += 1
-    return spans, rejected
+                elif window is not None and not window.oldest_ns <= span.start_time_unix_nano <= window.newest_ns:
+                    start, end = span.start_time_unix_nano, span.end_time_unix_nano
+                    duration = end - start if 0 <= end - start < _MAX_KEPT_DURATION else 0
+                    span.start_time_unix_nano = window.now_ns
+                    span.end_time_unix_nano = window.now_ns + duration
+                    attribute = span.attributes.add()
+                    attribute.key = CLAMPED_ATTRIBUTE
+                    attribute.value.int_value = min(start, (1 << 63) - 1)
+                    clamped += 1
+    return spans, rejected, clamped
 
 
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
@@ -86,7 +124,9 @@ def _hex_ids_to_base64(obj: Any) -> None:
                             holder[key] = base64.b64encode(raw).decode()
 
 
-def decode_request(body: bytes, content_type: str, content_encoding: str, max_bytes: int) -> DecodedRequest:
+def decode_request(
+    body: bytes, content_type: str, content_encoding: str, max_bytes: int, window: TimeWindow | None = None
+) -> DecodedRequest:
     """Check and normalise one ``/v1/traces`` body; raise :class:`IngestError` with the status to answer."""
     media = content_type.split(";", 1)[0].strip().lower()
     if media not in (PROTOBUF, JSON):
@@ -119,14 +159,17 @@ def decode_request(body: bytes, content_type: str, content_encoding: str, max_by
         except (ValueError, json_format.ParseError, RecursionError, TypeError, AttributeError) as exc:
             raise IngestError(400, f"malformed JSON: {exc}", "malformed") from None
         payload = request.SerializeToString()
-    spans, rejected = _count(request)
-    return DecodedRequest(payload=payload, spans=spans, rejected=rejected, json=media == JSON)
+    spans, rejected, clamped = _check(request, window)
+    if clamped:  # rare: the request is written again with the moved times
+        payload = request.SerializeToString()
+    return DecodedRequest(payload=payload, spans=spans, rejected=rejected, json=media == JSON, clamped=clamped)
 
 
 def encode_response(as_json: bool, rejected: int = 0, message: str = "") -> bytes:
-    """An ExportTraceServiceResponse, with ``partial_success`` when spans were rejected."""
+    """An ExportTraceServiceResponse, with ``partial_success`` when spans were rejected or there is a warning
+    (OTLP allows a message with ``rejected_spans`` 0)."""
     response = ExportTraceServiceResponse()
-    if rejected:
+    if rejected or message:
         response.partial_success.rejected_spans = rejected
         response.partial_success.error_message = message
     if as_json:

@@ -54,15 +54,20 @@ async def start_grpc(collector: Collector, address: str) -> tuple[grpc.aio.Serve
         loop = asyncio.get_running_loop()
         try:
             decoded = await loop.run_in_executor(
-                collector.executor, decode_request, body, PROTOBUF, "", config.max_request_bytes
+                collector.executor,
+                decode_request,
+                body,
+                PROTOBUF,
+                "",
+                config.max_request_bytes,
+                collector.time_window(),
             )
         except IngestError as exc:
             collector.count_request(protocol, exc.status, reason=exc.reason)
             await context.abort(_STATUS.get(exc.status, grpc.StatusCode.INVALID_ARGUMENT), str(exc))
         await loop.run_in_executor(collector.executor, collector.accept, decoded, protocol)
         collector.count_request(protocol, 200)
-        message = "spans with an invalid trace or span id were rejected" if decoded.rejected else ""
-        return encode_response(False, decoded.rejected, message)
+        return encode_response(False, decoded.rejected, decoded.message)
 
     handler = grpc.method_handlers_generic_handler(_SERVICE, {"Export": grpc.unary_unary_rpc_method_handler(export)})
     server = grpc.aio.server(

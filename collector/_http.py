@@ -30,6 +30,27 @@ def _error(request: web.Request, status: int, message: str, headers: dict[str, s
     )
 
 
+_CLOSE = {"Connection": "close"}  # a body left half-read cannot be followed by another request on the connection
+
+
+async def _read_body(request: web.Request, collector: Collector, held: list[int]) -> bytes:
+    """The body, counted into the collector's in-flight bytes as it arrives (a declared Content-Length reserves
+    nothing, so connections that declare much and send little cannot block other senders); refused once it passes the
+    size limit or the in-flight budget."""
+    limit = collector.config.max_request_bytes
+    chunks = []
+    async for chunk in request.content.iter_chunked(1 << 16):
+        held[0] += len(chunk)
+        collector.inflight_bytes += len(chunk)
+        if held[0] > limit:
+            raise IngestError(413, f"request body exceeds {limit} bytes", "too_large")
+        busy = collector.overloaded(0)
+        if busy:
+            raise IngestError(503, busy, "overloaded")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def build_app(collector: Collector) -> web.Application:
     config = collector.config
     token = config.ingest_token
@@ -43,17 +64,23 @@ def build_app(collector: Collector) -> web.Application:
         if length is not None and length > config.max_request_bytes:
             collector.count_request(protocol, 413, reason="too_large")
             return _error(request, 413, f"request body exceeds {config.max_request_bytes} bytes")
-        busy = collector.overloaded(length or 0)
+        busy = collector.overloaded(0)  # what a sender declares is not counted: only bytes that arrive
         if busy:
             collector.count_request(protocol, 503, reason="overloaded")
             return _error(request, 503, busy, {"Retry-After": str(collector.retry_after)})
-        collector.inflight_bytes += length or 0
+        held = [0]  # bytes of this body counted in collector.inflight_bytes so far
         try:
             try:
-                body = await request.read()
-            except web.HTTPRequestEntityTooLarge:
-                collector.count_request(protocol, 413, reason="too_large")
-                return _error(request, 413, f"request body exceeds {config.max_request_bytes} bytes")
+                body = await asyncio.wait_for(_read_body(request, collector, held), config.request_timeout)
+            except asyncio.TimeoutError:
+                collector.count_request(protocol, 408, reason="slow_body")
+                return _error(
+                    request, 408, f"the request body did not arrive within {config.request_timeout:g} s", _CLOSE
+                )
+            except IngestError as exc:
+                collector.count_request(protocol, exc.status, reason=exc.reason)
+                headers = {"Retry-After": str(collector.retry_after)} if exc.status == 503 else {}
+                return _error(request, exc.status, str(exc), {**headers, **_CLOSE})
             loop = asyncio.get_running_loop()
             try:
                 decoded = await loop.run_in_executor(
@@ -63,19 +90,19 @@ def build_app(collector: Collector) -> web.Application:
                     request.headers.get("Content-Type", ""),
                     request.headers.get("Content-Encoding", ""),
                     config.max_request_bytes,
+                    collector.time_window(),
                 )
             except IngestError as exc:
                 collector.count_request(protocol, exc.status, reason=exc.reason)
                 return _error(request, exc.status, str(exc))
             await loop.run_in_executor(collector.executor, collector.accept, decoded, protocol)
-            message = "spans with an invalid trace or span id were rejected" if decoded.rejected else ""
             collector.count_request(protocol, 200)
             return web.Response(
-                body=encode_response(decoded.json, decoded.rejected, message),
+                body=encode_response(decoded.json, decoded.rejected, decoded.message),
                 content_type=JSON if decoded.json else PROTOBUF,
             )
         finally:
-            collector.inflight_bytes -= length or 0
+            collector.inflight_bytes -= held[0]
 
     async def not_supported(request: web.Request) -> web.Response:
         return _error(

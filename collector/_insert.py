@@ -84,6 +84,10 @@ class OtlpInserter:
             "min_insert_block_size_bytes": 64 << 20,
             "max_threads": 1,
             "max_insert_threads": 1,
+            # start times are kept within the retention window at the door (TimeWindow), so a segment spans about
+            # as many daily partitions as the retention has days; an old sender replaying a backlog must not make a
+            # segment that can never be inserted (TOO_MANY_PARTS, "Too many partitions for single INSERT block")
+            "throw_on_max_partitions_per_insert_block": 0,
         }
         self.parameters = {
             "structure": otlp_structure(),
@@ -122,4 +126,10 @@ class OtlpInserter:
 
 
 def is_transient(exc: Exception) -> bool:
-    return not isinstance(exc, QueryError) or (exc.name or "") in TRANSIENT_ERRORS
+    """A failure that says "not now". TOO_MANY_PARTS is both "merges are behind" (wait) and "this one insert touches
+    too many partitions" (it never will succeed: the segment is written request by request instead)."""
+    if not isinstance(exc, QueryError):
+        return True
+    if exc.name == "TOO_MANY_PARTS" and "partitions for single insert" in str(exc).lower():
+        return False
+    return (exc.name or "") in TRANSIENT_ERRORS

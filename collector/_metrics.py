@@ -14,6 +14,10 @@ _HELP = {
     "agentwatch_collector_spans_received_total": ("counter", "Spans received, by protocol."),
     "agentwatch_collector_spans_written_total": ("counter", "Spans written to otel_traces."),
     "agentwatch_collector_spans_rejected_total": ("counter", "Spans not accepted or not stored, by reason."),
+    "agentwatch_collector_spans_clamped_total": (
+        "counter",
+        "Spans stored at their receive time because they started outside the kept window (0, future, past retention).",
+    ),
     "agentwatch_collector_requests_total": ("counter", "Export requests answered, by protocol and status code."),
     "agentwatch_collector_batches_spilled_total": (
         "counter",

@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
 
-from agentwatch.collector._codec import DecodedRequest
+from agentwatch.collector._codec import DecodedRequest, TimeWindow
 from agentwatch.collector._grpc import start_grpc
 from agentwatch.collector._http import build_app
 from agentwatch.collector._insert import OtlpInserter
@@ -71,11 +72,23 @@ class Collector:
             return "too many requests in flight; retry later"
         return ""
 
+    def time_window(self) -> TimeWindow:
+        """Start times the store keeps now: from the retention (less an hour, so a row is not dropped by TTL
+        while it waits in the spool) to a day ahead (clocks drift; beyond that a time is wrong)."""
+        now = time.time_ns()
+        day = 86_400 * 10**9
+        return TimeWindow(
+            oldest_ns=now - self.config.traces_retention_days * day + day // 24, newest_ns=now + day, now_ns=now
+        )
+
     def accept(self, decoded: DecodedRequest, protocol: str) -> None:
         """Spool an accepted request (runs in the executor: a file append, off the event loop)."""
         self.metrics.inc("agentwatch_collector_spans_received_total", decoded.spans, protocol=protocol)
         if decoded.rejected:
             self.metrics.inc("agentwatch_collector_spans_rejected_total", decoded.rejected, reason="invalid_id")
+        if decoded.clamped:
+            self.metrics.inc("agentwatch_collector_spans_clamped_total", decoded.clamped)
+            log.warning("%s (%s)", decoded.message, protocol)
         if decoded.accepted:
             self.spool.append(decoded.payload, decoded.accepted)
 
