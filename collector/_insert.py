@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hashlib import blake2b
 from importlib import resources
 from pathlib import Path
 
@@ -88,6 +89,9 @@ class OtlpInserter:
             # as many daily partitions as the retention has days; an old sender replaying a backlog must not make a
             # segment that can never be inserted (TOO_MANY_PARTS, "Too many partitions for single INSERT block")
             "throw_on_max_partitions_per_insert_block": 0,
+            # with a token per segment, otel_traces and every view's target each keep a segment's rows once, so a
+            # segment whose insert a crash cut short can be replayed whole (see the *_deduplication migrations)
+            "deduplicate_blocks_in_dependent_materialized_views": 1,
         }
         self.parameters = {
             "structure": otlp_structure(),
@@ -101,15 +105,16 @@ class OtlpInserter:
             self.statement = self.sql.body.replace("{{source}}", "input({structure:String})") + "\nFORMAT Protobuf"
 
     def insert(self, path: Path) -> None:
-        """Insert one segment file; raises StoreUnreachableError or QueryError."""
+        """Insert one segment file; raises StoreUnreachableError or QueryError. Inserting the same bytes again adds
+        nothing to any table (the token is their hash), which is what makes replay after a crash exact."""
+        data = path.read_bytes()
+        settings = {**self.settings, "insert_deduplication_token": segment_token(data)}
         if self.store.dsn.embedded:
             self.store.command(
-                self.statement, {**self.parameters, "path": str(path)}, sql_name=self.sql_name, settings=self.settings
+                self.statement, {**self.parameters, "path": str(path)}, sql_name=self.sql_name, settings=settings
             )
         else:
-            self.store.command(
-                self.statement, self.parameters, sql_name=self.sql_name, settings=self.settings, data=path.read_bytes()
-            )
+            self.store.command(self.statement, self.parameters, sql_name=self.sql_name, settings=settings, data=data)
 
     def release_memory(self) -> None:
         """Hand the memory an insert freed back to the system. The embedded engine's allocator keeps freed pages
@@ -123,6 +128,11 @@ class OtlpInserter:
             {"t": trace_id, "s": span_id},
         ).result_rows
         return bool(rows[0][0])
+
+
+def segment_token(data: bytes) -> str:
+    """The deduplication token of a segment's bytes (1-2 % of an insert's time: 32 MiB hash in ~40 ms)."""
+    return blake2b(data, digest_size=16).hexdigest()
 
 
 def is_transient(exc: Exception) -> bool:

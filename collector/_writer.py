@@ -106,7 +106,10 @@ class Writer:
 
     # -- internals --------------------------------------------------------------------------------
     def _check_recovered(self) -> None:
-        """Segments whose insert was under way when the process died: stored already, or to replay."""
+        """Segments whose insert was under way when the process died: all are inserted again. The insert's
+        deduplication token makes that exact — a table the first attempt reached keeps its rows once, a table it
+        did not reach (a materialized view's target, when the crash fell between otel_traces and the views) gets
+        them. A segment whose last span is in otel_traces is not counted as replayed."""
         for segment in list(self.spool.recovered):
             while not self._stopping.is_set():
                 try:
@@ -120,13 +123,16 @@ class Writer:
                 return
             self.spool.recovered.remove(segment)
             if stored:
-                log.info("spool segment %s was stored before the restart; not replaying it", segment.path.name)
-                self.spool.finish(segment)
+                log.info(
+                    "spool segment %s was stored before the restart; inserting it again so every derived table has "
+                    "it (the deduplication token keeps what is there once)",
+                    segment.path.name,
+                )
             else:
                 self._failed.add(segment.seq)
-                restored = Segment(segment.seq, segment.spans, segment.path.with_suffix(".ready"))
-                segment.path.rename(restored.path)
-                self.spool.requeue(restored, new_bytes=True)
+            restored = Segment(segment.seq, segment.spans, segment.path.with_suffix(".ready"))
+            segment.path.rename(restored.path)
+            self.spool.requeue(restored, new_bytes=True)
 
     def _note_failure(self, exc: Exception) -> None:
         if self.store_up:

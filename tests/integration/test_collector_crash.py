@@ -21,18 +21,28 @@ from ..conftest import PYTHON, free_port
 from .running import RunningCollector, collector_config, count, start_agentwatch, wait_for
 
 
-def _request(prefix: int, n: int) -> bytes:
+def _request(prefix: int, n: int, *, attributes: bool = False) -> bytes:
     request = ExportTraceServiceRequest()
     spans = request.resource_spans.add().scope_spans.add().spans
     now = time.time_ns()
     for i in range(n):
-        spans.add(
+        span = spans.add(
             name=f"r{prefix}",
-            trace_id=bytes([prefix]) * 15 + bytes([i]),
-            span_id=bytes([prefix]) * 7 + bytes([i]),
+            trace_id=bytes([prefix % 256]) * 14 + i.to_bytes(2, "big"),
+            span_id=bytes([prefix % 256]) * 6 + i.to_bytes(2, "big"),
             start_time_unix_nano=now,
             end_time_unix_nano=now + 10,
         )
+        if attributes:  # an agent span of realistic weight
+            for key, value in (
+                ("gen_ai.operation.name", "chat"),
+                ("gen_ai.agent.name", f"agent-{i % 5}"),
+                ("gen_ai.conversation.id", f"s-{prefix}-{i % 9}"),
+                ("gen_ai.input.messages", "how long do refunds take for orders placed last week? " * 12),
+            ):
+                attribute = span.attributes.add()
+                attribute.key = key
+                attribute.value.string_value = value
     return request.SerializeToString()
 
 
@@ -149,3 +159,67 @@ def test_sigterm_flushes_what_was_accepted(tmp_path, cli_env):
     )
     assert out.stdout.splitlines()[1] == "300"
     assert os.path.isdir(tmp_path / "spool" / "rejected")
+
+
+def test_a_segment_whose_views_a_crash_missed_is_completed_on_restart(store, tmp_path):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    config = collector_config(store, spool)
+    segment = spool / "000000000001-3.inserting"
+    segment.write_bytes(_segment(_request(1, 3)))
+    # the crash fell between otel_traces and the views: otel_traces has the segment, agent_spans does not
+    store.command("DETACH TABLE agent_spans_mv")
+    try:
+        OtlpInserter(store, config).insert(segment)
+    finally:
+        store.command("ATTACH TABLE agent_spans_mv")
+    assert (count(store), count(store, "agent_spans")) == (3, 0)
+    with RunningCollector(config, store) as rc:
+        wait_for(lambda: rc.collector.spool.pending_spans == 0, what="the spool to drain")
+        wait_for(lambda: count(store, "agent_spans") == 3, what="agent_spans to get the segment")
+    assert count(store) == 3  # and otel_traces did not get it twice
+    assert store.query("SELECT uniqExact(SpanId) FROM agent_spans").result_rows[0][0] == 3
+
+
+def test_repeated_sigkill_during_inserts_leaves_every_table_exact(tmp_path, cli_env):
+    import random
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    sent = 0
+    for seq in range(1, 9):  # eight waiting segments of 2,500 spans, ~2 MB each: inserts long enough to be cut
+        records = [_request(seq * 10 + r, 250, attributes=True) for r in range(10)]
+        (spool / f"{seq:012d}-2500.ready").write_bytes(_segment(*records))
+        sent += 2500
+    env = dict(cli_env, AGENTWATCH_SPOOL_DIR=str(spool))
+    rnd = random.Random(15)
+    port = free_port()
+    for _ in range(6):  # start, let it insert for a random while, kill -9
+        proc = _start(env, port)
+        time.sleep(rnd.uniform(0.1, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    proc = _start(env, port)
+    try:
+        wait_for(lambda: not [p for p in spool.iterdir() if p.is_file()], 120, "the spool to drain")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    out = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "agentwatch",
+            "sql",
+            "SELECT (SELECT count() FROM otel_traces) AS traces, (SELECT uniqExact(SpanId) FROM otel_traces) AS uniq,"
+            " (SELECT count() FROM agent_spans) AS spans, (SELECT uniqExact(SpanId) FROM agent_spans) AS span_uniq,"
+            " (SELECT sum(Calls) FROM agent_hourly) AS hourly",
+            "--format",
+            "json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout) == [{"traces": sent, "uniq": sent, "spans": sent, "span_uniq": sent, "hourly": sent}]

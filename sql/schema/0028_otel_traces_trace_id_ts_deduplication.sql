@@ -1,0 +1,7 @@
+-- name: otel_traces_trace_id_ts_deduplication
+-- description: otel_traces_trace_id_ts remembers the last 1,000 inserted blocks, so an insert repeated with the same
+--    insert_deduplication_token adds nothing to it. The collector inserts each spool segment with a token made
+--    from its bytes and replays a segment whose insert a crash interrupted: every table the pipeline fills
+--    (otel_traces and each materialized view's target) then holds the segment's rows exactly once, whichever of
+--    them the crash had reached. Replicated engines deduplicate on their own (replicated_deduplication_window).
+ALTER TABLE {{database}}.otel_traces_trace_id_ts{{on_cluster}} MODIFY SETTING non_replicated_deduplication_window = 1000
