@@ -193,6 +193,12 @@ class Config:
     spool_max_bytes: int = _setting(
         "AGENTWATCH_SPOOL_MAX_BYTES", 1 << 30, "Spool size at which the collector answers 503.", check=_positive
     )
+    rejected_max_bytes: int = _setting(
+        "AGENTWATCH_REJECTED_MAX_BYTES",
+        64 << 20,
+        "Bytes of refused requests kept in the spool's rejected/ folder for inspection; the oldest go first.",
+        check=_positive,
+    )
     queue_max_spans: int = _setting(
         "AGENTWATCH_QUEUE_MAX_SPANS", 200_000, "Spans accepted but not yet written before 503s.", check=_positive
     )

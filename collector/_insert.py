@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from agentwatch.config import Config
-from agentwatch.errors import QueryError
+from agentwatch.errors import ConfigError, QueryError
 from agentwatch.redaction import combined_pattern
 from agentwatch.sqlfiles import load_sql
 from agentwatch.store import Store
@@ -93,6 +93,15 @@ class OtlpInserter:
             # segment whose insert a crash cut short can be replayed whole (see the *_deduplication migrations)
             "deduplicate_blocks_in_dependent_materialized_views": 1,
         }
+        if config.redact_patterns.strip():  # the settings table checked Python's view of them; RE2 has the last word
+            try:
+                store.query(
+                    "SELECT replaceRegexpAll('', {p:String}, '')", {"p": combined_pattern(config.redact_patterns)}
+                )
+            except QueryError as exc:
+                raise ConfigError(
+                    "AGENTWATCH_REDACT_PATTERNS", f"has a pattern ClickHouse's RE2 does not accept: {exc}"
+                ) from None
         self.parameters = {
             "structure": otlp_structure(),
             "redact": combined_pattern(config.redact_patterns),

@@ -14,6 +14,11 @@ _HELP = {
     "agentwatch_collector_spans_received_total": ("counter", "Spans received, by protocol."),
     "agentwatch_collector_spans_written_total": ("counter", "Spans written to otel_traces."),
     "agentwatch_collector_spans_rejected_total": ("counter", "Spans not accepted or not stored, by reason."),
+    "agentwatch_collector_rejected_deleted_spans_total": (
+        "counter",
+        "Spans of refused requests deleted from rejected/ to keep it under AGENTWATCH_REJECTED_MAX_BYTES.",
+    ),
+    "agentwatch_collector_rejected_bytes": ("gauge", "Bytes of refused requests kept in the spool's rejected/ folder."),
     "agentwatch_collector_spans_clamped_total": (
         "counter",
         "Spans stored at their receive time because they started outside the kept window (0, future, past retention).",

@@ -12,6 +12,7 @@ insert is under way: after a crash it may or may not have landed), ``rejected/â€
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -90,10 +91,13 @@ class Segment:
 class Spool:
     """Segments on disk, appended by receivers and consumed in order by the writer. Thread-safe."""
 
-    def __init__(self, directory: str | Path, *, batch_max_spans: int, batch_max_age: float) -> None:
+    def __init__(
+        self, directory: str | Path, *, batch_max_spans: int, batch_max_age: float, rejected_max_bytes: int = 64 << 20
+    ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "rejected").mkdir(exist_ok=True)
+        self.rejected_max_bytes = rejected_max_bytes
         self.batch_max_spans = batch_max_spans
         self.batch_max_age = batch_max_age
         self._lock = threading.Lock()
@@ -251,13 +255,44 @@ class Spool:
                 self._ready_bytes += segment.size
             self.changed.notify_all()
 
-    def reject(self, segment: Segment) -> Path:
-        """ClickHouse refused the segment: keep it aside for inspection, out of the way of the rest."""
+    def reject(self, segment: Segment, reasons: list[str], spans: int) -> tuple[Path, int]:
+        """ClickHouse refused the segment's requests: keep them aside for inspection, out of the way of the rest.
+
+        ``rejected/SEQ.rejected`` holds the refused requests as the spool does (varint-length-prefixed
+        ExportTraceServiceRequests); ``rejected/SEQ.json`` says why: ``{"rejected_at", "spans", "requests",
+        "errors"}``. Past ``rejected_max_bytes`` the oldest are deleted; returns the kept file and the spans of the
+        ones deleted (the caller counts them).
+        """
         size = segment.size
         target = self.directory / "rejected" / segment.path.with_suffix(".rejected").name
         segment.path.rename(target)
+        target.with_suffix(".json").write_text(
+            json.dumps(
+                {"rejected_at": time.time(), "spans": spans, "requests": len(reasons), "errors": reasons}, indent=1
+            )
+        )
         self._drop(segment, size)
-        return target
+        return target, self._bound_rejected(keep=target)
+
+    def rejected_files(self) -> list[Path]:
+        return sorted((self.directory / "rejected").glob("*.rejected"))
+
+    @property
+    def rejected_bytes(self) -> int:
+        return sum(p.stat().st_size for p in (self.directory / "rejected").iterdir() if p.is_file())
+
+    def _bound_rejected(self, keep: Path) -> int:
+        """Delete the oldest rejected segments until the folder fits its bound (never ``keep``); their spans."""
+        deleted = 0
+        for path in self.rejected_files():
+            if self.rejected_bytes <= self.rejected_max_bytes or path == keep:
+                break
+            note = path.with_suffix(".json")
+            with contextlib.suppress(OSError, ValueError):
+                deleted += int(json.loads(note.read_text())["spans"])
+            path.unlink(missing_ok=True)
+            note.unlink(missing_ok=True)
+        return deleted
 
     def _drop(self, segment: Segment, size: int) -> None:
         with self._lock:

@@ -200,7 +200,7 @@ class Writer:
         from agentwatch.collector._spool import varint
 
         records, _ = read_records(segment.path.read_bytes())
-        refused = []
+        refused, reasons, refused_spans = [], [], 0
         for i, record in enumerate(records):
             single = segment.path.with_name(f"{segment.seq:012d}.{i}.single")
             single.write_bytes(varint(len(record)) + record)
@@ -209,14 +209,29 @@ class Writer:
                 self.metrics.inc("agentwatch_collector_spans_written_total", count_spans(record))
             except Exception as exc:
                 refused.append(record)
+                reasons.append(str(exc))
                 spans = count_spans(record)
+                refused_spans += spans
                 self.metrics.inc("agentwatch_collector_spans_rejected_total", spans, reason="store_rejected")
                 log.error("ClickHouse refused a request of %d span(s): %s", spans, exc)
             finally:
                 single.unlink(missing_ok=True)
         if refused:
             segment.path.write_bytes(b"".join(varint(len(r)) + r for r in refused))
-            kept = self.spool.reject(segment)
-            log.error("kept %d refused request(s) in %s for inspection", len(refused), kept)
+            kept, deleted = self.spool.reject(segment, reasons, refused_spans)
+            log.error(
+                "kept %d refused request(s) in %s for inspection (why: %s)",
+                len(refused),
+                kept,
+                kept.with_suffix(".json"),
+            )
+            if deleted:
+                self.metrics.inc("agentwatch_collector_rejected_deleted_spans_total", deleted)
+                log.warning(
+                    "deleted the oldest refused requests (%d span(s)) to keep rejected/ under %d bytes "
+                    "(AGENTWATCH_REJECTED_MAX_BYTES)",
+                    deleted,
+                    self.spool.rejected_max_bytes,
+                )
         else:
             self.spool.finish(segment)

@@ -39,7 +39,12 @@ class Collector:
         self.config = config
         self.store = store
         self.metrics = Metrics()
-        self.spool = Spool(config.spool_dir, batch_max_spans=config.batch_max_spans, batch_max_age=config.batch_max_age)
+        self.spool = Spool(
+            config.spool_dir,
+            batch_max_spans=config.batch_max_spans,
+            batch_max_age=config.batch_max_age,
+            rejected_max_bytes=config.rejected_max_bytes,
+        )
         self._extra_stores = [store.clone() for _ in range(_WRITERS - 1)]
         inserters = [OtlpInserter(s, config) for s in (store, *self._extra_stores)]
         self.writer = Writer(self.spool, inserters, self.metrics)
@@ -55,6 +60,7 @@ class Collector:
         self.metrics.gauge("agentwatch_collector_queue_spans", lambda: self.spool.pending_spans)
         self.metrics.gauge("agentwatch_collector_spool_bytes", lambda: self.spool.pending_bytes)
         self.metrics.gauge("agentwatch_collector_store_up", lambda: 1.0 if self.writer.store_up else 0.0)
+        self.metrics.gauge("agentwatch_collector_rejected_bytes", lambda: self.spool.rejected_bytes)
 
     # -- used by the receivers --------------------------------------------------------------------
     def overloaded(self, incoming: int) -> str:

@@ -230,8 +230,9 @@ def test_config_never_prints_secret_settings(cli_env):
     assert "sk-openai-fallback" not in out.stdout
 
 
-def test_a_collector_with_a_redaction_pattern_that_cannot_work_does_not_start(cli_env, tmp_path):
-    env = {**cli_env, "AGENTWATCH_REDACT_PATTERNS": "(", "AGENTWATCH_SPOOL_DIR": str(tmp_path / "spool")}
+@pytest.mark.parametrize("pattern", ["(", r"secret\Z"])  # invalid anywhere; valid in Python, not in RE2
+def test_a_collector_with_a_redaction_pattern_that_cannot_work_does_not_start(cli_env, tmp_path, pattern):
+    env = {**cli_env, "AGENTWATCH_REDACT_PATTERNS": pattern, "AGENTWATCH_SPOOL_DIR": str(tmp_path / "spool")}
     out = subprocess.run(
         [PYTHON, "-m", "agentwatch", "collector", "--http", f"127.0.0.1:{free_port()}", "--grpc", ""],
         env=env,

@@ -1,0 +1,228 @@
+"""Ingest soak: valid senders next to malformed ones and a restart, then the books must balance.
+
+Runs ``agentwatch collector`` (a process, free ports, a fresh embedded store) for ``--seconds``. Senders post OTLP
+protobuf requests with unique span ids; alongside them: malformed protobuf, ids of the wrong length (rejected in
+``partial_success``), start times of 0, far future and past the retention (stored at receive time), bodies of two
+gzip members, and slow senders that declare 64 MiB and send one byte. Halfway the collector is killed (SIGKILL) and
+started again. At the end it stops (SIGTERM) and the store is counted. Prints spans acknowledged (answered 200 and
+not rejected), stored in otel_traces and agent_spans, rejected (told to the sender) and kept in rejected/: stored
+must equal acknowledged, and agent_spans must equal otel_traces.
+
+    python bench/soak.py [--seconds 40] [--senders 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from agentwatch.listen import free_port
+
+DAY = 86_400 * 10**9
+
+
+class Books:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.acknowledged = 0
+        self.rejected = 0
+        self.refused_requests = 0
+        self.unanswered = 0
+        self.next_id = 1
+
+    def ids(self, n: int) -> range:
+        with self.lock:
+            start = self.next_id
+            self.next_id += n
+        return range(start, start + n)
+
+
+def _request(books: Books, n: int, kind: str) -> tuple[bytes, int]:
+    request = ExportTraceServiceRequest()
+    spans = request.resource_spans.add().scope_spans.add().spans
+    now = time.time_ns()
+    bad = 0
+    for k, i in enumerate(books.ids(n)):
+        start = now
+        if kind == "window" and k % 3 == 0:
+            start = (0, (1 << 64) - 1, now - 400 * DAY)[i % 3]
+        span = spans.add(
+            name=f"soak {kind}",
+            trace_id=i.to_bytes(16, "big"),
+            span_id=i.to_bytes(8, "big"),
+            start_time_unix_nano=start,
+            end_time_unix_nano=start + 1000 if start < (1 << 63) else start,
+        )
+        attribute = span.attributes.add()
+        attribute.key = "gen_ai.input.messages"
+        attribute.value.string_value = "how long do refunds take? " * 20
+        if kind == "bad_ids" and k % 4 == 0:
+            span.trace_id = b"short"
+            bad += 1
+    return request.SerializeToString(), bad
+
+
+def _post(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/v1/traces", body, {"Content-Type": "application/x-protobuf", **headers})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def sender(port: int, books: Books, stop: threading.Event, seed: int) -> None:
+    rnd = random.Random(seed)
+    kinds = ["valid"] * 6 + ["bad_ids", "window", "gzip2", "malformed"]
+    while not stop.is_set():
+        kind = rnd.choice(kinds)
+        n = rnd.randint(20, 200)
+        headers: dict[str, str] = {}
+        if kind == "malformed":
+            body, bad, spans = b"\x0a\xff\xff\xff\x0f", 0, 0
+        elif kind == "gzip2":
+            first, _ = _request(books, n // 2, "valid")
+            second, _ = _request(books, n - n // 2, "valid")
+            body, bad, spans = gzip.compress(first) + gzip.compress(second), 0, n
+            headers["Content-Encoding"] = "gzip"
+        else:
+            body, bad = _request(books, n, kind)
+            spans = n
+        for _ in range(50):  # a sender retries until answered, as OTLP exporters do (bounded)
+            try:
+                status, payload = _post(port, body, headers)
+            except OSError:
+                time.sleep(0.2)  # the collector is restarting
+                continue
+            if status in (429, 502, 503, 504):
+                time.sleep(0.2)
+                continue
+            break
+        else:
+            with books.lock:
+                books.unanswered += spans
+            continue
+        with books.lock:
+            if status == 200:
+                rejected = ExportTraceServiceResponse.FromString(payload).partial_success.rejected_spans
+                books.acknowledged += spans - rejected
+                books.rejected += rejected
+                assert rejected == bad, (kind, rejected, bad)
+            else:
+                books.refused_requests += 1
+
+
+def slow_senders(port: int, stop: threading.Event) -> None:
+    while not stop.is_set():
+        socks = []
+        for _ in range(4):
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 67108864\r\n\r\n\x0a")
+                socks.append(sock)
+            except OSError:
+                pass
+        stop.wait(3)
+        for sock in socks:
+            sock.close()
+
+
+def start(env: dict[str, str], port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentwatch", "collector", "--http", f"127.0.0.1:{port}", "--grpc", ""],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the collector did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--senders", type=int, default=3)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="aw-soak-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
+    env.update(
+        AGENTWATCH_STORE=f"chdb://{work / 'store'}",
+        AGENTWATCH_SPOOL_DIR=str(work / "spool"),
+        AGENTWATCH_REQUEST_TIMEOUT="2s",
+    )
+    port = free_port()
+    books, stop = Books(), threading.Event()
+    proc = start(env, port)
+    threads = [threading.Thread(target=sender, args=(port, books, stop, i)) for i in range(args.senders)]
+    threads.append(threading.Thread(target=slow_senders, args=(port, stop)))
+    for thread in threads:
+        thread.start()
+    time.sleep(args.seconds / 2)
+    proc.send_signal(signal.SIGKILL)  # the restart, the hard way
+    proc.wait(30)
+    proc = start(env, port)
+    time.sleep(args.seconds / 2)
+    stop.set()
+    for thread in threads:
+        thread.join(120)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agentwatch",
+            "sql",
+            "SELECT (SELECT count() FROM otel_traces) AS traces, (SELECT uniqExact(SpanId) FROM otel_traces) AS uniq, "
+            "(SELECT count() FROM agent_spans) AS agent_spans",
+            "--format",
+            "json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stored = json.loads(out.stdout)[0]
+    kept = sum(json.loads(p.read_text())["spans"] for p in (work / "spool" / "rejected").glob("*.json"))
+    print(f"spans acknowledged            {books.acknowledged:>9,}")
+    print(f"spans stored (otel_traces)    {stored['traces']:>9,}   (distinct ids {stored['uniq']:,})")
+    print(f"spans stored (agent_spans)    {stored['agent_spans']:>9,}")
+    print(f"spans rejected to the sender  {books.rejected:>9,}   (invalid ids, told in partial_success)")
+    print(f"spans kept in rejected/       {kept:>9,}   (acknowledged, then refused by ClickHouse)")
+    print(f"requests refused (4xx)        {books.refused_requests:>9,}")
+    print(f"spans never answered          {books.unanswered:>9,}")
+    balanced = stored["traces"] + kept == books.acknowledged == stored["uniq"] + kept == stored["agent_spans"] + kept
+    print("books balance: acknowledged = stored + kept aside, agent_spans = otel_traces:", "yes" if balanced else "NO")
+    sys.exit(0 if balanced else 1)
+
+
+if __name__ == "__main__":
+    main()
