@@ -116,13 +116,14 @@ class OtlpInserter:
     def insert(self, path: Path) -> None:
         """Insert one segment file; raises StoreUnreachableError or QueryError. Inserting the same bytes again adds
         nothing to any table (the token is their hash), which is what makes replay after a crash exact."""
-        data = path.read_bytes()
-        settings = {**self.settings, "insert_deduplication_token": segment_token(data)}
-        if self.store.dsn.embedded:
+        if self.store.dsn.embedded:  # ClickHouse reads the file itself: hash it in pieces, never hold it whole
+            settings = {**self.settings, "insert_deduplication_token": segment_token(path)}
             self.store.command(
                 self.statement, {**self.parameters, "path": str(path)}, sql_name=self.sql_name, settings=settings
             )
         else:
+            data = path.read_bytes()
+            settings = {**self.settings, "insert_deduplication_token": segment_token(data)}
             self.store.command(self.statement, self.parameters, sql_name=self.sql_name, settings=settings, data=data)
 
     def release_memory(self) -> None:
@@ -139,9 +140,16 @@ class OtlpInserter:
         return bool(rows[0][0])
 
 
-def segment_token(data: bytes) -> str:
-    """The deduplication token of a segment's bytes (1-2 % of an insert's time: 32 MiB hash in ~40 ms)."""
-    return blake2b(data, digest_size=16).hexdigest()
+def segment_token(segment: bytes | Path) -> str:
+    """The deduplication token of a segment: the hash of its bytes (about 1 % of an insert's time)."""
+    digest = blake2b(digest_size=16)
+    if isinstance(segment, bytes):
+        digest.update(segment)
+    else:
+        with open(segment, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
 
 
 def is_transient(exc: Exception) -> bool:

@@ -1,4 +1,4 @@
-"""The spool's rejected/ folder: refused requests kept with a readable reason, and bounded."""
+"""The spool: refused requests kept with a readable reason and bounded; the token a segment is inserted with."""
 
 from __future__ import annotations
 
@@ -35,3 +35,12 @@ def test_one_rejected_segment_larger_than_the_bound_is_still_kept(tmp_path):
     assert kept.exists() and deleted == 0
     kept2, deleted = spool.reject(_rejected_segment(spool, 4000), ["refused"], 3)
     assert kept2.exists() and not kept.exists() and deleted == 3
+
+
+def test_a_segment_has_one_token_read_from_disk_or_memory(tmp_path):
+    from agentwatch.collector._insert import segment_token
+
+    data = bytes(range(256)) * 10_000  # more than one read piece
+    path = tmp_path / "000000000001-1.ready"
+    path.write_bytes(data)
+    assert segment_token(path) == segment_token(data) != segment_token(data + b"x")
