@@ -126,36 +126,38 @@ def result() -> dict:
 
 
 def huge_result_cost(rounds: int = 5) -> tuple[float, float, float]:
-    """A 100 MB tool result full of a secret hint ("token"): ms for the instrumented call, for the plain call plus
-    capping its result (what capture must cost at most: the cut, not a scan of 100 MB), and the cap alone."""
+    """A 100 MB tool result full of a secret hint ("token"): ms for the instrumented call; for the same call returning
+    the result already cut to what capture keeps (the cost of capturing a value at the cap); and for the plain call
+    plus the cut alone. Capture must cost what the capped value costs, whatever the value's size."""
     huge = ("the token is here and a refund_token=abc123 " * 2_400_000)[: 100 * 1024 * 1024]
+    keep = ContentPolicy().max_length
+    at_cap = huge[:keep]
 
     def plain_huge() -> str:
         return huge
 
-    def capped() -> str:
-        text = plain_huge()
-        return text[: ContentPolicy().max_length] if len(text) > ContentPolicy().max_length else text
+    def plain_at_cap() -> str:
+        return at_cap
 
-    traced, plain = [], []
+    traced, capped_traced, plain = [], [], []
     agentwatch.instrument(
         tracer_provider=TracerProvider(), span_processor=BatchSpanProcessor(NullExporter()), openai=False
     )
     try:
         tool = agentwatch.tool(name="dump")(plain_huge)
+        small = agentwatch.tool(name="dump")(plain_at_cap)
         for _ in range(rounds):
+            for fn, into in ((tool, traced), (small, capped_traced)):
+                started = time.perf_counter()
+                fn()
+                into.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
-            tool()
-            traced.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            capped()
+            text = plain_huge()
+            _ = text[:keep] if len(text) > keep else text
             plain.append((time.perf_counter() - started) * 1000)
     finally:
         agentwatch.shutdown()
-    started = time.perf_counter()
-    huge.isascii()  # the one pass over the value capture needs: its size in bytes
-    scan = (time.perf_counter() - started) * 1000
-    return statistics.median(traced), statistics.median(plain), scan
+    return statistics.median(traced), statistics.median(capped_traced), statistics.median(plain)
 
 
 def main() -> None:
@@ -286,10 +288,10 @@ def main() -> None:
     print(f"OpenAI chat call, instrumented       {statistics.median(instrumented_llm):8.1f} µs")
     print(f"OpenAI instrumentation overhead      {llm_overhead:8.1f} µs   {llm_overhead / bare_us:.2f}× a bare span")
     print(f"shutdown with an unreachable collector: {shutdown_s:.2f} s (bounded by its timeout)")
-    traced_ms, capped_ms, size_ms = huge_result_cost()
+    traced_ms, at_cap_ms, cut_ms = huge_result_cost()
     print(
-        f"100 MB tool result with 'token' in it: {traced_ms:.1f} ms instrumented; plain call + capping it "
-        f"{capped_ms:.3f} ms; measuring its size (one pass) {size_ms:.1f} ms"
+        f"100 MB tool result with 'token' in it: {traced_ms:.1f} ms instrumented; the same result already at the cap "
+        f"{at_cap_ms:.1f} ms ({traced_ms / at_cap_ms:.2f}×); plain call + the cut alone {cut_ms:.3f} ms"
     )
 
 
