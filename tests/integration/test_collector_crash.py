@@ -18,7 +18,7 @@ from agentwatch.collector._insert import OtlpInserter
 from agentwatch.collector._spool import varint
 
 from ..conftest import PYTHON, free_port
-from .running import RunningCollector, collector_config, count, start_agentwatch, wait_for
+from .running import RunningCollector, collector_config, count, run_agentwatch, start_agentwatch, wait_for
 
 
 def _request(prefix: int, n: int, *, attributes: bool = False) -> bytes:
@@ -205,21 +205,13 @@ def test_repeated_sigkill_during_inserts_leaves_every_table_exact(tmp_path, cli_
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
-    out = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "agentwatch",
-            "sql",
-            "SELECT (SELECT count() FROM otel_traces) AS traces, (SELECT uniqExact(SpanId) FROM otel_traces) AS uniq,"
-            " (SELECT count() FROM agent_spans) AS spans, (SELECT uniqExact(SpanId) FROM agent_spans) AS span_uniq,"
-            " (SELECT sum(Calls) FROM agent_hourly) AS hourly",
-            "--format",
-            "json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+    out = run_agentwatch(
+        env,
+        "sql",
+        "SELECT (SELECT count() FROM otel_traces) AS traces, (SELECT uniqExact(SpanId) FROM otel_traces) AS uniq,"
+        " (SELECT count() FROM agent_spans) AS spans, (SELECT uniqExact(SpanId) FROM agent_spans) AS span_uniq,"
+        " (SELECT sum(Calls) FROM agent_hourly) AS hourly",
+        "--format",
+        "json",
     )
     assert json.loads(out.stdout) == [{"traces": sent, "uniq": sent, "spans": sent, "span_uniq": sent, "hourly": sent}]
