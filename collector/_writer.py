@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from agentwatch.collector._insert import OtlpInserter, is_transient
 from agentwatch.collector._metrics import Metrics
-from agentwatch.collector._spool import Segment, Spool, count_spans, read_records
+from agentwatch.collector._spool import Segment, Spool, count_spans, read_records, varint
 
 __all__ = ["Writer"]
 
@@ -195,17 +196,36 @@ class Writer:
             self.metrics.inc("agentwatch_collector_batches_replayed_total")
         self.spool.finish(segment)
 
+    @staticmethod
+    def _insert_record(single: Path, record: bytes, inserter: OtlpInserter) -> None:
+        """One request on its own; if ClickHouse refuses it, once more as Python's protobuf writes it again.
+
+        Protobuf parsers accept wire forms that ClickHouse's reader refuses — a oneof with two values (the last one
+        wins), unknown fields of unexpected wire types — so an acknowledged request can be stored in its canonical
+        form (found by mutating valid requests: 5 of 579 that the collector accepted).
+        """
+        single.write_bytes(varint(len(record)) + record)
+        try:
+            inserter.insert(single)
+            return
+        except Exception:
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(record)
+            request.DiscardUnknownFields()
+            canonical = request.SerializeToString()
+            if canonical == record:
+                raise
+            single.write_bytes(varint(len(canonical)) + canonical)
+            inserter.insert(single)
+
     def _write_records(self, segment: Segment, inserter: OtlpInserter) -> None:
         """A segment ClickHouse refuses: store what it can, request by request; keep the rest aside, counted."""
-        from agentwatch.collector._spool import varint
-
         records, _ = read_records(segment.path.read_bytes())
         refused, reasons, refused_spans = [], [], 0
         for i, record in enumerate(records):
             single = segment.path.with_name(f"{segment.seq:012d}.{i}.single")
-            single.write_bytes(varint(len(record)) + record)
             try:
-                inserter.insert(single)
+                self._insert_record(single, record, inserter)
                 self.metrics.inc("agentwatch_collector_spans_written_total", count_spans(record))
             except Exception as exc:
                 refused.append(record)

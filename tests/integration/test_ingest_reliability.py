@@ -131,3 +131,34 @@ def _gzip_members(rc: RunningCollector, store) -> None:
     assert status == 400  # neither member is acknowledged
     time.sleep(0.3)
     assert count(store) == 2
+
+
+def _two_valued_oneof_request() -> bytes:
+    """A request whose attribute value sets two fields of AnyValue's oneof — protobuf parsers keep the last, so the
+    collector accepts it; ClickHouse's reader refuses it (found by mutating valid requests)."""
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+    from agentwatch.collector._spool import varint
+
+    def field(number: int, payload: bytes) -> bytes:
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+    now = time.time_ns()
+    value = AnyValue(string_value="x").SerializeToString() + varint(3 << 3) + varint(5)  # and int_value 5
+    attribute = KeyValue(key="k").SerializeToString() + field(2, value)
+    span = Span(
+        name="oneof", trace_id=b"\x07" * 16, span_id=b"\x07" * 8, start_time_unix_nano=now, end_time_unix_nano=now + 1
+    ).SerializeToString() + field(9, attribute)
+    return field(1, field(2, field(2, span)))
+
+
+def test_a_request_clickhouse_cannot_read_as_sent_is_stored_in_canonical_form(store, tmp_path):
+    body = _two_valued_oneof_request()
+    assert len(ExportTraceServiceRequest.FromString(body).resource_spans[0].scope_spans[0].spans) == 1
+    with RunningCollector(collector_config(store, tmp_path / "spool"), store) as rc:
+        assert _post(rc, body)[0] == 200
+        wait_for(lambda: count(store) == 1, what="the span")
+        assert rc.collector.metrics.value("agentwatch_collector_spans_rejected_total", reason="store_rejected") == 0
+    assert not list((tmp_path / "spool").glob("rejected/*"))
+    assert store.query("SELECT SpanAttributes['k'] FROM otel_traces").result_rows == [("5",)]  # the last one wins
