@@ -33,6 +33,15 @@ def _last_span_ids(segment: Segment) -> tuple[str, str] | None:
     return None
 
 
+def _canonical(record: bytes) -> bytes:
+    """A request as Python's protobuf writes it: one value per oneof, booleans as 0/1, unknown fields dropped.
+    Protobuf parsers accept more wire forms than ClickHouse's reader (found by mutating valid requests)."""
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(record)
+    request.DiscardUnknownFields()
+    return request.SerializeToString()
+
+
 class Writer:
     """Writer threads, each with its own store client: each takes the oldest closed segment, inserts it, and only
     then removes it from disk. Two threads keep both cores busy: one parses and maps while the other's insert
@@ -209,10 +218,7 @@ class Writer:
             inserter.insert(single)
             return
         except Exception:
-            request = ExportTraceServiceRequest()
-            request.ParseFromString(record)
-            request.DiscardUnknownFields()
-            canonical = request.SerializeToString()
+            canonical = _canonical(record)
             if canonical == record:
                 raise
             single.write_bytes(varint(len(canonical)) + canonical)
@@ -221,6 +227,18 @@ class Writer:
     def _write_records(self, segment: Segment, inserter: OtlpInserter) -> None:
         """A segment ClickHouse refuses: store what it can, request by request; keep the rest aside, counted."""
         records, _ = read_records(segment.path.read_bytes())
+        canonical = [_canonical(record) for record in records]
+        if canonical != records:  # first the whole segment as protobuf writes it: one insert, not one per request
+            whole = segment.path.with_name(f"{segment.seq:012d}.canonical")
+            whole.write_bytes(b"".join(varint(len(r)) + r for r in canonical))
+            try:
+                inserter.insert(whole)
+                self._written(segment)
+                return
+            except Exception as exc:
+                log.error("ClickHouse refused spool segment %s in canonical form too (%s)", segment.path.name, exc)
+            finally:
+                whole.unlink(missing_ok=True)
         refused, reasons, refused_spans = [], [], 0
         for i, record in enumerate(records):
             single = segment.path.with_name(f"{segment.seq:012d}.{i}.single")
