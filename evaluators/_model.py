@@ -21,6 +21,11 @@ class Source:
     text: str
     failed: bool = False  # the tool raised or returned an error payload
 
+    @property
+    def empty(self) -> bool:
+        """The tool ran and found nothing: "", null, [], {} or an object whose every value is empty."""
+        return _empty_text(self.text)
+
 
 @dataclass
 class Answer:
@@ -33,14 +38,34 @@ class Answer:
     service_name: str = ""
     agent_name: str = ""
     session_id: str = ""
+    history: str = ""  # the conversation before the question: earlier turns, the system prompt
+    goal: str = ""  # the agent's declared goal (agentwatch.agent.goal)
     skip_reason: str = ""  # set when the answer cannot be evaluated (no captured content)
     inline: list[Score] | None = None  # scored before it was returned (the answer gate), by this judge
 
     @property
     def content_hash(self) -> str:
         """Identical (query, answer, sources) are scored once."""
-        payload = json.dumps([self.query, self.answer, [(s.kind, s.name, s.text, s.failed) for s in self.sources]])
+        payload = json.dumps(
+            [self.query, self.answer, [(s.kind, s.name, s.text, s.failed) for s in self.sources], self.history]
+            + ([self.goal] if self.goal else [])
+        )
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+def _empty_text(text: str) -> bool:
+    stripped = text.strip()
+    if stripped in ("", "null", "None", "[]", "{}", '""'):
+        return True
+    if stripped[0] not in "[{":
+        return False
+    try:
+        data = json.loads(stripped)
+    except ValueError:
+        return False
+    if isinstance(data, dict):
+        return all(v in (None, "", [], {}, 0, False) for v in data.values())
+    return data in ([], None)
 
 
 @dataclass(frozen=True)

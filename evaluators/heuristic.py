@@ -11,30 +11,15 @@
 
 from __future__ import annotations
 
-import functools
 import re
-from collections import Counter
 from collections.abc import Iterable
 
+from agentwatch.evaluators._grounding_model import Evidence, evidence_of, features, kind_of, probability
 from agentwatch.evaluators._model import Answer, Score, Source
+from agentwatch.evaluators._text import claims, entities, is_english, numbers, stems
 
 __all__ = ["HeuristicJudge"]
 
-_STOP = frozenset(
-    """
-a about above after again against all also am an and any are as at be because been before being below between
-both but by can could did do does doing down during each few for from further had has have having he her here
-hers him his how i if in into is it its itself just me more most my no nor not now of off on once only or other
-our ours out over own same she should so some such than that the their theirs them then there these they this
-those through to too under until up very was we were what when where which while who whom why will with would
-you your yours yes please thanks many much tell give show get find check need want thank hello hi sure okay ok
-let know here's there's it's i'm you're we're they're that's what's can't won't don't
-""".split()
-)
-_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+")
-_NUMBER = re.compile(r"(?<![\w.])[$€£]?\d[\d,]*(?:\.\d+)?%?")
-_ENTITY = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z0-9]+(?:[\s-][A-Z][a-zA-Z0-9]+)*")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9$€£\"'])|\n+")
 _REFUSAL = re.compile(
     r"\b(i (?:could not|couldn't|can't|cannot|was unable to|am unable to|did not|didn't) (?:find|locate|verify|"
     r"confirm|access|determine)|no (?:results|records|information|data) (?:were |was )?found|i don't (?:know|have)|"
@@ -74,7 +59,7 @@ _QUESTION_TYPES = (
         re.compile(
             r"\bhow (?:many|much|long|old|far)\b|\bwhat (?:is|was) the (?:price|cost|total|number|amount)", re.I
         ),
-        _NUMBER,
+        re.compile(r"\d"),
     ),
     (
         re.compile(r"\bwhen\b|\bwhat (?:date|time|day)\b", re.I),
@@ -89,123 +74,133 @@ _QUESTION_TYPES = (
 )
 
 
-_LOWER_WORD = re.compile(r"[a-z][a-z'\-]*[a-z]")
-
-
-def _words(text: str) -> set[str]:
-    return set(_LOWER_WORD.findall(text.lower())) - _STOP
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-def _numbers(text: str) -> set[str]:
-    found = set()
-    for raw in _NUMBER.findall(text):
-        value = raw.strip("$€£%").replace(",", "")
-        if value.endswith(".0"):
-            value = value[:-2]
-        found.add(value)
-    return found
-
-
-def _claims(text: str) -> list[str]:
-    """The answer's sentences that say something; a sentence repeated counts once per repetition."""
-    return [c.strip() for c in _SENTENCE.split(text) if len(_words(c)) >= 2 or _numbers(c)]
+_CHAT_CERTAIN_NUMBERS = 1  # a tool-less answer stating this many numbers with certainty words is overconfident
 
 
 class HeuristicJudge:
-    """Scores answers against their sources with word, number and entity support; no model, no network."""
+    """Scores answers against their evidence; no network, no model download: a few KB of weights in the package."""
 
     name = "heuristic"
     cpu_bound = True  # the worker may spread large batches over processes
 
     def score(self, answer: Answer) -> list[Score]:
-        sources_text = "\n".join(s.text for s in answer.sources if not s.failed)
+        usable = [s for s in answer.sources if not s.failed and not s.empty]
         failed = [s for s in answer.sources if s.failed]
-        source_words = {_stem(w) for w in _words(sources_text)}
-        source_numbers = _numbers(sources_text)
-        source_lower = sources_text.lower()
+        evidence = evidence_of([s.text for s in usable], answer.history, answer.query)
         lowered = answer.answer.lower()
         refusal = any(h in lowered for h in _REFUSAL_HINTS) and bool(_REFUSAL.search(lowered))
-        grounding = self._grounding(answer, source_words, source_numbers, source_lower, refusal)
+        grounding = self._grounding(answer, evidence, refusal)
         relevance = self._relevance(answer, refusal)
-        calibration = self._calibration(answer, lowered, grounding, refusal, bool(sources_text.strip()), failed)
+        calibration = self._calibration(answer, lowered, grounding, refusal, usable, failed)
         return [grounding, relevance, calibration]
 
     # -- grounding --------------------------------------------------------------------------------
-    def _grounding(
-        self, answer: Answer, source_words: set[str], source_numbers: set[str], source_lower: str, refusal: bool
-    ) -> Score:
-        claims = Counter(_claims(answer.answer))
-        if refusal and not any(_numbers(c) for c in claims):
+    def _grounding(self, answer: Answer, evidence: Evidence, refusal: bool) -> Score:
+        text = answer.answer
+        stated = claims(text)
+        if refusal and not numbers(text):
             return Score(
                 "grounding", 1.0, "grounded", "The answer declines to state facts, so it claims nothing unsupported."
             )
-        if not claims:
+        if not stated:
             return Score("grounding", 1.0, "grounded", "The answer makes no factual claim.")
-        query_words = {_stem(w) for w in _words(answer.query)}
-        unsupported_specifics: list[str] = []
-        weights = supported = 0.0
-        for claim, repeats in claims.items():
-            numbers = _numbers(claim)
-            missing_numbers = sorted(n for n in numbers if n not in source_numbers)
-            entities = {e for e in _ENTITY.findall(claim) if e.lower() not in _STOP and len(e) > 2}
-            missing_entities = sorted(
-                e
-                for e in entities
-                if e.lower() not in source_lower and not _words(e) <= {w for w in _words(answer.query)}
-            )
-            # support units: the claim's specifics (numbers, entities) and its content words beyond the question's
-            entity_words = {_stem(w) for e in entities for w in _words(e)}
-            words = {_stem(w) for w in _words(claim)} - query_words - entity_words
-            units = len(words) + len(numbers) + len(entities)
-            found = (
-                len(words & source_words)
-                + (len(numbers) - len(missing_numbers))
-                + (len(entities) - len(missing_entities))
-            )
-            coverage = found / units if units else 1.0
-            weight = (1.0 + len(numbers) + len(entities)) * repeats
-            weights += weight
-            if missing_numbers or missing_entities:
-                unsupported_specifics.extend(missing_numbers + missing_entities)
-                supported += weight * 0.0
-            elif coverage >= 0.5:
-                supported += weight * min(1.0, 0.5 + coverage)
-            else:
-                supported += weight * coverage
-        score = round(supported / weights, 3) if weights else 1.0
-        if unsupported_specifics:
-            listed = ", ".join(dict.fromkeys(unsupported_specifics))
+        if not answer.sources and not answer.history.strip():
             return Score(
-                "grounding", min(score, 0.35), "ungrounded", f"The answer states {listed}, which no source mentions."
+                "grounding",
+                1.0,
+                "not_applicable",
+                "No tool result, document or earlier conversation to check the answer against.",
             )
+        if not is_english(text) or not evidence.prose.strip():
+            # words of another language cannot be matched offline, nor an answer's wording against the keys of
+            # structured results ("units" for in_stock): both are judged on what they state specifically
+            return self._specifics_only(text, evidence, english=is_english(text))
+        support = features(text, evidence)
+        kind = kind_of(support.answer_words, evidence)
+        p, threshold = probability(support.values, kind)
+        score = 0.5 + 0.5 * (threshold - p) / threshold if p < threshold else 0.5 * (1 - p) / (1 - threshold)
+        if support.source_recall >= 0.3 and not (
+            support.unsupported_words or support.unsupported_names or support.unsupported_numbers
+        ):
+            score = max(score, 0.5)  # every word from the evidence, much of it used: a paraphrase, not a fabrication
+        specifics = support.unsupported_numbers or (evidence.structured and support.unsupported_names)
+        if (kind == "answer" and support.unsupported_numbers) or (
+            kind == "dialogue" and evidence.structured and specifics
+        ):
+            score = min(score, 0.35)  # a number or a name no tool returned: the typical silent wrong answer
+        score = round(score, 3)
         if score < 0.5:
-            return Score("grounding", score, "ungrounded", "Most of the answer's content is not in the sources.")
-        if score < 0.8:
-            return Score("grounding", score, "partially_grounded", "Part of the answer is not in the sources.")
-        return Score("grounding", score, "grounded", "Every claim in the answer is supported by the sources.")
+            return Score("grounding", score, "ungrounded", _unsupported(text, support, evidence))
+        if score < 0.7:
+            return Score("grounding", score, "partially_grounded", _unsupported(text, support, evidence, partly=True))
+        return Score("grounding", score, "grounded", "The answer's claims are supported by the sources.")
+
+    def _specifics_only(self, text: str, evidence: Evidence, *, english: bool) -> Score:
+        """Numbers, identifiers and (in English) names must be in the sources."""
+        missing = sorted(n for n in numbers(text) if n not in evidence.numbers)
+        missing += sorted(
+            t for t in _IDENTIFIER.findall(text) if t.lower() not in evidence.lowered and t not in missing
+        )
+        if english:
+            missing += sorted(n for n in entities(text) if n.lower() not in evidence.lowered)
+        if missing:
+            listed = ", ".join(dict.fromkeys(missing))
+            return Score("grounding", 0.3, "ungrounded", f"The answer states {listed}, which no source mentions.")
+        if english:
+            content = stems(text) - evidence.query_stems
+            unsupported = sorted(content - evidence.stems)
+            if len(unsupported) >= 4 and len(unsupported) > 0.6 * len(content):
+                return Score(
+                    "grounding",
+                    0.6,
+                    "partially_grounded",
+                    f"Most of the answer is not in the tool results ({', '.join(unsupported[:6])} found nowhere).",
+                )
+            return Score("grounding", 0.9, "grounded", "The names and figures the answer states are in the sources.")
+        return Score(
+            "grounding",
+            0.8,
+            "grounded",
+            "The answer is not in English: its numbers and identifiers were checked and are in the sources.",
+        )
 
     # -- relevance --------------------------------------------------------------------------------
     def _relevance(self, answer: Answer, refusal: bool) -> Score:
-        query_words = {_stem(w) for w in _words(answer.query)}
-        answer_words = {_stem(w) for w in _words(answer.answer)}
         if not answer.answer.strip():
             return Score("relevance", 0.0, "irrelevant", "The answer is empty.")
-        overlap = len(query_words & answer_words) / len(query_words) if query_words else 1.0
-        expected = [shape for question, shape in _QUESTION_TYPES if question.search(answer.query)]
-        type_match = all(shape.search(answer.answer) for shape in expected) if expected else True
         if refusal:
             return Score(
                 "relevance", 0.6, "relevant", "The answer addresses the question by saying it cannot be answered."
             )
+        query_words = stems(answer.query)
+        answer_words = stems(answer.answer)
+        overlap = len(query_words & answer_words) / len(query_words) if query_words else 1.0
+        expected = [shape for question, shape in _QUESTION_TYPES if question.search(answer.query)]
+        type_match = all(shape.search(answer.answer) for shape in expected) if expected else True
+        # an agent's answer may report what it did instead of restating the request ("Ticket answered."), or what
+        # its tools found for the question ("It's with UPS.")
+        done = [s for s in answer.sources if not s.failed and not s.empty]
+        task_words = stems(answer.goal) | {w for s in done if s.kind == "tool" for w in stems(s.name.replace("_", " "))}
+        reports_action = bool(done) and bool(answer_words & task_words) and len(answer_words) <= 15
+        found = stems("\n".join(s.text for s in done)) if done else set()
+        reports_findings = (
+            len(answer_words) > 0
+            and len(answer_words & found) >= 0.6 * len(answer_words)
+            and (len(answer_words) >= 3 or bool(entities(answer.answer)) or bool(numbers(answer.answer)))
+        )
         score = round(min(1.0, 0.3 + 0.7 * overlap) * (1.0 if type_match else 0.6), 3)
+        if reports_action and score < 0.8:
+            return Score("relevance", 0.8, "relevant", "The answer reports the action the agent's tools carried out.")
+        if reports_findings and score < 0.7:
+            return Score("relevance", 0.7, "relevant", "The answer reports what the sources returned for the question.")
+        if not answer.sources and not answer.history.strip() and score < 0.5:
+            return Score(
+                "relevance",
+                0.5,
+                "uncertain",
+                "The answer shares no words with the question, and with no tool result to relate it to, the offline "
+                "judge cannot tell whether it is on topic.",
+            )
         if score < 0.4:
             return Score("relevance", score, "irrelevant", "The answer has little to do with the question.")
         if not type_match:
@@ -224,15 +219,15 @@ class HeuristicJudge:
         lowered: str,
         grounding: Score,
         refusal: bool,
-        has_sources: bool,
+        usable: list[Source],
         failed: Iterable[Source],
     ) -> Score:
         failed = list(failed)
         hedged = bool(_HEDGE.search(lowered))
         certain = bool(_CERTAIN.search(lowered))
-        states_facts = bool(_numbers(answer.answer)) or len(_claims(answer.answer)) > 0
+        states_facts = bool(numbers(answer.answer)) or len(claims(answer.answer)) > 0
         if refusal:
-            if has_sources and grounding.score >= 0.8 and not failed:
+            if usable and grounding.score >= 0.8 and not failed:
                 return Score(
                     "calibration",
                     0.7,
@@ -240,22 +235,46 @@ class HeuristicJudge:
                     "The answer declines although the sources seem to hold the information.",
                 )
             return Score("calibration", 0.95, "calibrated", "The answer is honest about what could not be found.")
-        if not has_sources or (failed and grounding.score < 0.8):
-            why = "the tools failed" if failed else "no source was consulted"
+        if not answer.sources:
+            if certain and len(numbers(answer.answer)) >= _CHAT_CERTAIN_NUMBERS:
+                return Score(
+                    "calibration",
+                    0.35,
+                    "overconfident",
+                    "The answer asserts figures with certainty although no tool or source was consulted.",
+                )
+            return Score("calibration", 0.8, "calibrated", "No tool was consulted; the answer claims no certainty.")
+        if not usable and states_facts and grounding.score < 0.8:
+            why = "the tools failed" if failed else "the tools returned nothing"
             if hedged and not certain:
                 return Score("calibration", 0.6, "hedged", f"The answer hedges, appropriately, since {why}.")
-            if states_facts:
-                return Score(
-                    "calibration", 0.1, "overconfident", f"The answer states facts confidently although {why}."
-                )
+            return Score("calibration", 0.1, "overconfident", f"The answer states facts confidently although {why}.")
         if grounding.score < 0.5:
             if hedged and not certain:
                 return Score("calibration", 0.5, "hedged", "The answer hedges claims the sources do not support.")
             return Score(
                 "calibration", 0.2, "overconfident", "The answer is confident about claims the sources do not support."
             )
-        if certain and grounding.score < 0.8:
+        if certain and grounding.score < 0.7:
             return Score(
                 "calibration", 0.4, "overconfident", "The answer sounds more certain than its partial support allows."
             )
         return Score("calibration", 0.9, "calibrated", "The answer's confidence matches its support.")
+
+
+_IDENTIFIER = re.compile(r"\b[A-Za-z]*\d[\w\-]*[A-Za-z0-9]\b|\b[A-Z]{1,5}-\d+\b")
+
+
+def _unsupported(text: str, support, evidence: Evidence, partly: bool = False) -> str:
+    """Name what no source supports: numbers and names first, then the sentence with the most unsupported words."""
+    specifics = list(dict.fromkeys(support.unsupported_numbers + support.unsupported_names))
+    if specifics:
+        return f"The answer states {', '.join(specifics[:8])}, which no source mentions."
+    missing = set(support.unsupported_words)
+    worst = max(claims(text), key=lambda c: len(stems(c) & missing), default="")
+    if worst and stems(worst) & missing:
+        quoted = worst if len(worst) <= 120 else worst[:117] + "…"
+        share = "Part of the answer" if partly else "The answer"
+        words = ", ".join(sorted(stems(worst) & missing)[:6])
+        return f'{share} is not in the sources: "{quoted}" ({words} found nowhere).'
+    return "The answer departs from the sources (a negation or wording the sources do not have)."

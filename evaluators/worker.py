@@ -49,33 +49,55 @@ class Judge(Protocol):
     def score(self, answer: Answer) -> list[Score]: ...
 
 
-def _text(messages_json: str, role: str) -> str:
-    """The text of the last message with ``role`` in a gen_ai.*.messages attribute."""
-    if not messages_json:
+def _parts(message: dict) -> str:
+    parts = message.get("parts")
+    if parts is None:  # OpenAI-style {"role", "content"}, as OpenInference and Traceloop record it
+        content = message.get("content")
+        return content if isinstance(content, str) else ""
+    return "\n".join(str(p.get("content", "")) for p in parts if isinstance(p, dict) and p.get("type") == "text")
+
+
+def _messages(recorded: str) -> list[dict] | str:
+    """A recorded input or output: GenAI messages (a list), an OpenInference ``input.value`` (text, or JSON with
+    ``messages``/``input``…), or plain text."""
+    if not recorded:
         return ""
     try:
-        messages = json.loads(messages_json)
+        data = json.loads(recorded)
     except ValueError:
-        return messages_json  # stored as plain text
-    if not isinstance(messages, list):
-        return ""
+        return recorded
+    if isinstance(data, dict):
+        for key in ("messages", "input", "query", "question", "output", "answer", "content", "text"):
+            if key in data:
+                value = data[key]
+                return value if isinstance(value, str) else _messages(json.dumps(value))
+        return recorded
+    if isinstance(data, str):
+        return data
+    return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else recorded
+
+
+def _conversation(recorded: str) -> tuple[str, str]:
+    """(the last user message, the conversation before it) of a recorded input."""
+    messages = _messages(recorded)
+    if isinstance(messages, str):
+        return messages, ""
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "user":
+            earlier = [f"{m.get('role', '')}: {_parts(m)}" for m in messages[:i] if _parts(m)]
+            return _parts(messages[i]), "\n".join(earlier)
+    return "", ""
+
+
+def _reply(recorded: str) -> str:
+    """The text of the last assistant message of a recorded output."""
+    messages = _messages(recorded)
+    if isinstance(messages, str):
+        return messages
     for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == role:
-            parts = message.get("parts") or []
-            return "\n".join(
-                str(p.get("content", "")) for p in parts if isinstance(p, dict) and p.get("type") == "text"
-            )
+        if message.get("role") in ("assistant", None, ""):
+            return _parts(message)
     return ""
-
-
-def _failed(text: str, errored: bool) -> bool:
-    if errored:
-        return True
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return False
-    return isinstance(data, dict) and data.get("error") not in (None, False, "", {}, [])
 
 
 def _rank(sources: list[Source], query: str, answer: str) -> list[Source]:
@@ -128,14 +150,15 @@ def read_answers(
         sql_name=f"sql/{sql.name}.sql",
     ).result_rows
     answers = []
-    for trace, span, ts, service, agent, session, inp, out, evidence, inline in rows:
-        query, text = _text(inp, "user"), _text(out, "assistant")
+    for trace, span, ts, service, agent, session, inp, out, evidence, inline, goal in rows:
+        (query, history), text = _conversation(inp), _reply(out)
+        # whether a tool failed is decided once, by agent_spans_mv (error status, exception, error payload)
         sources = [
-            Source(kind, name, result, _failed(result, bool(errored)))
-            for _, kind, name, result, errored in sorted(evidence or [])
-            if result or errored
+            Source(kind, name, result, bool(errored)) for _, kind, name, result, errored in sorted(evidence or [])
         ]
-        answer = Answer(trace, span, ts, query, text, _rank(sources, query, text), service, agent, session)
+        answer = Answer(
+            trace, span, ts, query, text, _rank(sources, query, text), service, agent, session, history, goal
+        )
         if inline and inline.get("agentwatch.evaluation.judge") == evaluator:
             try:
                 answer.inline = [

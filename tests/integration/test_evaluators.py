@@ -308,3 +308,60 @@ def test_answers_scored_inline_by_the_gate_are_not_scored_again(store):
     stats = evaluate(store, Refuses(), since=SINCE)
     assert stats.scored == 1
     assert _scores(store)["f" * 32, "grounding"] == ("scored", 0.91, "grounded")
+
+
+def test_openinference_and_traceloop_agents_are_evaluated(store):
+    """No gen_ai.operation.name: the kinds come from agent_spans (openinference.span.kind, traceloop.span.kind), the
+    text from input.value/output.value and traceloop.entity.*; a tool's error payload fails it as the view says."""
+    ts = NOW - dt.timedelta(minutes=5)
+    oi, tl = "0" * 31 + "1", "0" * 31 + "2"
+    rows = [
+        otel_row(
+            "oi-agent-000001",
+            {
+                "openinference.span.kind": "AGENT",
+                "agent.name": "oi-support",
+                "input.value": "Where is order A-17?",
+                "output.value": "Order A-17 shipped from Denver and arrives in 9 days.",
+            },
+            trace_id=oi,
+            timestamp=ts,
+        ),
+        otel_row(
+            "oi-tool-0000001",
+            {"openinference.span.kind": "TOOL", "tool.name": "lookup", "output.value": GOOD[2]},
+            trace_id=oi,
+            parent="oi-agent-000001",
+            timestamp=ts,
+        ),
+        otel_row(
+            "tl-agent-000001",
+            {
+                "traceloop.span.kind": "agent",
+                "traceloop.entity.name": "tl-support",
+                "traceloop.entity.input": json.dumps({"messages": [{"role": "user", "content": "Where is A-17?"}]}),
+                "traceloop.entity.output": "It arrives on Friday for sure.",
+            },
+            trace_id=tl,
+            timestamp=ts,
+        ),
+        otel_row(
+            "tl-tool-0000001",
+            {
+                "traceloop.span.kind": "tool",
+                "traceloop.entity.name": "lookup",
+                "traceloop.entity.output": '{"error": "upstream timeout"}',
+            },
+            trace_id=tl,
+            parent="tl-agent-000001",
+            timestamp=ts,
+        ),
+    ]
+    insert_spans(store, rows)
+    stats = evaluate(store, HeuristicJudge(), since=SINCE)
+    assert stats.scored == 2
+    scores = _scores(store)
+    assert scores[(oi, "grounding")][2] == "ungrounded"  # Denver and 9 days are not in the lookup's result
+    assert scores[(tl, "calibration")][2] == "overconfident"  # the only tool failed (error payload)
+    agents = dict(store.query("SELECT TraceId, any(AgentName) FROM evaluations GROUP BY TraceId").result_rows)
+    assert agents == {oi: "oi-support", tl: "tl-support"}

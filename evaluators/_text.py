@@ -1,0 +1,135 @@
+"""Text pieces the offline judge and its training script share: words, stems, numbers, names, claims."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+__all__ = [
+    "STOP",
+    "claims",
+    "digit_runs",
+    "entities",
+    "is_english",
+    "numbers",
+    "stem",
+    "stems",
+    "tokens",
+    "words",
+]
+
+STOP = frozenset(
+    """
+a about above after again against all also am an and any are as at be because been before being below between
+both but by can could did do does doing down during each few for from further had has have having he her here
+hers him his how i if in into is it its itself just me more most my no nor not now of off on once only or other
+our ours out over own same she should so some such than that the their theirs them then there these they this
+those through to too under until up very was we were what when where which while who whom why will with would
+you your yours yes please thanks many much tell give show get find check need want thank hello hi sure okay ok
+let know here's there's it's i'm you're we're they're that's what's can't won't don't
+anything else something help glad happy hope feel free welcome assist further questions question great good
+day today note sorry anyway also well just really certainly course kind regards best
+back go goes going went gone come comes came unless however although though whether since still even yet
+already again ever every either instead rather quite almost nearly away around onto upon within without
+""".split()
+)
+_WORD = re.compile(r"[^\W\d_](?:[^\W_]|['\-](?=[^\W_]))*")
+_TOKEN = re.compile(r"[^\W_]+")
+_NUMBER = re.compile(r"(?<![\w.])[$€£]?\d[\d,]*(?:\.\d+)?%?")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_NAME = re.compile(r"\b[A-Z][\w]*[a-zA-Z][\w]*(?:[ \-][A-Z][\w]*[a-zA-Z][\w]*)*")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9$€£\"'])|\n+")
+
+
+def words(text: str) -> set[str]:
+    """Content words, lower-cased; any script."""
+    return set(_WORD.findall(text.lower())) - STOP
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def stem(word: str) -> str:
+    """A light stemmer: "invoices", "invoiced" and "invoice" meet at "invoic"; "matches" and "match" too."""
+    if len(word) > 4 and word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif (len(word) > 4 and word.endswith("es") and word[-3] in "sxz") or word.endswith(("ches", "shes")):
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    elif (len(word) > 5 and word.endswith("ing")) or (len(word) > 4 and word.endswith("ed")):
+        word = word[: -3 if word.endswith("ing") else -2]
+        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+            word = word[:-1]  # shipped, shipping: ship
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def stems(text: str) -> set[str]:
+    """Stemmed content words."""
+    return {stem(w) for w in words(text)}
+
+
+def digit_runs(text: str) -> set[str]:
+    """Every run of digits, also inside identifiers and timestamps ("2026-12-10T14:00"): what evidence holds."""
+    return set(_DIGITS.findall(text)) | {d.lstrip("0") or "0" for d in _DIGITS.findall(text)}
+
+
+def numbers(text: str) -> set[str]:
+    found = set()
+    for raw in _NUMBER.findall(text):
+        value = raw.strip("$€£%").replace(",", "")
+        if value.endswith(".0"):
+            value = value[:-2]
+        found.add(value)
+    return found
+
+
+def entities(text: str) -> set[str]:
+    """Capitalised names ("Hunt Lowry", "PostNL"), without a leading "The"; a lone capitalised word opening a
+    sentence ("Unfortunately") is not taken for a name."""
+    found = set()
+    for match in _NAME.finditer(text):
+        parts = match.group().split(" ")
+        while parts and parts[0].lower() in STOP:
+            parts.pop(0)
+        if not parts:
+            continue
+        name = " ".join(parts)
+        before = text[: match.start()].rstrip()
+        opens_sentence = not before or before[-1] in ".!?:\n\"'"
+        if len(name) > 1 and not (opens_sentence and len(parts) == 1 and name == match.group()):
+            found.add(name)
+    return found
+
+
+def claims(text: str) -> list[str]:
+    """The sentences that say something."""
+    return [c.strip() for c in _SENTENCE.split(text) if len(words(c)) >= 2 or numbers(c)]
+
+
+# function words of the languages an agent most often answers in besides English (not shared with English)
+_FOREIGN = frozenset(
+    """
+der die das und ist nicht ein eine einen wird wurde wurden mit für auf ihre ihr sie wir ich sind haben hat etwa
+noch auch oder aber bei nach zum zur vom le la les et est une des du pour avec sur dans ce cette sont vous nous
+pas qui que el los las y es un una por con para del al lo su sus está están muy como pero se o em não uma os
+ao da do dos das é il che di per sono della gli het een en van niet ik je zijn wordt ook voor op met
+""".split()
+)
+_AMBIGUOUS = frozenset(("a", "an", "in", "de", "die", "also", "am", "so", "to"))
+
+
+def is_english(text: str) -> bool:
+    """More English function words than those of other common languages, in Latin script."""
+    found = [t for t in _TOKEN.findall(text.lower()) if not t.isdigit()]
+    if not found:
+        return True
+    if sum(not t.isascii() for t in found) > len(found) / 2:
+        return False
+    english = sum(t in STOP and t not in _AMBIGUOUS for t in found)
+    foreign = sum(t in _FOREIGN and t not in _AMBIGUOUS for t in found)
+    return foreign <= english
