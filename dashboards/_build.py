@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agentwatch.detectors import FAILURE_MODES
-from agentwatch.evaluators._model import METRICS
+from agentwatch.evaluators._model import METRIC_UNITS, METRICS
 from agentwatch.grafana import PLUGIN
 
 __all__ = ["DASHBOARDS", "build_all", "default_provisioning", "write_all"]
@@ -88,6 +88,12 @@ def panel(
 ANY_IS_BAD = [(None, "green"), (1, "red")]
 ERROR_RATE = [(None, "green"), (0.01, "yellow"), (0.05, "red")]
 SCORE = [(None, "red"), (0.5, "yellow"), (0.7, "green")]
+THRESHOLD = {m.name: m.threshold for m in METRIC_UNITS}
+
+
+def score_colours(metric: str) -> list[tuple[float | None, str]]:
+    """Red below the metric's threshold (where its detector reports), green from 0.7."""
+    return [(None, "red"), (THRESHOLD[metric], "yellow"), (0.7, "green")]
 
 
 def stat(
@@ -423,7 +429,7 @@ def evaluations() -> dict[str, Any]:
             f"SELECT avg(Score) AS {metric} FROM evaluations FINAL WHERE {where} AND Metric = '{metric}'",
             unit="percentunit",
             w=6,
-            thresholds=SCORE,
+            thresholds=score_colours(metric),
         )
         for metric in METRICS
     ]

@@ -7,9 +7,49 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-__all__ = ["METRICS", "Answer", "Score", "Source"]
+__all__ = ["METRICS", "METRIC_UNITS", "Answer", "Metric", "Score", "Source"]
 
-METRICS = ("grounding", "relevance", "calibration")
+
+@dataclass(frozen=True)
+class Metric:
+    """One quality metric, defined once: the LLM judge's instruction, the threshold below which an answer fails
+    (the default of its detector, the red line of the dashboards) and what a failing answer is called."""
+
+    name: str
+    definition: str
+    threshold: float
+    failure: str  # the label of a failing answer
+    detector: str  # the detector that reports answers below the threshold
+
+
+METRIC_UNITS = (
+    Metric(
+        "grounding",
+        "is every claim in the answer supported by the SOURCES or the earlier conversation? Unsupported names, "
+        "numbers, dates and prices are the typical failure. An answer that states no facts (for example an honest "
+        '"I could not find it") is grounded.',
+        0.5,
+        "ungrounded",
+        "ungrounded_answers",
+    ),
+    Metric(
+        "relevance",
+        "does the answer address the QUERY or report what the agent's tools did for it? A short confirmation of an "
+        "action that succeeded is relevant.",
+        0.4,
+        "off_topic",
+        "off_topic_answers",
+    ),
+    Metric(
+        "calibration",
+        "does the answer's certainty match what the sources support? A confident answer over empty or failed tool "
+        'results scores low; an honest "I could not find…" scores high.',
+        0.4,
+        "overconfident",
+        "overconfident_answers",
+    ),
+)
+METRICS = tuple(m.name for m in METRIC_UNITS)
 
 
 @dataclass(frozen=True)

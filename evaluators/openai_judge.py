@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from agentwatch.errors import AgentwatchError, MissingExtraError
-from agentwatch.evaluators._model import METRICS, Answer, Score
+from agentwatch.evaluators._model import METRIC_UNITS, METRICS, Answer, Score
 
 __all__ = ["SCHEMA", "JudgeBudgetExhausted", "JudgeError", "OpenAIJudge"]
 
@@ -41,14 +41,13 @@ SCHEMA = {
     "properties": {metric: _METRIC for metric in METRICS},
 }
 
-_SYSTEM = """You evaluate an AI agent's answer to a user. Score three metrics from 0 to 1:
-- grounding: is every claim in the answer supported by the SOURCES? Unsupported names, numbers, dates and prices
-  are the typical failure. An answer that states no facts (for example an honest "I could not find it") is grounded.
-- relevance: does the answer address the QUERY?
-- calibration: does the answer's certainty match what the sources support? A confident answer over empty or failed
-  tool results scores low; an honest "I could not find…" scores high.
-For each metric give a short label (e.g. grounded, ungrounded, relevant, overconfident) and one sentence of
-explanation. Reply with JSON only, matching this schema: """ + json.dumps(SCHEMA)
+_SYSTEM = (
+    "You evaluate an AI agent's answer to a user. Score three metrics from 0 to 1:\n"
+    + "".join(f"- {m.name}: {m.definition}\n" for m in METRIC_UNITS)
+    + "For each metric give a short label (e.g. grounded, ungrounded, relevant, overconfident) and one sentence of "
+    "explanation. Reply with JSON only, matching this schema: "
+    + json.dumps(SCHEMA)
+)
 
 
 def _validate(text: str) -> list[Score]:

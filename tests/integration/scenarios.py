@@ -197,6 +197,11 @@ def build(now: dt.datetime) -> list[Scenario]:
     b.evaluation(s, w(1), session="s-ansbad", agent="agent-ansbad", metric="grounding", score=0.2)
     s = b.scenario("ansok", set(), "a well-grounded answer")
     b.evaluation(s, w(1), session="s-ansok", agent="agent-ansok", metric="grounding", score=0.92)
+    s = b.scenario("overconfbad", {"overconfident_answers"}, "a confident answer over a failed tool: calibration 0.1")
+    b.evaluation(s, w(1), session="s-overconfbad", agent="agent-overconfbad", metric="calibration", score=0.1)
+    s = b.scenario("overconfok", set(), "a hedged answer after a failed tool: calibration 0.6, grounding 0.9")
+    b.evaluation(s, w(1), session="s-overconfok", agent="agent-overconfok", metric="calibration", score=0.6)
+    b.evaluation(s, w(1), session="s-overconfok", agent="agent-overconfok", metric="grounding", score=0.9)
     s = b.scenario("swallowbad", {"swallowed_tool_errors"}, "tool failed, agent answered normally")
     trace = _id(32)
     b.agent(s, w(2), "agent-swallowbad", session="s-swallowbad", trace=trace)
@@ -320,6 +325,10 @@ def build(now: dt.datetime) -> list[Scenario]:
     b.tool(s, w(1), "http-secretok", session="s-secretok")
 
     # 6. goal drift
+    s = b.scenario("offtopicbad", {"off_topic_answers"}, "an answer about something else: relevance 0.2")
+    b.evaluation(s, w(1), session="s-offtopicbad", agent="agent-offtopicbad", metric="relevance", score=0.2)
+    s = b.scenario("offtopicok", set(), "a terse confirmation judged relevant: relevance 0.8")
+    b.evaluation(s, w(1), session="s-offtopicok", agent="agent-offtopicok", metric="relevance", score=0.8)
     s = b.scenario("irrevbad", {"unapproved_irreversible"}, "a database deleted without approval")
     b.tool(
         s,

@@ -1,0 +1,149 @@
+"""The offline judge on HaluEval's validation lines, through the real pipeline, against a naive baseline.
+
+    python bench/judge_quality.py [--items 1000]
+
+Each item becomes two traces — an ``invoke_agent`` span with the question (and, for dialogue, the conversation
+before it) and one answer, and an ``execute_tool`` span whose result is the item's knowledge or document — one
+with the right answer, one with the hallucinated one. They are exported with the OpenTelemetry SDK to a real
+collector, stored in chDB, scored by ``evaluate()`` (the worker) and read back from ``evaluations``; "flagged" is
+grounding below 0.5 (ungrounded_answers' threshold). Only validation lines (numbers ending in 7 or 8) are used;
+lines ending in 9, the test pool, are never read (see ``_halueval.py``).
+
+Baseline: the share of the answer's content words found in the source, flagged below a threshold chosen on the
+training lines (the ten-line judge the issue measured against).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _halueval import SPLITS, items  # noqa: E402
+from train_judge import balanced_accuracy, quality  # noqa: E402
+
+from agentwatch.evaluators import HeuristicJudge, evaluate  # noqa: E402
+from agentwatch.evaluators._text import stems  # noqa: E402
+
+
+def baseline_share(answer: str, source: str) -> float:
+    words = stems(answer)
+    return len(words & stems(source)) / len(words) if words else 1.0
+
+
+def baseline(split: str, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    train = [it for _, it in zip(range(3000), items(split, "train"), strict=False)]
+    shares = np.array([baseline_share(a, it.source) for it in train for a in (it.right, it.hallucinated)])
+    labels = np.array([0, 1] * len(train))
+    threshold = max(np.linspace(0, 1, 101), key=lambda t: balanced_accuracy(shares < t, labels))
+    valid = [it for _, it in zip(range(limit), items(split, "validation"), strict=False)]
+    flagged = np.array([baseline_share(a, it.source) < threshold for it in valid for a in (it.right, it.hallucinated)])
+    return flagged, np.array([0, 1] * len(valid))
+
+
+def export(split: str, limit: int, endpoint: str) -> dict[str, int]:
+    """Send the traces through the OTLP exporter; returns trace id → label."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": f"halueval-{split}"}))
+    exporter = OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")
+    provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=1 << 17, max_export_batch_size=2048))
+    tracer = provider.get_tracer("bench.judge_quality")
+    labels = {}
+    for _, item in zip(range(limit), items(split, "validation"), strict=False):
+        for label, answer in ((0, item.right), (1, item.hallucinated)):
+            messages = []
+            for turn in item.history.split("[Human]:") if item.history else []:
+                human, _, assistant = turn.partition("[Assistant]:")
+                if human.strip():
+                    messages.append({"role": "user", "parts": [{"type": "text", "content": human.strip()}]})
+                if assistant.strip():
+                    messages.append({"role": "assistant", "parts": [{"type": "text", "content": assistant.strip()}]})
+            messages.append({"role": "user", "parts": [{"type": "text", "content": item.question}]})
+            with tracer.start_as_current_span(f"invoke_agent {split}") as agent:
+                agent.set_attributes(
+                    {
+                        "gen_ai.operation.name": "invoke_agent",
+                        "gen_ai.agent.name": split,
+                        "gen_ai.input.messages": json.dumps(messages),
+                        "gen_ai.output.messages": json.dumps(
+                            [{"role": "assistant", "parts": [{"type": "text", "content": answer}]}]
+                        ),
+                    }
+                )
+                with tracer.start_as_current_span("execute_tool knowledge") as tool:
+                    tool.set_attributes(
+                        {
+                            "gen_ai.operation.name": "execute_tool",
+                            "gen_ai.tool.name": "knowledge",
+                            "gen_ai.tool.call.result": item.source,
+                        }
+                    )
+                labels[format(agent.get_span_context().trace_id, "032x")] = label
+    provider.shutdown()
+    return labels
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1000, help="validation items per split (two answers each)")
+    args = parser.parse_args()
+
+    from agentwatch.config import configure
+    from agentwatch.migrate import Migrator
+    from agentwatch.store import open_store
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.integration.running import RunningCollector, collector_config, count, wait_for
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = configure(store=f"chdb://{tmp}/store", database="quality")
+        store = open_store(config, create=True)
+        Migrator(store, config).apply()
+        rows = []
+        with RunningCollector(collector_config(store, Path(tmp) / "spool"), store) as collector:
+            for split in SPLITS:
+                started = time.perf_counter()
+                labels = export(split, args.items, collector.http_url)
+                rows.append((split, labels, time.perf_counter() - started))
+            expected = 2 * sum(len(labels) for _, labels, _ in rows)
+            wait_for(lambda: count(store, "agent_spans") >= expected, 120, "the spans stored")
+        started = time.perf_counter()
+        stats = evaluate(store, HeuristicJudge(), since=configure_since())
+        seconds = time.perf_counter() - started
+        grounding = dict(
+            store.query(
+                "SELECT TraceId, argMax(Score, EvaluatedAt) FROM evaluations WHERE Metric = 'grounding' "
+                "AND Status = 'scored' GROUP BY TraceId"
+            ).result_rows
+        )
+        print(f"evaluated {stats.scored:,} answers in {seconds:.1f} s ({stats.scored / seconds:,.0f} answers/s)")
+        print("flagged = grounding < 0.5, validation lines only:")
+        for split, labels, _ in rows:
+            missing = [t for t in labels if t not in grounding]
+            y = np.array([labels[t] for t in labels if t in grounding])
+            flagged = np.array([grounding[t] < 0.5 for t in labels if t in grounding])
+            print(f"  agentwatch {quality(split, flagged, y)}" + (f"  ({len(missing)} not evaluated)" if missing else ""))
+            flagged_b, y_b = baseline(split, args.items)
+            print(f"  baseline   {quality(split, flagged_b, y_b)}")
+        store.close()
+
+
+def configure_since():
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(hours=2)
+
+
+if __name__ == "__main__":
+    main()
