@@ -14,6 +14,7 @@ from agentwatch.errors import AgentwatchError, ConfigError
 __all__ = ["build_parser", "main"]
 
 log = logging.getLogger("agentwatch")
+_CHATTY_LOGGERS = ("httpx", "httpx2", "httpcore", "openai", "anthropic", "urllib3")
 
 Handler = Callable[[argparse.Namespace, Config], int]
 
@@ -550,11 +551,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         config = _config(args)
-        logging.basicConfig(
-            level=(args.log_level or config.log_level).upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        level = (args.log_level or config.log_level).upper()
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        if logging.getLevelName(level) > logging.DEBUG:
+            for chatty in _CHATTY_LOGGERS:  # one INFO line per HTTP request (every judge call): debug detail
+                logging.getLogger(chatty).setLevel(logging.WARNING)
         return handler(args, config)
     except ConfigError as exc:
         print(f"agentwatch: configuration error: {exc}", file=sys.stderr)

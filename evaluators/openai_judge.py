@@ -118,7 +118,9 @@ class OpenAIJudge:
             "\n\n".join(f"[{s.kind} {s.name}{' — FAILED' if s.failed else ''}]\n{s.text}" for s in answer.sources)
             or "(no sources were consulted)"
         )
-        return f"QUERY:\n{answer.query}\n\nANSWER:\n{answer.answer}\n\nSOURCES:\n{sources}"
+        earlier = f"CONVERSATION SO FAR:\n{answer.history}\n\n" if answer.history else ""
+        goal = f"AGENT'S GOAL:\n{answer.goal}\n\n" if answer.goal else ""
+        return f"{goal}{earlier}QUERY:\n{answer.query}\n\nANSWER:\n{answer.answer}\n\nSOURCES:\n{sources}"
 
     def _call(self, messages: list[dict[str, str]]) -> str:
         if self.tokens_spent() >= self.tokens_per_hour:

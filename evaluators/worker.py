@@ -146,6 +146,7 @@ def read_answers(
             "after_ts": after[0],
             "after_trace": after[1],
             "after_span": after[2],
+            "max_attempts": MAX_ATTEMPTS,
         },
         sql_name=f"sql/{sql.name}.sql",
     ).result_rows
@@ -194,11 +195,21 @@ class EvaluationStats:
     error_messages: list[str] = field(default_factory=list)
 
 
+BUDGET_EXHAUSTED = "budget_exhausted"  # the label of an answer put off until the judge's budget allows
+MAX_ATTEMPTS = 3  # a judge that fails on an answer this many times is not asked again
+
+
 def _rows(
-    answer: Answer, evaluator: str, status: str, scores: list[Score] | None, reason: str, now: dt.datetime
+    answer: Answer,
+    evaluator: str,
+    status: str,
+    scores: list[Score] | None,
+    reason: str,
+    now: dt.datetime,
+    label: str = "",
 ) -> list[list[Any]]:
     if scores is None:
-        scores = [Score(m, 0.0, status, reason) for m in METRICS]
+        scores = [Score(m, 0.0, label or status, reason) for m in METRICS]
     return [
         [
             answer.timestamp,
@@ -340,44 +351,43 @@ def _score_batch(
             stats.skipped += 1
     memo.update(_cached(store, judge.name, sorted({a.content_hash for a in todo} - set(memo))))
 
-    def score(answer: Answer) -> tuple[Answer, list[Score] | None, str, bool]:
-        if answer.inline is not None:  # scored by the answer gate before it was returned: not again
-            return answer, answer.inline, "", True
-        if answer.content_hash in memo:
-            return answer, memo[answer.content_hash], "", True
+    failures: dict[str, str] = {}  # content hash → why the judge could not score it
+
+    def judge_one(answer: Answer) -> None:
         if stats.budget_exhausted:
-            return answer, None, "the judge's token budget for this hour is spent", False
+            failures[answer.content_hash] = "the judge's token budget for this hour is spent"
+            return
         try:
-            scores = judge.score(answer)
+            memo[answer.content_hash] = judge.score(answer)
         except JudgeBudgetExhausted as exc:
             stats.budget_exhausted = True
-            return answer, None, str(exc), False
+            failures[answer.content_hash] = str(exc)
         except JudgeError as exc:
-            return answer, None, str(exc), False
-        memo[answer.content_hash] = scores
-        return answer, scores, "", False
+            failures[answer.content_hash] = str(exc)
 
-    fresh = [a for a in todo if a.content_hash not in memo and a.inline is None]
+    # each distinct content is judged once, whichever way the batch is spread (paid calls)
+    fresh = list({a.content_hash: a for a in todo if a.inline is None and a.content_hash not in memo}.values())
     if processes is not None and len(fresh) >= _MIN_FOR_PROCESSES:
         chunk = max(64, len(fresh) // (4 * (os.cpu_count() or 1)))
         for answer, scores in zip(fresh, processes.map(judge.score, fresh, chunksize=chunk), strict=True):
             memo[answer.content_hash] = scores
-        scored_now = {id(a) for a in fresh}
-        results = [
-            (a, a.inline if a.inline is not None else memo[a.content_hash], "", id(a) not in scored_now) for a in todo
-        ]
-    elif concurrency > 1 and len(todo) > 1:
+    elif concurrency > 1 and len(fresh) > 1:
         with ThreadPoolExecutor(concurrency) as pool:
-            results = list(pool.map(score, todo))
+            list(pool.map(judge_one, fresh))
     else:
-        results = [score(a) for a in todo]
-    for answer, scores, error, cached in results:
+        for answer in fresh:
+            judge_one(answer)
+    judged = {id(a) for a in fresh}
+    for answer in todo:
+        scores = answer.inline if answer.inline is not None else memo.get(answer.content_hash)
         if scores is not None:
             rows += _rows(answer, judge.name, "scored", scores, "", now)
             stats.scored += 1
-            stats.cached += int(cached)
-        elif stats.budget_exhausted and "budget" in error:
-            rows += _rows(answer, judge.name, "skipped", None, error, now)
+            stats.cached += int(id(answer) not in judged)
+            continue
+        error = failures.get(answer.content_hash, "not scored")
+        if stats.budget_exhausted and "budget" in error:
+            rows += _rows(answer, judge.name, "skipped", None, error, now, BUDGET_EXHAUSTED)
             stats.skipped += 1
         else:
             rows += _rows(answer, judge.name, "error", None, error, now)

@@ -5,7 +5,8 @@
 --    failed come from agent_spans (normalised once, by agent_spans_mv, for every convention: GenAI, OpenInference,
 --    Traceloop); only the text is read from otel_traces, the first non-empty of each convention's attribute.
 --    Skips answers this evaluator already scored; samples deterministically by trace id (sample_per_10k of
---    10,000) and shards by trace id across workers (shard of shards). Batches follow each other by the cursor
+--    10,000) and shards by trace id across workers (shard of shards). Answers the judge failed on come back
+--    until max_attempts tries; answers put off for the judge's budget come back when it allows. Batches follow each other by the cursor
 --    (after_ts, after_trace, after_span). An answer already scored inline by a guard (agentwatch.evaluation.*
 --    attributes) comes with those scores, so it is not scored again.
 WITH
@@ -37,7 +38,10 @@ WITH
           AND (Timestamp, TraceId, SpanId) > ({after_ts:DateTime64(9)}, {after_trace:String}, {after_span:String})
           AND (TraceId, SpanId) NOT IN (
               SELECT TraceId, SpanId FROM evaluations
-              WHERE Timestamp >= {since:DateTime64(9)} - INTERVAL 1 HOUR AND Evaluator = {evaluator:String})
+              WHERE Timestamp >= {since:DateTime64(9)} - INTERVAL 1 HOUR AND Evaluator = {evaluator:String}
+              GROUP BY TraceId, SpanId
+              HAVING countIf(Status = 'scored' OR (Status = 'skipped' AND Label != 'budget_exhausted')) > 0
+                  OR uniqExactIf(EvaluatedAt, Status = 'error') >= {max_attempts:UInt32})
         ORDER BY Timestamp, TraceId, SpanId
         LIMIT {limit:UInt32}
     ),

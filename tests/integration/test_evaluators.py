@@ -365,3 +365,72 @@ def test_openinference_and_traceloop_agents_are_evaluated(store):
     assert scores[(tl, "calibration")][2] == "overconfident"  # the only tool failed (error payload)
     agents = dict(store.query("SELECT TraceId, any(AgentName) FROM evaluations GROUP BY TraceId").result_rows)
     assert agents == {oi: "oi-support", tl: "tl-support"}
+
+
+def test_identical_answers_in_one_batch_are_judged_once_at_any_concurrency(store):
+    """Observed: 6 judge calls for 4 answers. Two pairs of identical answers, four threads, slow replies: the
+    judge is called once per distinct content, and every answer gets its scores."""
+    rows = []
+    for i in range(4):
+        rows += agent_trace(f"{i + 700:032x}", *(GOOD if i % 2 else BAD), minutes=10 - i)
+    insert_spans(store, rows)
+    script = Script(Reply(text=_judge_reply(), delay=0.3))
+    with LLMServer(script) as llm:
+        stats = evaluate(store, _judge(llm, concurrency=4), since=SINCE)
+    assert script.count == 2
+    assert stats.scored == 4 and stats.cached == 2 and stats.judge_calls == 2
+
+
+def test_error_rows_are_retried_once_the_judge_recovers_and_not_forever(store):
+    insert_spans(store, agent_trace("f" * 32, *GOOD))
+    with LLMServer(Script(Reply(status=500, error="boom"))) as down:
+        assert evaluate(store, _judge(down, max_retries=0), since=SINCE).errors == 1
+    with LLMServer(Script(Reply(text=_judge_reply()))) as up:
+        stats = evaluate(store, _judge(up), since=SINCE)
+    assert stats.scored == 1 and _scores(store, "openai:judge-1")["f" * 32, "grounding"][0] == "scored"
+    insert_spans(store, agent_trace("9" * 32, *BAD))
+    with LLMServer(Script(Reply(status=500, error="boom"))) as down:
+        attempts = [evaluate(store, _judge(down, max_retries=0), since=SINCE).errors for _ in range(4)]
+    assert attempts == [1, 1, 1, 0]  # three attempts, then the answer is left as an error
+
+
+def test_answers_skipped_for_the_budget_are_scored_when_it_allows(store):
+    rows = agent_trace("7" * 32, *GOOD, minutes=5) + agent_trace("8" * 32, *BAD, minutes=4)
+    insert_spans(store, rows)
+    with LLMServer(Script(Reply(text=_judge_reply()))) as llm:
+        first = evaluate(store, _judge(llm, tokens_per_hour=1, concurrency=1), since=SINCE)
+        later = evaluate(store, _judge(llm, concurrency=1), since=SINCE)
+    assert (first.scored, first.skipped) == (1, 1)
+    assert (later.scored, later.skipped) == (1, 0)
+
+
+def test_the_llm_judge_run_logs_a_summary_not_every_request(cli_env):
+    """Observed: every judge request logged at INFO (the HTTP client's own lines). They are DEBUG detail now."""
+    from agentwatch.store import open_store
+
+    subprocess.run([PYTHON, "-m", "agentwatch", "db", "init"], env=cli_env, check=True, capture_output=True)
+    store = open_store(store=cli_env["AGENTWATCH_STORE"])
+    rows = []
+    for i in range(3):
+        rows += agent_trace(f"{i + 900:032x}", "Question %d?" % i, "Answer %d." % i, '{"x": %d}' % i)
+    insert_spans(store, rows)
+    store.close()
+    with LLMServer(Script(Reply(text=_judge_reply()))) as llm:
+        env = {
+            **cli_env,
+            "AGENTWATCH_JUDGE": "openai",
+            "AGENTWATCH_JUDGE_BASE_URL": llm.base_url,
+            "AGENTWATCH_JUDGE_API_KEY": "sk-test",
+        }
+        out = subprocess.run(
+            [PYTHON, "-m", "agentwatch", "evaluate", "--since", "1h"], env=env, capture_output=True, text=True
+        )
+        debug = subprocess.run(
+            [PYTHON, "-m", "agentwatch", "--log-level", "debug", "evaluate", "--since", "1h"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+    assert out.returncode == 0, out.stderr
+    assert "3 answers" in out.stdout and "HTTP Request" not in out.stderr, out.stderr
+    assert debug.returncode == 0, debug.stderr
