@@ -26,11 +26,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _halueval import SPLITS, items  # noqa: E402
-from train_judge import balanced_accuracy, quality  # noqa: E402
+from _halueval import SPLITS, items
+from train_judge import balanced_accuracy, quality
 
-from agentwatch.evaluators import HeuristicJudge, evaluate  # noqa: E402
-from agentwatch.evaluators._text import stems  # noqa: E402
+from agentwatch.evaluators import HeuristicJudge, evaluate
+from agentwatch.evaluators._text import stems
 
 
 def baseline_share(answer: str, source: str) -> float:
@@ -133,7 +133,9 @@ def main() -> None:
             missing = [t for t in labels if t not in grounding]
             y = np.array([labels[t] for t in labels if t in grounding])
             flagged = np.array([grounding[t] < 0.5 for t in labels if t in grounding])
-            print(f"  agentwatch {quality(split, flagged, y)}" + (f"  ({len(missing)} not evaluated)" if missing else ""))
+            print(
+                f"  agentwatch {quality(split, flagged, y)}" + (f"  ({len(missing)} not evaluated)" if missing else "")
+            )
             flagged_b, y_b = baseline(split, args.items)
             print(f"  baseline   {quality(split, flagged_b, y_b)}")
         store.close()

@@ -45,8 +45,7 @@ _SYSTEM = (
     "You evaluate an AI agent's answer to a user. Score three metrics from 0 to 1:\n"
     + "".join(f"- {m.name}: {m.definition}\n" for m in METRIC_UNITS)
     + "For each metric give a short label (e.g. grounded, ungrounded, relevant, overconfident) and one sentence of "
-    "explanation. Reply with JSON only, matching this schema: "
-    + json.dumps(SCHEMA)
+    "explanation. Reply with JSON only, matching this schema: " + json.dumps(SCHEMA)
 )
 
 

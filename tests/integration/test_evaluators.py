@@ -412,7 +412,7 @@ def test_the_llm_judge_run_logs_a_summary_not_every_request(cli_env):
     store = open_store(store=cli_env["AGENTWATCH_STORE"])
     rows = []
     for i in range(3):
-        rows += agent_trace(f"{i + 900:032x}", "Question %d?" % i, "Answer %d." % i, '{"x": %d}' % i)
+        rows += agent_trace(f"{i + 900:032x}", f"Question {i}?", f"Answer {i}.", json.dumps({"x": i}))
     insert_spans(store, rows)
     store.close()
     with LLMServer(Script(Reply(text=_judge_reply()))) as llm:
