@@ -93,7 +93,8 @@ def main() -> None:
 
     for concurrency in (1, 4):
         salt = f"llm{concurrency}"
-        store.command("TRUNCATE TABLE otel_traces")
+        for table in ("otel_traces", "agent_spans"):  # answers are read through agent_spans
+            store.command(f"TRUNCATE TABLE {table}")
         generate(store, args.llm_answers, args.llm_answers // 2, salt)  # half the answers are duplicates
         reply = json.dumps(
             {

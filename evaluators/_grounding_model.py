@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from agentwatch.evaluators._text import STOP, digit_runs, entities, numbers, stem, stems, tokens
+from agentwatch.evaluators._text import STOP, digit_runs, entities, numbers, parsed_json, stem, stems, tokens
 
 __all__ = ["FEATURES", "Evidence", "Support", "evidence_of", "features", "kind_of", "load_model", "probability"]
 
@@ -72,7 +72,7 @@ class Evidence:
 
     @functools.cached_property
     def numbers(self) -> set[str]:
-        return numbers(self.context) | digit_runs(self.context)
+        return digit_runs(self.context)
 
     @functools.cached_property
     def lowered(self) -> str:
@@ -176,14 +176,7 @@ def evidence_of(sources: list[str], history: str, query: str) -> Evidence:
 
 
 def _structured(text: str) -> bool:
-    stripped = text.lstrip()
-    if not stripped or stripped[0] not in "[{":
-        return False
-    try:
-        json.loads(stripped)
-    except ValueError:
-        return False
-    return True
+    return parsed_json(text) is not None
 
 
 def kind_of(answer_words: int, evidence: Evidence) -> str:

@@ -94,18 +94,15 @@ class Answer:
 
 
 def _empty_text(text: str) -> bool:
+    from agentwatch.evaluators._text import parsed_json
+
     stripped = text.strip()
     if stripped in ("", "null", "None", "[]", "{}", '""'):
         return True
-    if stripped[0] not in "[{":
-        return False
-    try:
-        data = json.loads(stripped)
-    except ValueError:
-        return False
+    data = parsed_json(stripped)
     if isinstance(data, dict):
         return all(v in (None, "", [], {}, 0, False) for v in data.values())
-    return data in ([], None)
+    return data == []
 
 
 @dataclass(frozen=True)

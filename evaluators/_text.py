@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 
 __all__ = [
@@ -10,8 +11,10 @@ __all__ = [
     "claims",
     "digit_runs",
     "entities",
+    "identifiers",
     "is_english",
     "numbers",
+    "parsed_json",
     "stem",
     "stems",
     "tokens",
@@ -33,21 +36,50 @@ back go goes going went gone come comes came unless however although though whet
 already again ever every either instead rather quite almost nearly away around onto upon within without
 """.split()
 )
-_WORD = re.compile(r"[^\W\d_](?:[^\W_]|['\-](?=[^\W_]))*")
+_WORD = re.compile(r"[^\W\d_][^\W_]*(?:['\-][^\W_]+)*")
+_ASCII_WORD = re.compile(r"[a-z][a-z0-9]*(?:['\-][a-z0-9]+)*")
 _TOKEN = re.compile(r"[^\W_]+")
-_NUMBER = re.compile(r"(?<![\w.])[$€£]?\d[\d,]*(?:\.\d+)?%?")
-_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"[$€£]?\d[\d,]*(?:\.\d+)?%?")
+_DIGITS = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _NAME = re.compile(r"\b[A-Z][\w]*[a-zA-Z][\w]*(?:[ \-][A-Z][\w]*[a-zA-Z][\w]*)*")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9$€£\"'])|\n+")
 
 
-def words(text: str) -> set[str]:
+# the judge reads the same texts (the answer, each source) for several metrics: each is parsed once
+_cached = functools.lru_cache(maxsize=512)
+
+
+@_cached
+def _all_words(text: str) -> tuple[str, ...]:
+    lowered = text.lower()
+    return tuple((_ASCII_WORD if lowered.isascii() else _WORD).findall(lowered))  # ASCII: 40% faster
+
+
+@_cached
+def words(text: str) -> frozenset[str]:
     """Content words, lower-cased; any script."""
-    return set(_WORD.findall(text.lower())) - STOP
+    return frozenset(_all_words(text)) - STOP
 
 
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
+_PUNCTUATION = ".,;:!?()[]{}\"'$€£%"
+
+
+@_cached
+def identifiers(text: str) -> frozenset[str]:
+    """Tokens with letters and digits ("A-5512", "R2-D2", "ev_81"): order numbers, ticket ids, SKUs."""
+    found = set()
+    for match in _DIGITS.finditer(text):  # digits are rare in prose: start from them
+        start = max(text.rfind(" ", 0, match.start()), text.rfind("\n", 0, match.start())) + 1
+        ends = [i for i in (text.find(" ", match.end()), text.find("\n", match.end())) if i >= 0]
+        token = text[start : min(ends) if ends else len(text)].strip(_PUNCTUATION)
+        if not token.replace(".", "").replace(",", "").isdigit() and any(c.isalpha() for c in token):
+            found.add(token)
+    return frozenset(found)
+
+
+@_cached
+def tokens(text: str) -> tuple[str, ...]:
+    return tuple(_TOKEN.findall(text.lower()))
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -68,27 +100,55 @@ def stem(word: str) -> str:
     return word
 
 
-def stems(text: str) -> set[str]:
+@_cached
+def stems(text: str) -> frozenset[str]:
     """Stemmed content words."""
-    return {stem(w) for w in words(text)}
+    return frozenset(stem(w) for w in words(text))
 
 
-def digit_runs(text: str) -> set[str]:
-    """Every run of digits, also inside identifiers and timestamps ("2026-12-10T14:00"): what evidence holds."""
-    return set(_DIGITS.findall(text)) | {d.lstrip("0") or "0" for d in _DIGITS.findall(text)}
-
-
-def numbers(text: str) -> set[str]:
+@_cached
+def digit_runs(text: str) -> frozenset[str]:
+    """Every number a text holds, also inside identifiers and timestamps ("2026-12-10T14:00"), with and without
+    its thousands separators and leading zeros: what evidence can support."""
     found = set()
-    for raw in _NUMBER.findall(text):
-        value = raw.strip("$€£%").replace(",", "")
+    for raw in _DIGITS.findall(text):
+        found.add(raw)
+        if "," in raw:
+            found.add(raw.replace(",", ""))
+            found.update(raw.split(","))
+    found |= {d.rstrip("0").rstrip(".") for d in found if "." in d}
+    return frozenset(found | {d.lstrip("0") or "0" for d in found})
+
+
+@_cached
+def parsed_json(text: str) -> object:
+    """The JSON value of a tool result, or None when it is not JSON (parsed once for every question asked of it)."""
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "[{":
+        return None
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return None
+
+
+@_cached
+def numbers(text: str) -> frozenset[str]:
+    """Numbers as stated ("$1,250.00" → "1250.00", "3.0" → "3"), not digits inside words or identifiers."""
+    found = set()
+    for match in _NUMBER.finditer(text):
+        start = match.start()
+        if start and (text[start - 1].isalnum() or text[start - 1] in "._"):
+            continue  # part of a word, an identifier or a decimal (the lookbehind this replaces was slow)
+        value = match.group().strip("$€£%").replace(",", "")
         if value.endswith(".0"):
             value = value[:-2]
         found.add(value)
-    return found
+    return frozenset(found)
 
 
-def entities(text: str) -> set[str]:
+@_cached
+def entities(text: str) -> frozenset[str]:
     """Capitalised names ("Hunt Lowry", "PostNL"), without a leading "The"; a lone capitalised word opening a
     sentence ("Unfortunately") is not taken for a name."""
     found = set()
@@ -103,12 +163,13 @@ def entities(text: str) -> set[str]:
         opens_sentence = not before or before[-1] in ".!?:\n\"'"
         if len(name) > 1 and not (opens_sentence and len(parts) == 1 and name == match.group()):
             found.add(name)
-    return found
+    return frozenset(found)
 
 
-def claims(text: str) -> list[str]:
+@_cached
+def claims(text: str) -> tuple[str, ...]:
     """The sentences that say something."""
-    return [c.strip() for c in _SENTENCE.split(text) if len(words(c)) >= 2 or numbers(c)]
+    return tuple(c.strip() for c in _SENTENCE.split(text) if len(words(c)) >= 2 or numbers(c))
 
 
 # function words of the languages an agent most often answers in besides English (not shared with English)
@@ -121,15 +182,18 @@ ao da do dos das é il che di per sono della gli het een en van niet ik je zijn 
 """.split()
 )
 _AMBIGUOUS = frozenset(("a", "an", "in", "de", "die", "also", "am", "so", "to"))
+_ENGLISH = STOP - _AMBIGUOUS
+_FOREIGN_ONLY = _FOREIGN - _AMBIGUOUS
 
 
+@_cached
 def is_english(text: str) -> bool:
     """More English function words than those of other common languages, in Latin script."""
-    found = [t for t in _TOKEN.findall(text.lower()) if not t.isdigit()]
+    found = _all_words(text)
     if not found:
         return True
-    if sum(not t.isascii() for t in found) > len(found) / 2:
+    if not text.isascii() and sum(not t.isascii() for t in found) > len(found) / 2:
         return False
-    english = sum(t in STOP and t not in _AMBIGUOUS for t in found)
-    foreign = sum(t in _FOREIGN and t not in _AMBIGUOUS for t in found)
+    english = sum(map(_ENGLISH.__contains__, found))
+    foreign = sum(map(_FOREIGN_ONLY.__contains__, found))
     return foreign <= english

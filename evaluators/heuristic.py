@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from agentwatch.evaluators._grounding_model import Evidence, evidence_of, features, kind_of, probability
 from agentwatch.evaluators._model import Answer, Score, Source
-from agentwatch.evaluators._text import claims, entities, is_english, numbers, stems
+from agentwatch.evaluators._text import claims, entities, identifiers, is_english, numbers, stems
 
 __all__ = ["HeuristicJudge"]
 
@@ -90,7 +90,7 @@ class HeuristicJudge:
         lowered = answer.answer.lower()
         refusal = any(h in lowered for h in _REFUSAL_HINTS) and bool(_REFUSAL.search(lowered))
         grounding = self._grounding(answer, evidence, refusal)
-        relevance = self._relevance(answer, refusal)
+        relevance = self._relevance(answer, refusal, evidence)
         calibration = self._calibration(answer, lowered, grounding, refusal, usable, failed)
         return [grounding, relevance, calibration]
 
@@ -138,9 +138,7 @@ class HeuristicJudge:
     def _specifics_only(self, text: str, evidence: Evidence, *, english: bool) -> Score:
         """Numbers, identifiers and (in English) names must be in the sources."""
         missing = sorted(n for n in numbers(text) if n not in evidence.numbers)
-        missing += sorted(
-            t for t in _IDENTIFIER.findall(text) if t.lower() not in evidence.lowered and t not in missing
-        )
+        missing += sorted(t for t in identifiers(text) if t.lower() not in evidence.lowered and t not in missing)
         if english:
             missing += sorted(n for n in entities(text) if n.lower() not in evidence.lowered)
         if missing:
@@ -165,7 +163,7 @@ class HeuristicJudge:
         )
 
     # -- relevance --------------------------------------------------------------------------------
-    def _relevance(self, answer: Answer, refusal: bool) -> Score:
+    def _relevance(self, answer: Answer, refusal: bool, evidence: Evidence) -> Score:
         if not answer.answer.strip():
             return Score("relevance", 0.0, "irrelevant", "The answer is empty.")
         if refusal:
@@ -182,7 +180,7 @@ class HeuristicJudge:
         done = [s for s in answer.sources if not s.failed and not s.empty]
         task_words = stems(answer.goal) | {w for s in done if s.kind == "tool" for w in stems(s.name.replace("_", " "))}
         reports_action = bool(done) and bool(answer_words & task_words) and len(answer_words) <= 15
-        found = stems("\n".join(s.text for s in done)) if done else set()
+        found = evidence.stems if done else frozenset()
         reports_findings = (
             len(answer_words) > 0
             and len(answer_words & found) >= 0.6 * len(answer_words)
@@ -260,9 +258,6 @@ class HeuristicJudge:
                 "calibration", 0.4, "overconfident", "The answer sounds more certain than its partial support allows."
             )
         return Score("calibration", 0.9, "calibrated", "The answer's confidence matches its support.")
-
-
-_IDENTIFIER = re.compile(r"\b[A-Za-z]*\d[\w\-]*[A-Za-z0-9]\b|\b[A-Z]{1,5}-\d+\b")
 
 
 def _unsupported(text: str, support, evidence: Evidence, partly: bool = False) -> str:
