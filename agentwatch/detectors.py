@@ -14,14 +14,13 @@ import json
 import logging
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from agentwatch.config import parse_duration
 from agentwatch.errors import AgentwatchError, ConfigError, StoreError
 from agentwatch.sqlfiles import SqlFile, list_sql, load_sql
-from agentwatch.store import Store
+from agentwatch.store import Store, map_with_clients
 
 __all__ = ["FINDING_COLUMNS", "Detector", "DetectorRun", "Finding", "load_detectors", "run_detectors"]
 
@@ -222,21 +221,7 @@ def run_detectors(
     end = end or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     start = end - dt.timedelta(seconds=window)
     bounds = {"start": start, "end": end, "baseline_start": start - dt.timedelta(seconds=baseline)}
-    workers = max(1, min(concurrency, len(detectors)))
-    clients = [store] + [store.clone() for _ in range(workers - 1)]
-    try:
-        if workers == 1:
-            runs = [_run_one(store, d, bounds, params or {}) for d in detectors]
-        else:
-            with ThreadPoolExecutor(workers) as pool:
-                futures = [
-                    pool.submit(_run_one, clients[i % workers], d, bounds, params or {})
-                    for i, d in enumerate(detectors)
-                ]
-                runs = [f.result() for f in futures]
-    finally:
-        for extra in clients[1:]:
-            extra.close()
+    runs = map_with_clients(store, lambda client, d: _run_one(client, d, bounds, params or {}), detectors, concurrency)
     if write:
         record_findings(store, [f for r in runs for f in r.findings], start, end, now=now)
     return runs

@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentwatch.config import Config, get_config
 from agentwatch.dsn import StoreDsn, parse_store_dsn
@@ -32,7 +34,10 @@ if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
     from clickhouse_connect.driver.query import QueryResult
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "map_with_clients", "open_store"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 log = logging.getLogger("agentwatch.store")
 
@@ -267,6 +272,34 @@ class Store:
     def use_database(self) -> None:
         """Make the agentwatch database the default for unqualified table names."""
         self.client.database = self.database
+
+
+def map_with_clients(store: Store, work: Callable[[Store, T], R], items: Iterable[T], threads: int) -> list[R]:
+    """``work(client, item)`` for every item on ``threads`` threads, in order. A client serves one query at a time
+    (clickhouse-connect refuses two at once within its session), so each task borrows a client of its own from a
+    pool — ``store`` and ``threads - 1`` clones — and gives it back when done."""
+    items = list(items)
+    threads = max(1, min(threads, len(items)))
+    if threads == 1:
+        return [work(store, item) for item in items]
+    idle: queue.SimpleQueue[Store] = queue.SimpleQueue()
+    clones = [store.clone() for _ in range(threads - 1)]
+    for client in (store, *clones):
+        idle.put(client)
+
+    def borrow(item: T) -> R:
+        client = idle.get()
+        try:
+            return work(client, item)
+        finally:
+            idle.put(client)
+
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(borrow, items))
+    finally:
+        for clone in clones:
+            clone.close()
 
 
 def open_store(

@@ -14,7 +14,7 @@ from typing import Any
 from agentwatch.alerts.publishers import DeliveryError, Notification, deliver
 from agentwatch.alerts.rules import Rule, RuleSet
 from agentwatch.detectors import Finding, run_detectors
-from agentwatch.store import Store
+from agentwatch.store import Store, map_with_clients
 
 __all__ = ["AlertEngine", "RuleOutcome"]
 
@@ -344,9 +344,6 @@ class AlertEngine:
         now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         self.deliver_pending(now)
         chosen = rules if rules is not None else list(self.ruleset.rules)
-        with ThreadPoolExecutor(2) as pool:
-            clones = [self, AlertEngine(self.store.clone(), self.ruleset)]
-            futures = [pool.submit(clones[i % 2].evaluate, rule, now) for i, rule in enumerate(chosen)]
-            outcomes = [f.result() for f in futures]
-        clones[1].store.close()
-        return outcomes
+        return map_with_clients(
+            self.store, lambda client, rule: AlertEngine(client, self.ruleset).evaluate(rule, now), chosen, 2
+        )

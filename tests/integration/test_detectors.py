@@ -202,3 +202,23 @@ def test_detect_cli(cli_env):
         [PYTHON, "-m", "agentwatch", "detect", "--detector", "nope"], env=cli_env, capture_output=True, text=True
     )
     assert bad.returncode == 2 and "unknown detector" in bad.stderr
+
+
+def test_detectors_over_http_never_share_a_session(scenario_store):
+    """Observed: 2-5 of 18 detectors failed on each `detect --store http://…` with "Attempt to execute concurrent
+    queries within the same session" (clients were handed out round-robin while threads took tasks freely). Over
+    the query endpoint, with more threads than clients would ever have been safe with, twenty runs in a row."""
+    from .running import RunningEndpoint
+
+    store, built = scenario_store
+    endpoint = RunningEndpoint(store)
+    try:
+        remote = open_store(store=f"http://127.0.0.1:{endpoint.port}", database=store.database)
+        failed = []
+        for _ in range(20):
+            runs = run_detectors(remote, window=3600, end=NOW, write=False, concurrency=4)
+            failed += [f"{r.detector.name}: {r.error}" for r in runs if r.error]
+        remote.close()
+    finally:
+        endpoint.stop()
+    assert failed == []
