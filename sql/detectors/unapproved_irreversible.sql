@@ -2,7 +2,14 @@
 -- failure_mode: goal_drift
 -- severity: critical
 -- schedule: 1m
--- description: An irreversible action (a tool declared irreversible) executed without an approval.
+-- description: An irreversible action (a tool declared irreversible) executed without an approval. An action a
+--    guard blocked did not run: it is reported by guard_blocked, not here.
+WITH
+    blocked AS (
+        SELECT SpanId FROM otel_traces
+        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
+          AND arrayExists(a -> a['agentwatch.guard.decision'] = 'blocked', Events.Attributes)
+    )
 SELECT
     lower(hex(sipHash64('unapproved_irreversible', SpanId))) AS fingerprint,
     {severity:String} AS severity,
@@ -20,3 +27,4 @@ SELECT
 FROM agent_spans
 WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
   AND Operation = 'execute_tool' AND Irreversible = 1 AND Approved = 0
+  AND SpanId NOT IN (SELECT SpanId FROM blocked)

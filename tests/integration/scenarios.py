@@ -338,6 +338,23 @@ def build(now: dt.datetime) -> list[Scenario]:
         agent="agent-irrevbad",
         **{"agentwatch.tool.irreversible": True, "agentwatch.tool.approved": False},
     )
+    s = b.scenario("irrevblocked", {"guard_blocked"}, "the scope guard stopped cancel_order before it ran")
+    b.span(
+        s,
+        w(1),
+        {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": "cancel_order-irrevblocked",
+            "gen_ai.conversation.id": "s-irrevblocked",
+            "gen_ai.agent.name": "agent-irrevblocked",
+            "agentwatch.tool.irreversible": True,
+            "agentwatch.tool.approved": False,
+            "error.type": "ScopeViolationError",
+        },
+        status="Error",
+        name="execute_tool cancel_order-irrevblocked",
+        events=[("agentwatch.guard.scope", {"agentwatch.guard.name": "scope", "agentwatch.guard.decision": "blocked"})],
+    )
     s = b.scenario("irrevok", set(), "an approved irreversible action")
     b.tool(
         s,
