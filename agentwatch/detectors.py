@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import json
 import logging
 import re
@@ -203,6 +204,26 @@ def _run_one(store: Store, detector: Detector, bounds: dict[str, Any], overrides
     return run
 
 
+def check_params(detectors: list[Detector], params: dict[str, Any]) -> dict[str, Any]:
+    """Refuse a parameter none of ``detectors`` has, or a value its type cannot take: the one check behind
+    ``agentwatch detect --param`` and a rules file's ``params``. Returns the values parsed."""
+    known = {name: d for d in detectors for name in d.params}
+    parsed: dict[str, Any] = {}
+    for key, value in params.items():
+        if key == "severity":
+            if value not in SEVERITIES:
+                raise ConfigError("severity", f"{value!r} is not one of {SEVERITIES}")
+            parsed[key] = value
+            continue
+        if key not in known:
+            owner = detectors[0].name if len(detectors) == 1 else "none of the detectors run"
+            close = difflib.get_close_matches(key, list(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(key, f"{owner} has no parameter {key!r}{hint}; known: {sorted(known)}")
+        parsed[key] = known[key].params[key].parse(value)
+    return parsed
+
+
 def run_detectors(
     store: Store,
     *,
@@ -218,6 +239,9 @@ def run_detectors(
     """Run detectors over ``[end - window, end)`` with a baseline of ``baseline`` seconds before it; record their
     findings (``write``). Detectors run concurrently, each worker with its own store client."""
     detectors = load_detectors(names)
+    if window <= 0:
+        raise ConfigError("window", f"must be longer than zero, not {window:g}s (a window of nothing finds nothing)")
+    check_params(detectors, params or {})
     end = end or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     start = end - dt.timedelta(seconds=window)
     bounds = {"start": start, "end": end, "baseline_start": start - dt.timedelta(seconds=baseline)}

@@ -109,7 +109,7 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
     """Validate a whole rules document and return it, or raise the first :class:`RulesError`."""
     import yaml
 
-    from agentwatch.detectors import load_detectors
+    from agentwatch.detectors import check_params, load_detectors
 
     try:
         document = yaml.safe_load(text) or {}
@@ -206,18 +206,11 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
         params = spec.get("params") or {}
         if not isinstance(params, dict):
             raise RulesError(source, lines.get("params", line), f"{where}.params", "must be a mapping")
-        for key, value in params.items():
-            if key not in detector.params:
-                raise RulesError(
-                    source,
-                    lines.get("params", line),
-                    f"{where}.params.{key}",
-                    f"{detector.name} has no parameter {key!r}; it has {sorted(detector.params)}",
-                )
-            try:
-                detector.params[key].parse(value)
-            except AgentwatchError as exc:
-                raise RulesError(source, lines.get("params", line), f"{where}.params.{key}", str(exc)) from None
+        try:
+            check_params([detector], params)
+        except AgentwatchError as exc:
+            key = getattr(exc, "setting", "").removeprefix("param ")
+            raise RulesError(source, lines.get("params", line), f"{where}.params.{key}", str(exc)) from None
         schedule = str(spec.get("schedule", f"{int(detector.schedule)}s"))
         interval, cron = None, None
         if len(schedule.split()) == 5:
