@@ -210,7 +210,7 @@ def test_detectors_over_http_never_share_a_session(scenario_store):
     the query endpoint, with more threads than clients would ever have been safe with, twenty runs in a row."""
     from .running import RunningEndpoint
 
-    store, built = scenario_store
+    store, _ = scenario_store
     endpoint = RunningEndpoint(store)
     try:
         remote = open_store(store=f"http://127.0.0.1:{endpoint.port}", database=store.database)
