@@ -233,6 +233,16 @@ def build(now: dt.datetime) -> list[Scenario]:
         )
     for i in range(3):
         b.tool(s, w(i), "catalog-driftok", session="s-driftok", args=f"w{i}", shape="discount:number,items:array")
+    s = b.scenario("driftnewbad", {"tool_schema_drift"}, "a new deployment: 30 calls of one shape, then 10 of another")
+    for i in range(30):
+        shape = "items:array,total:number"
+        b.tool(s, w(i * 0.4), "stock-driftnewbad", session="s-driftnewbad", args=str(i), shape=shape)
+    for i in range(10):
+        b.tool(s, w(13 + i * 0.3), "stock-driftnewbad", session="s-driftnewbad", args=f"n{i}", shape="data:object")
+    s = b.scenario("driftnewok", set(), "a new deployment whose optional field comes and goes call to call")
+    for i in range(40):
+        shape = "discount:number,items:array" if i % 3 == 0 else "items:array"
+        b.tool(s, w(i * 0.4), "prices-driftnewok", session="s-driftnewok", args=str(i), shape=shape)
     s = b.scenario("emptyhitsbad", {"empty_results_with_hits"}, "search claims 12 hits but returns none")
     b.tool(
         s,
