@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from agentwatch._version import __version__
 from agentwatch.config import Config, configure
@@ -95,19 +97,55 @@ def _parse_params(pairs: Sequence[str]) -> dict[str, str]:
     return params
 
 
+_TRAILING_FORMAT = re.compile(r"\s+FORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
+_CLIENT_FORMATS = {
+    "vertical": "vertical",
+    "json": "json",
+    "jsoneachrow": "json",
+    "csv": "csv",
+    "csvwithnames": "csv",
+    "pretty": "table",
+    "prettycompact": "table",
+    "tabseparated": "table",
+}
+
+
+def _open_for_reading(config: Config):
+    """The store; while agentwatch serve holds the embedded store, its read-only query endpoint instead."""
+    from agentwatch.errors import StoreLockedError
+    from agentwatch.store import open_store
+
+    try:
+        return open_store(config)
+    except StoreLockedError as locked:
+        if not locked.query_url:
+            raise
+        print(f"(read through the query endpoint of agentwatch serve, PID {locked.pid})", file=sys.stderr)
+        url = locked.query_url
+        if config.query_password:
+            scheme, _, rest = url.partition("://")
+            url = f"{scheme}://{config.query_user}:{config.query_password}@{rest}"
+        return open_store(config, store=url)
+
+
 def cmd_sql(args: argparse.Namespace, config: Config) -> int:
     from agentwatch.output import render_rows
-    from agentwatch.store import open_store
 
     params = _parse_params(args.param or [])
     if bool(args.statement) == bool(args.query):
         raise ConfigError("sql", "give either a statement or --query NAME")
-    with open_store(config) as store:
+    statement, fmt = args.statement, args.format
+    ending = _TRAILING_FORMAT.search(statement or "")
+    if ending:  # "… FORMAT Vertical" as in clickhouse-client: the output format, not part of the query sent
+        if ending.group(1).lower() not in _CLIENT_FORMATS:
+            raise ConfigError("FORMAT", f"{ending.group(1)} is not one of {sorted(set(_CLIENT_FORMATS))}")
+        statement, fmt = statement[: ending.start()], _CLIENT_FORMATS[ending.group(1).lower()]
+    with _open_for_reading(config) as store:
         if args.query:
             result = store.run_sql(f"queries/{args.query}", params)
         else:
-            result = store.query(args.statement, params or None)
-        print(render_rows(list(result.column_names), result.result_rows, args.format, args.max_width))
+            result = store.query(statement, params or None)
+        print(render_rows(list(result.column_names), result.result_rows, fmt, args.max_width))
     return 0
 
 
@@ -129,54 +167,61 @@ def cmd_collector(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _operate(config: Config, name: str, request: dict) -> dict:
+    """Run a command that writes on the store, or, when agentwatch serve holds the embedded store, through serve's
+    control interface: the same command either way (agentwatch.operations)."""
+    from agentwatch.errors import StoreLockedError
+    from agentwatch.operations import run_operation
+    from agentwatch.store import open_store
+
+    try:
+        store = open_store(config)
+    except StoreLockedError as locked:
+        from agentwatch.control import send
+
+        answer = send(locked, name, request)
+        print(f"(run by agentwatch serve, PID {locked.pid}, which holds the store)", file=sys.stderr)
+        return answer
+    with store:
+        return run_operation(name, store, request)
+
+
 def cmd_detect(args: argparse.Namespace, config: Config) -> int:
     import json
 
     from agentwatch.config import parse_duration
-    from agentwatch.detectors import run_detectors
     from agentwatch.output import render_rows
-    from agentwatch.store import open_store
 
     try:
         window, baseline = parse_duration(args.window), parse_duration(args.baseline)
     except ValueError as exc:
         raise ConfigError("--window/--baseline", str(exc)) from None
-    with open_store(config) as store:
-        runs = run_detectors(
-            store,
-            window=window,
-            baseline=baseline,
-            names=args.detector or None,
-            params=_parse_params(args.param or []),
-            write=not args.no_write,
-        )
-    findings = [f for r in runs for f in r.findings]
-    failed = [r for r in runs if r.error]
+    answer = _operate(
+        config,
+        "detect",
+        {
+            "window": window,
+            "baseline": baseline,
+            "detectors": args.detector or None,
+            "params": _parse_params(args.param or []),
+            "write": not args.no_write,
+        },
+    )
     if args.format == "json":
-        print(
-            json.dumps(
-                {
-                    "findings": [f.as_dict() for f in findings],
-                    "errors": {r.detector.name: r.error for r in failed},
-                    "seconds": {r.detector.name: round(r.seconds, 3) for r in runs},
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps(answer, indent=2))
     else:
-        rows = [(f.severity, f.detector, f.session_id or f.agent_name or f.tool_name, f.summary) for f in findings]
+        rows = [
+            (f["severity"], f["detector"], f["session_id"] or f["agent_name"] or f["tool_name"], f["summary"])
+            for f in answer["findings"]
+        ]
         print(render_rows(["severity", "detector", "subject", "summary"], rows, max_width=args.max_width))
-        for r in failed:
-            print(f"detector {r.detector.name} failed: {r.error}", file=sys.stderr)
-    return 1 if failed else 0
+        for name, error in answer["errors"].items():
+            print(f"detector {name} failed: {error}", file=sys.stderr)
+    return 1 if answer["errors"] else 0
 
 
 def cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
-    import datetime as dt
-
     from agentwatch.config import parse_duration
-    from agentwatch.evaluators import evaluate, make_judge
-    from agentwatch.store import open_store
 
     if args.judge:
         config = configure(store=args.store, database=args.database, judge=args.judge)
@@ -186,61 +231,51 @@ def cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
     if not (shard.isdigit() and shards.isdigit() and int(shard) < int(shards)):
         raise ConfigError("--shard", f"{args.shard!r} must be I/N with 0 <= I < N")
     try:
-        since = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(seconds=parse_duration(args.since))
+        since_seconds = parse_duration(args.since)
     except ValueError as exc:
         raise ConfigError("--since", str(exc)) from None
-    judge = make_judge(config)
-
-    def progress(stats) -> None:
-        if sys.stderr.isatty():
-            print(
-                f"\r{stats.answers} answers: {stats.scored} scored, {stats.skipped} skipped, {stats.errors} errors",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    with open_store(config) as store:
-        stats = evaluate(
-            store, judge, since=since, sample=args.sample, shard=int(shard), shards=int(shards), progress=progress
-        )
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-    print(
-        f"{judge.name}: {stats.answers} answers in {stats.seconds:.1f}s — {stats.scored} scored "
-        f"({stats.cached} from cache), {stats.skipped} skipped, {stats.errors} errors"
+    answer = _operate(
+        config,
+        "evaluate",
+        {
+            "since": since_seconds,
+            "sample": args.sample,
+            "shard": int(shard),
+            "shards": int(shards),
+            "judge": config.judge,
+        },
     )
-    if stats.budget_exhausted:
+    print(
+        f"{answer['judge']}: {answer['answers']} answers in {answer['seconds']:.1f}s — {answer['scored']} scored "
+        f"({answer['cached']} from cache), {answer['skipped']} skipped, {answer['errors']} errors"
+    )
+    if answer["budget_exhausted"]:
         print("the judge's token budget for this hour is spent; the rest waits for the next run", file=sys.stderr)
-    for message in sorted(set(stats.error_messages))[:5]:
+    for message in answer["error_messages"]:
         print(f"  error: {message}", file=sys.stderr)
     return 0
 
 
 def cmd_alerts_run(args: argparse.Namespace, config: Config) -> int:
-    from agentwatch.alerts import AlertEngine, load_rules
+    from agentwatch.alerts import load_rules
     from agentwatch.output import render_rows
-    from agentwatch.store import open_store
 
-    ruleset = load_rules(args.rules)
-    with open_store(config) as store:
-        outcomes = AlertEngine(store, ruleset).run_all()
-    rows = [
-        (o.rule, o.findings, o.firing, o.pending, len(o.notified), "; ".join(o.failures) or o.error) for o in outcomes
-    ]
+    rules = str(Path(args.rules).resolve()) if args.rules else None
+    load_rules(rules)  # a broken rules file is refused here, before anything runs
+    outcomes = _operate(config, "alerts_run", {"rules": rules})["outcomes"]
+    rows = [(o["rule"], o["findings"], o["firing"], o["pending"], o["notified"], o["problems"]) for o in outcomes]
     print(
         render_rows(["rule", "findings", "firing", "pending", "notified", "problems"], rows, max_width=args.max_width)
     )
-    return 1 if any(o.error for o in outcomes) else 0
+    return 1 if any(o["error"] for o in outcomes) else 0
 
 
 def cmd_alerts_list(args: argparse.Namespace, config: Config) -> int:
     from agentwatch.alerts import load_rules, next_run
     from agentwatch.output import render_rows
-    from agentwatch.store import open_store
 
     ruleset = load_rules(args.rules)
-    with open_store(config) as store:
+    with _open_for_reading(config) as store:
         runs = {
             r[0]: r[1:]
             for r in store.query(
@@ -288,9 +323,8 @@ def cmd_alerts_list(args: argparse.Namespace, config: Config) -> int:
 def cmd_alerts_silence(args: argparse.Namespace, config: Config) -> int:
     import datetime as dt
 
-    from agentwatch.alerts import AlertEngine, load_rules
+    from agentwatch.alerts import load_rules
     from agentwatch.config import parse_duration
-    from agentwatch.store import open_store
 
     matchers = _parse_params(args.match or [])
     if not matchers:
@@ -301,9 +335,14 @@ def cmd_alerts_silence(args: argparse.Namespace, config: Config) -> int:
         )
     except ValueError as exc:
         raise ConfigError("--for", str(exc)) from None
-    with open_store(config) as store:
-        silence_id = AlertEngine(store, load_rules(args.rules)).silence(matchers, until, args.comment or "")
-    print(f"silence {silence_id}: alerts matching {matchers} are not notified until {until.isoformat()}Z")
+    rules = str(Path(args.rules).resolve()) if args.rules else None
+    load_rules(rules)
+    answer = _operate(
+        config,
+        "alerts_silence",
+        {"matchers": matchers, "until": until.isoformat(), "comment": args.comment or "", "rules": rules},
+    )
+    print(f"silence {answer['id']}: alerts matching {matchers} are not notified until {until.isoformat()}Z")
     return 0
 
 

@@ -60,21 +60,31 @@ class StoreUnreachableError(StoreError):
 
 
 class StoreLockedError(StoreError):
-    """Another process holds the embedded store; ``pid`` and ``command`` name it when they can be known."""
+    """Another process holds the embedded store; ``pid`` and ``command`` name it when they can be known, and
+    ``query_url`` is the read-only query endpoint of the agentwatch serve holding it, when it is one."""
 
-    def __init__(self, path: str, pid: int | None = None, command: str | None = None) -> None:
+    def __init__(
+        self, path: str, pid: int | None = None, command: str | None = None, query_url: str | None = None
+    ) -> None:
         self.path = path
         self.pid = pid
         self.command = command
+        self.query_url = query_url
         holder = "another process"
         if pid is not None:
             holder = f"process {pid}" + (f" ({command})" if command else "")
+        read = (
+            f"To read while it runs, go through its query endpoint: AGENTWATCH_STORE={query_url} (read-only); "
+            "detect, alerts run, alerts silence and evaluate reach it on their own."
+            if query_url
+            else "To read while agentwatch serve holds the store, go through its query endpoint "
+            "(AGENTWATCH_STORE=http://HOST:PORT of its --query-http, read-only)."
+        )
         super().__init__(
             f"the embedded store at {path} is held by {holder}; only one process can open an embedded store. "
             "Stop that process (agentwatch serve flushes on SIGTERM) and run this again, point AGENTWATCH_STORE at "
             "another path, or use a ClickHouse server (AGENTWATCH_STORE=http://host:8123), which many processes "
-            "can share. To read while agentwatch serve holds the store, go through its query endpoint: "
-            "AGENTWATCH_STORE=http://127.0.0.1:8123 (read-only)."
+            f"can share. {read}"
         )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 __all__ = ["FORMATS", "render_rows", "to_jsonable"]
 
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "vertical")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -57,6 +57,14 @@ def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str 
                 [json.dumps(to_jsonable(v)) if isinstance(v, (dict, list, tuple)) else to_jsonable(v) for v in row]
             )
         return buffer.getvalue().rstrip("\n")
+    if fmt == "vertical":  # one "column: value" line per cell, a header per row, as clickhouse-client's Vertical
+        width = max((len(c) for c in columns), default=0)
+        blocks = []
+        for n, row in enumerate(rows, 1):
+            lines = [f"Row {n}:", "─" * (len(str(n)) + 5)]
+            lines += [f"{c.rjust(width)}: {_cell(v, 10_000)}" for c, v in zip(columns, row, strict=False)]
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks) if blocks else "(0 rows)"
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     cells = [[_cell(v, max_width) for v in row] for row in rows]

@@ -64,6 +64,7 @@ class Server:
         self.collector: Any = None
         self.scheduler: Scheduler | None = None
         self.query: Any = None
+        self.control: Any = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._clients: list[Store] = []
@@ -95,6 +96,16 @@ class Server:
         await loop.run_in_executor(None, Migrator(self.store, self.config).apply)
         try:
             await self._start_listeners()
+            if self.store.dsn.embedded:  # the commands that write reach the store through serve while it holds it
+                from agentwatch.control import ControlServer
+                from agentwatch.listen import split_address
+
+                self.control = ControlServer(self.store)
+                query_url = None
+                if self.query is not None:
+                    host = split_address(self.config.query_http)[0]
+                    query_url = f"http://{'127.0.0.1' if host in ('', '0.0.0.0', '::') else host}:{self.query.port}"
+                await self.control.start(query_url)
         except BaseException:  # an address that cannot be had: stop what started, then say why
             await self.stop()
             raise
@@ -164,6 +175,8 @@ class Server:
             self._stop.wait(self.parts.evaluate_every)
 
     async def stop(self) -> None:
+        if self.control is not None:
+            await self.control.stop()
         if self.query is not None:
             await self.query.stop()
         if self.collector is not None:

@@ -99,6 +99,15 @@ def _lock_holder(path: str) -> tuple[bool, int | None, str | None]:
     return True, pid, command
 
 
+def _serve_query_url(path: str) -> str | None:
+    """The query endpoint of the agentwatch serve holding the store at ``path``, from its control file."""
+    import json
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return json.loads((Path(path) / "agentwatch-control.json").read_text()).get("query_url") or None
+    return None
+
+
 def _connect(dsn: StoreDsn) -> Client:
     driver = _import_driver()
     if dsn.embedded:
@@ -110,12 +119,15 @@ def _connect(dsn: StoreDsn) -> Client:
             Path(dsn.path).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreUnreachableError(f"cannot create the embedded store directory {dsn.path}: {exc}") from exc
+        locked, pid, command = _lock_holder(dsn.path)  # asked first: chDB would print its own raw lock error
+        if locked and pid != os.getpid():
+            raise StoreLockedError(dsn.path, pid, command, _serve_query_url(dsn.path))
         try:
             return driver.get_client(dsn=f"chdb://{dsn.path}")
         except Exception as exc:
             locked, pid, command = _lock_holder(dsn.path)
             if locked and pid != os.getpid():
-                raise StoreLockedError(dsn.path, pid, command) from exc
+                raise StoreLockedError(dsn.path, pid, command, _serve_query_url(dsn.path)) from exc
             text = str(exc)
             other = re.search(r"already initialized with path '([^']*)'", text)
             if other:

@@ -51,6 +51,12 @@ _RESERVED = frozenset(
 _OK = b"Ok.\n"
 log = logging.getLogger("agentwatch.query")
 
+_READ_ONLY_WRITE = (
+    "Cannot execute query in readonly mode: this is agentwatch serve's read-only query endpoint. The commands that "
+    "write (detect, alerts run, alerts silence, evaluate) reach the store through serve when given the embedded "
+    "store itself: --store chdb://PATH (or AGENTWATCH_STORE)"
+)
+
 
 def content_type(fmt: str) -> str:
     """The Content-Type ClickHouse answers a format with."""
@@ -124,6 +130,10 @@ def build_app(endpoint: QueryEndpoint) -> web.Application:
 
     async def read_query(request: web.Request) -> str:
         text = request.query.get("query", "")
+        encoding = request.headers.get("Content-Encoding", "").strip().lower()
+        # an INSERT in the URL, or a block-compressed body (how clickhouse-connect streams its inserts): say why
+        if text.lstrip().upper().startswith("INSERT") or encoding in ("lz4", "zstd", "snappy"):
+            raise ClickHouseError(164, "READONLY", _READ_ONLY_WRITE)
         if request.method != "POST":
             return text
         try:
@@ -132,7 +142,6 @@ def build_app(endpoint: QueryEndpoint) -> web.Application:
             raise ClickHouseError(
                 229, "QUERY_IS_TOO_LARGE", f"Query is too large: more than {endpoint.max_query_bytes} bytes"
             ) from None
-        encoding = request.headers.get("Content-Encoding", "").strip().lower()
         if body and encoding and encoding != "identity":
             if encoding not in ("gzip", "x-gzip", "deflate"):
                 raise ClickHouseError(36, "BAD_ARGUMENTS", f"Unsupported Content-Encoding {encoding!r}")

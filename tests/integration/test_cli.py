@@ -1,9 +1,11 @@
 """The agentwatch command in a subprocess, as a user runs it."""
 
 import json
+import subprocess
 
 import pytest
 
+from ..conftest import PYTHON
 from .running import run_agentwatch
 
 run = run_agentwatch
@@ -45,3 +47,20 @@ def test_every_command_has_help(cli_env, command):
 
 def test_version(cli_env):
     assert run(cli_env, "version").stdout.startswith("agentwatch ")
+
+
+def test_sql_takes_a_trailing_format_as_clickhouse_client_does(cli_env):
+    """Observed: `agentwatch sql "… FORMAT Vertical"` gave a syntax error."""
+    subprocess.run([PYTHON, "-m", "agentwatch", "db", "init"], env=cli_env, check=True, capture_output=True)
+    out = subprocess.run(
+        [PYTHON, "-m", "agentwatch", "sql", "SELECT 1 AS one, 'x' AS two FORMAT Vertical"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[:4] == ["Row 1:", "──────", "one: 1", "two: x"]
+    bad = subprocess.run(
+        [PYTHON, "-m", "agentwatch", "sql", "SELECT 1 FORMAT Template"], env=cli_env, capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "Template is not one of" in bad.stderr

@@ -189,10 +189,14 @@ def test_serve_hosts_the_query_endpoint_and_other_commands_read_through_it(cli_e
         assert health["parts"]["query"]["port"] == query_port
         through = dict(cli_env, AGENTWATCH_STORE=f"http://127.0.0.1:{query_port}")
         assert _sql(through, "SELECT count() AS n FROM otel_traces") == [{"n": 0}]
-        held = subprocess.run(
-            [PYTHON, "-m", "agentwatch", "sql", "SELECT 1"], env=cli_env, capture_output=True, text=True
+        read = subprocess.run(
+            [PYTHON, "-m", "agentwatch", "sql", "SELECT 1 AS one"], env=cli_env, capture_output=True, text=True
         )
-        assert held.returncode != 0 and "AGENTWATCH_STORE=http://127.0.0.1:8123" in held.stderr
+        assert read.returncode == 0 and "read through the query endpoint" in read.stderr, read.stderr
+        held = subprocess.run([PYTHON, "-m", "agentwatch", "db", "status"], env=cli_env, capture_output=True, text=True)
+        # the serve's own endpoint is named (not 8123), and chDB's raw "Code: 76 … Cannot lock file" is not printed
+        assert held.returncode != 0 and f"AGENTWATCH_STORE=http://127.0.0.1:{query_port}" in held.stderr
+        assert "Code: 76" not in held.stderr, held.stderr
         refused = subprocess.run(
             [PYTHON, "-m", "agentwatch", "sql", "DROP TABLE otel_traces"], env=through, capture_output=True, text=True
         )
@@ -220,3 +224,48 @@ def test_a_busy_address_is_a_configuration_error_naming_the_setting(cli_env):
             )
             assert out.returncode == 2, out.stderr
             assert f"configuration error: {setting}: cannot listen on 127.0.0.1:{busy}" in out.stderr, out.stderr
+
+
+def test_commands_that_write_work_while_serve_holds_the_store(cli_env, tmp_path):
+    """Observed: detect, alerts run, alerts silence and evaluate could not write while serve held the embedded
+    store (stopping serve was the only way to silence a page). They go through serve's control interface now."""
+    import stat
+    import urllib.error
+
+    from agentwatch.control import CONTROL_FILE
+
+    port = free_port()
+    env = dict(cli_env, AGENTWATCH_SPOOL_DIR=str(tmp_path / "spool"))
+    store_dir = env["AGENTWATCH_STORE"].removeprefix("chdb://")
+    serve = _serve(env, port)
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([PYTHON, "-m", "agentwatch", *args], env=env, capture_output=True, text=True, timeout=120)
+
+    try:
+        control = os.path.join(store_dir, CONTROL_FILE)
+        assert stat.S_IMODE(os.stat(control).st_mode) == 0o600
+        detect = cli("detect", "--window", "1h", "--format", "json")
+        assert detect.returncode == 0, detect.stderr
+        assert json.loads(detect.stdout)["errors"] == {} and "run by agentwatch serve" in detect.stderr
+        run = cli("alerts", "run")
+        assert run.returncode == 0 and "runaway_loop" in run.stdout, run.stderr
+        silence = cli("alerts", "silence", "--match", "session_id=s-1", "--for", "2h", "--comment", "known")
+        assert silence.returncode == 0 and silence.stdout.startswith("silence "), silence.stderr
+        evaluated = cli("evaluate", "--since", "1h")
+        assert evaluated.returncode == 0 and evaluated.stdout.startswith("heuristic: 0 answers"), evaluated.stderr
+        typo = cli("detect", "--param", "max_repeat=1")
+        assert typo.returncode == 2 and "did you mean 'max_repeats'" in typo.stderr, typo.stderr
+        url = json.load(open(control))["url"]
+        for token in ("", "Bearer wrong"):
+            request = urllib.request.Request(f"{url}/v1/detect", data=b"{}", headers={"Authorization": token})
+            try:
+                urllib.request.urlopen(request, timeout=5)
+                raise AssertionError("the control interface answered without its token")
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 401
+    finally:
+        _stop(serve)
+    assert not os.path.exists(os.path.join(store_dir, CONTROL_FILE))
+    rows = _sql(env, "SELECT Comment FROM alert_silences")
+    assert [r["Comment"] for r in rows] == ["known"]

@@ -1,0 +1,114 @@
+"""The commands that write to the store — detect, alerts run, alerts silence, evaluate — as functions of a store
+and a JSON request, returning a JSON answer: the CLI runs them on the store it opens, or, when ``agentwatch serve``
+holds the embedded store, sends them to serve's control interface (:mod:`agentwatch.control`), which runs the same
+functions. Either way the command does the same thing and prints the same answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from agentwatch.errors import ConfigError
+from agentwatch.store import Store
+
+__all__ = ["OPERATIONS", "run_operation"]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def detect(store: Store, request: dict[str, Any]) -> dict[str, Any]:
+    from agentwatch.detectors import run_detectors
+
+    runs = run_detectors(
+        store,
+        window=float(request["window"]),
+        baseline=float(request["baseline"]),
+        names=request.get("detectors") or None,
+        params=request.get("params") or {},
+        write=bool(request.get("write", True)),
+    )
+    findings = [f.as_dict() for r in runs for f in r.findings]
+    return {
+        "findings": findings,
+        "errors": {r.detector.name: r.error for r in runs if r.error},
+        "seconds": {r.detector.name: round(r.seconds, 3) for r in runs},
+    }
+
+
+def alerts_run(store: Store, request: dict[str, Any]) -> dict[str, Any]:
+    from agentwatch.alerts import AlertEngine, load_rules
+
+    outcomes = AlertEngine(store, load_rules(request.get("rules"))).run_all()
+    return {
+        "outcomes": [
+            {
+                "rule": o.rule,
+                "findings": o.findings,
+                "firing": o.firing,
+                "pending": o.pending,
+                "notified": len(o.notified),
+                "problems": "; ".join(o.failures) or o.error,
+                "error": o.error,
+            }
+            for o in outcomes
+        ]
+    }
+
+
+def alerts_silence(store: Store, request: dict[str, Any]) -> dict[str, Any]:
+    from agentwatch.alerts import AlertEngine, load_rules
+
+    until = dt.datetime.fromisoformat(request["until"])
+    silence = AlertEngine(store, load_rules(request.get("rules"))).silence(
+        dict(request["matchers"]), until, request.get("comment", "")
+    )
+    return {"id": silence, "until": until.isoformat()}
+
+
+def evaluate(store: Store, request: dict[str, Any]) -> dict[str, Any]:
+    from agentwatch.config import get_config
+    from agentwatch.evaluators import evaluate as run_evaluation
+    from agentwatch.evaluators import make_judge
+
+    config = get_config()
+    if request.get("judge") and request["judge"] != config.judge:
+        config = dataclasses.replace(config, judge=request["judge"])
+    judge = make_judge(config)
+    stats = run_evaluation(
+        store,
+        judge,
+        since=_now() - dt.timedelta(seconds=float(request["since"])),
+        sample=float(request.get("sample", 1.0)),
+        shard=int(request.get("shard", 0)),
+        shards=int(request.get("shards", 1)),
+    )
+    return {
+        "judge": judge.name,
+        "answers": stats.answers,
+        "scored": stats.scored,
+        "cached": stats.cached,
+        "skipped": stats.skipped,
+        "errors": stats.errors,
+        "seconds": round(stats.seconds, 3),
+        "budget_exhausted": stats.budget_exhausted,
+        "error_messages": sorted(set(stats.error_messages))[:5],
+    }
+
+
+OPERATIONS: dict[str, Callable[[Store, dict[str, Any]], dict[str, Any]]] = {
+    "detect": detect,
+    "alerts_run": alerts_run,
+    "alerts_silence": alerts_silence,
+    "evaluate": evaluate,
+}
+
+
+def run_operation(name: str, store: Store, request: dict[str, Any]) -> dict[str, Any]:
+    if name not in OPERATIONS:
+        raise ConfigError("operation", f"{name!r} is not one of {sorted(OPERATIONS)}")
+    return OPERATIONS[name](store, request)
