@@ -256,7 +256,8 @@ def test_commands_that_write_work_while_serve_holds_the_store(cli_env, tmp_path)
         assert evaluated.returncode == 0 and evaluated.stdout.startswith("heuristic: 0 answers"), evaluated.stderr
         typo = cli("detect", "--param", "max_repeat=1")
         assert typo.returncode == 2 and "did you mean 'max_repeats'" in typo.stderr, typo.stderr
-        url = json.load(open(control))["url"]
+        with open(control) as handle:
+            url = json.load(handle)["url"]
         for token in ("", "Bearer wrong"):
             request = urllib.request.Request(f"{url}/v1/detect", data=b"{}", headers={"Authorization": token})
             try:
