@@ -21,6 +21,7 @@ from typing import Any
 
 from agentwatch.alerts import AlertEngine, RuleSet, Scheduler, load_rules
 from agentwatch.config import Config
+from agentwatch.errors import ConfigError
 from agentwatch.evaluators import evaluate, make_judge
 from agentwatch.migrate import Migrator
 from agentwatch.store import Store, open_store
@@ -94,6 +95,8 @@ class Server:
         if self.store is None:
             self.store = await loop.run_in_executor(None, lambda: open_store(self.config, create=True))
         await loop.run_in_executor(None, Migrator(self.store, self.config).apply)
+        if self.parts.evaluator or self.parts.alerts or self.parts.collector:
+            await loop.run_in_executor(None, self._check_writable)
         try:
             await self._start_listeners()
             if self.store.dsn.embedded:  # the commands that write reach the store through serve while it holds it
@@ -138,6 +141,18 @@ class Server:
             collector.health_extra = lambda: self.health(collector=False)
             await collector.start()
             self.collector = collector
+
+    def _check_writable(self) -> None:
+        """A store this process may only read (serve's query endpoint, a read-only user) is refused at start:
+        the evaluator and the alert rules would fail on every run while the process looked alive."""
+        readonly = self.store.query("SELECT getSetting('readonly')").result_rows[0][0]
+        if str(readonly) not in ("0", ""):
+            raise ConfigError(
+                "AGENTWATCH_STORE",
+                f"{self.store.dsn.redacted()} is read-only (readonly={readonly}): the collector, evaluator and alert "
+                "rules write. Is it agentwatch serve's query endpoint? While serve runs it already evaluates and "
+                "alerts; point a worker at a ClickHouse server it can write to",
+            )
 
     def _client(self) -> Store:
         client = self.store.clone()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -24,14 +25,26 @@ def next_run(rule: Rule, after: dt.datetime) -> dt.datetime:
 
 class Scheduler:
     def __init__(self, engines: list[AlertEngine], *, workers: int = 2) -> None:
-        self.engines = engines  # one per worker thread: each has its own store client
+        self.engines = engines  # each has its own store client; a rule borrows an idle one for its run
         self.rules = list(engines[0].ruleset.rules)
         self.next: dict[str, dt.datetime] = {}
         self.running: dict[str, Future[RuleOutcome]] = {}
         self.last: dict[str, RuleOutcome] = {}
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="agentwatch-alerts")
-        self._turn = 0
+        self._pool = ThreadPoolExecutor(min(workers, len(engines)), thread_name_prefix="agentwatch-alerts")
+        self._idle: queue.SimpleQueue[AlertEngine] = queue.SimpleQueue()
+        for engine in engines:
+            self._idle.put(engine)
         self._lock = threading.Lock()
+
+    def _evaluate(self, rule: Rule, now: dt.datetime) -> RuleOutcome:
+        engine = self._idle.get()  # a client serves one query at a time: never two rules on one engine
+        try:
+            return engine.evaluate(rule, now)
+        except Exception as exc:  # recorded as the rule's error; the scheduler goes on
+            log.error("alert rule %s failed: %s", rule.name, exc)
+            return RuleOutcome(rule.name, error=str(exc))
+        finally:
+            self._idle.put(engine)
 
     def tick(self, now: dt.datetime) -> list[str]:
         """Start every rule that is due and not still running; returns their names."""
@@ -47,9 +60,7 @@ class Scheduler:
                 due = self.next.get(rule.name, now)
                 if due > now or rule.name in self.running:
                     continue
-                engine = self.engines[self._turn % len(self.engines)]
-                self._turn += 1
-                self.running[rule.name] = self._pool.submit(engine.evaluate, rule, now)
+                self.running[rule.name] = self._pool.submit(self._evaluate, rule, now)
                 self.next[rule.name] = next_run(rule, now)  # from now: missed runs are skipped, not replayed
                 started.append(rule.name)
         return started

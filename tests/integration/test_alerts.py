@@ -351,3 +351,33 @@ def test_workers_split_the_rules_between_them():
     names = [r.name for share in shares for r in share]
     assert sorted(names) == sorted(r.name for r in rules.rules)  # every rule once, on exactly one worker
     assert all(shares)
+
+
+def test_the_scheduler_never_runs_two_rules_on_one_client(store):
+    """Observed on a worker over an http store: "Attempt to execute concurrent queries within the same session"
+    (engines were handed out round-robin while the pool's threads took rules freely). Over the query endpoint the
+    rules' writes are refused (read-only), but no two of their queries may meet on one client."""
+    from agentwatch.alerts import load_rules
+    from agentwatch.store import open_store
+
+    from .running import RunningEndpoint
+
+    endpoint = RunningEndpoint(store)
+    remote = [open_store(store=f"http://127.0.0.1:{endpoint.port}", database=store.database) for _ in range(2)]
+    try:
+        ruleset = load_rules()
+        scheduler = Scheduler([AlertEngine(client, ruleset) for client in remote], workers=4)
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        for _ in range(3):
+            scheduler.tick(now)
+            for future in list(scheduler.running.values()):
+                future.result(60)
+            now += dt.timedelta(minutes=10)
+        scheduler.tick(now)
+        errors = [o.error for o in scheduler.last.values()]
+        assert len(errors) == len(ruleset.rules)
+        assert not [e for e in errors if "concurrent queries" in e], errors
+    finally:
+        for client in remote:
+            client.close()
+        endpoint.stop()

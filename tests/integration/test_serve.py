@@ -201,6 +201,12 @@ def test_serve_hosts_the_query_endpoint_and_other_commands_read_through_it(cli_e
             [PYTHON, "-m", "agentwatch", "sql", "DROP TABLE otel_traces"], env=through, capture_output=True, text=True
         )
         assert refused.returncode != 0 and "READONLY" in refused.stderr
+        # a worker pointed at the read-only endpoint refuses to start instead of limping (observed: it lost its
+        # scheduler thread to a traceback and kept running as if healthy)
+        worker = subprocess.run(
+            [PYTHON, "-m", "agentwatch", "worker"], env=through, capture_output=True, text=True, timeout=60
+        )
+        assert worker.returncode == 2 and "is read-only" in worker.stderr, worker.stderr
     finally:
         _stop(serve)
 
