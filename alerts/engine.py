@@ -279,6 +279,7 @@ class AlertEngine:
             evidence=row.evidence,
             starts_at=row.active_since.isoformat(),
             ends_at=row.resolved_at.isoformat() if row.pending_kind == "resolved" else None,
+            session_id=row.labels.get("session_id", ""),
             agent_name=row.labels.get("agent_name", ""),
             tool_name=row.labels.get("tool_name", ""),
         )

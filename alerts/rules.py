@@ -105,6 +105,26 @@ def _duration(value: Any, source: str, line: int | None, name: str) -> float:
     return seconds
 
 
+_RULE_FIELDS = frozenset(
+    (
+        "name",
+        "detector",
+        "enabled",
+        "params",
+        "schedule",
+        "window",
+        "severity",
+        "for",
+        "repeat_interval",
+        "labels",
+        "summary",
+        "channels",
+    )
+)
+# what ``defaults`` may set for every rule (a rule's own value wins; labels are merged)
+_DEFAULTABLE = frozenset(("enabled", "schedule", "window", "for", "repeat_interval", "labels", "summary", "channels"))
+
+
 def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
     """Validate a whole rules document and return it, or raise the first :class:`RulesError`."""
     import yaml
@@ -123,7 +143,7 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
     unknown = set(document) - {"channels", "rules", "defaults"}
     if unknown:
         key = sorted(unknown)[0]
-        raise RulesError(source, top_lines.get(key), key, "unknown top-level key (expected channels, rules)")
+        raise RulesError(source, top_lines.get(key), key, "unknown top-level key (expected channels, defaults, rules)")
     nodes = {k.value: v for k, v in root.value} if root is not None else {}
     channels: dict[str, Channel] = {}
     channel_nodes = {k.value: v for k, v in getattr(nodes.get("channels"), "value", [])}
@@ -159,42 +179,63 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
             retries,
         )
     detectors = {d.name: d for d in load_detectors()}
+    defaults = document.get("defaults") or {}
+    default_lines = _lines(nodes.get("defaults"))
+    if not isinstance(defaults, dict):
+        raise RulesError(source, top_lines.get("defaults"), "defaults", "must be a mapping")
+    for key in sorted(set(defaults) - _DEFAULTABLE):
+        raise RulesError(
+            source, default_lines.get(key), f"defaults.{key}", f"unknown field (known: {sorted(_DEFAULTABLE)})"
+        )
     rules: list[Rule] = []
     rule_nodes = getattr(nodes.get("rules"), "value", [])
     raw_rules = document.get("rules") or []
     if not isinstance(raw_rules, list):
         raise RulesError(source, top_lines.get("rules"), "rules", "must be a list")
-    seen: set[str] = set()
+    # every detector is a rule (its header's schedule and severity); the file overrides, adds and switches off
+    listed: list[tuple[int | None, dict[str, Any], Any]] = []
+    overridden: set[str] = set()
     for index, spec in enumerate(raw_rules):
         node = rule_nodes[index] if index < len(rule_nodes) else None
+        if (
+            isinstance(spec, dict)
+            and spec.get("name") in detectors
+            and spec.get("detector", spec["name"]) == spec["name"]
+        ):
+            spec = {"detector": spec["name"], **spec}
+            overridden.add(spec["name"])
+        listed.append((index, spec, node))
+    listed += [(None, {"name": name, "detector": name}, None) for name in sorted(detectors) if name not in overridden]
+    seen: set[str] = set()
+    for index, spec, node in listed:
         lines = _lines(node)
         line = node.start_mark.line + 1 if node is not None else None
-        where = f"rules[{index}]"
+        where = f"rules[{index}]" if index is not None else f"(the default rule of {spec['name']})"
         if not isinstance(spec, dict):
             raise RulesError(source, line, where, "must be a mapping")
-        known = {
-            "name",
-            "detector",
-            "params",
-            "schedule",
-            "window",
-            "severity",
-            "for",
-            "repeat_interval",
-            "labels",
-            "summary",
-            "channels",
-        }
-        extra = set(spec) - known
+        extra = set(spec) - _RULE_FIELDS
         if extra:
             key = sorted(extra)[0]
-            raise RulesError(source, lines.get(key, line), f"{where}.{key}", f"unknown field (known: {sorted(known)})")
+            raise RulesError(
+                source, lines.get(key, line), f"{where}.{key}", f"unknown field (known: {sorted(_RULE_FIELDS)})"
+            )
+        # a rule the file lists is on unless it says otherwise; a detector's own rule follows defaults.enabled
+        enabled = spec.get("enabled", True if index is not None else defaults.get("enabled", True))
+        if not isinstance(enabled, bool):
+            raise RulesError(source, lines.get("enabled", line), f"{where}.enabled", "must be true or false")
+        if not enabled:
+            seen.add(str(spec.get("name")))
+            continue
         name = spec.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
             raise RulesError(source, lines.get("name", line), f"{where}.name", "needs a name of letters, digits, ._:-")
         if name in seen:
             raise RulesError(source, lines.get("name", line), f"{where}.name", f"{name!r} is used twice")
         seen.add(name)
+        labels_given = spec.get("labels")
+        spec = {**{k: v for k, v in defaults.items() if k != "enabled"}, **spec}
+        if isinstance(labels_given, dict) and isinstance(defaults.get("labels"), dict):
+            spec["labels"] = {**defaults["labels"], **labels_given}
         detector = detectors.get(spec.get("detector"))
         if detector is None:
             raise RulesError(
@@ -230,6 +271,7 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
         labels = spec.get("labels") or {}
         if not isinstance(labels, dict) or not all(isinstance(v, (str, int, float)) for v in labels.values()):
             raise RulesError(source, lines.get("labels", line), f"{where}.labels", "must map names to strings")
+        labels = {"failure_mode": detector.failure_mode, **labels}
         routed = spec.get("channels", list(channels))
         if isinstance(routed, str):
             routed = [routed]

@@ -18,7 +18,6 @@ from typing import Any
 from agentwatch.alerts import parse_rules
 from agentwatch.config import configure
 from agentwatch.demo.scenarios import SCENARIOS, Scenario
-from agentwatch.detectors import load_detectors
 from agentwatch.listen import free_port
 from agentwatch.llm_server import LLMServer, Reply
 from agentwatch.output import render_rows
@@ -75,10 +74,7 @@ def _rules(webhook_url: str, extra_webhook: str | None) -> str:
     channels = f"channels:\n  demo:\n    type: webhook\n    url: {webhook_url}\n    retries: 1\n"
     if extra_webhook:
         channels += f"  extra:\n    type: webhook\n    url: {extra_webhook}\n    retries: 1\n"
-    rules = "rules:\n" + "".join(
-        f"  - {{name: {d.name}, detector: {d.name}, schedule: 2s, window: 1h}}\n" for d in load_detectors()
-    )
-    return channels + rules
+    return channels + "defaults: {schedule: 2s, window: 1h}  # every detector's own rule, every 2 s\n"
 
 
 def _owner(finding: dict[str, Any]) -> Scenario | None:

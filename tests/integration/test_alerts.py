@@ -86,6 +86,7 @@ channels:
 """
     return (
         channels
+        + "defaults: {enabled: false}  # only the rules below: the detectors' own rules are off\n"
         + (
             rule
             or """
@@ -163,6 +164,8 @@ def test_pending_firing_repeat_resolved_with_a_controllable_clock(looping):
     )
     assert headers["X-Agentwatch-Signature"] == expected
     assert headers["X-Agentwatch-Notification-Id"] == first_payload["id"]
+    # observed: an empty top-level session_id while labels.session_id had it
+    assert first_payload["session_id"] == first_payload["labels"]["session_id"] == "sess-loop"
     assert next(json.loads(b)["text"] for _, b in slack.requests).startswith(":rotating_light: [CRITICAL] loops:")
 
 
@@ -272,6 +275,7 @@ def test_scheduler_runs_due_rules_and_skips_missed_runs(looping):
     text = """
 channels:
   log: {type: log}
+defaults: {enabled: false}
 rules:
   - {name: fast, detector: runaway_loop, schedule: 1m, window: 12h}
   - {name: nightly, detector: retry_storm, schedule: '0 3 * * *'}
@@ -292,6 +296,38 @@ def test_the_default_rules_cover_every_detector():
     from agentwatch.detectors import load_detectors
 
     assert {r.detector for r in load_rules().rules} == {d.name for d in load_detectors()}
+
+
+def test_a_detector_is_its_own_rule_and_a_rules_file_only_overrides():
+    """Observed: default_rules.yaml restated every detector's schedule and failure mode, and `defaults` was accepted
+    and ignored. Each detector's header is its rule now; a file overrides, adds, switches off and sets defaults."""
+    from agentwatch.detectors import load_detectors
+
+    detectors = {d.name: d for d in load_detectors()}
+    text = """
+channels:
+  log: {type: log}
+defaults: {window: 6h, labels: {team: payments}}
+rules:
+  - {name: cost_spike, window: 2h, labels: {owner: finops}}
+  - {name: retry_storm, enabled: false}
+  - {name: loops_fast, detector: runaway_loop, schedule: 30s}
+"""
+    rules = {r.name: r for r in parse_rules(text).rules}
+    assert set(rules) == (set(detectors) - {"retry_storm"}) | {"loops_fast"}
+    assert rules["cost_spike"].window == 7200 and rules["cost_spike"].labels == {
+        "failure_mode": "runaway_loops_and_cost",
+        "team": "payments",
+        "owner": "finops",
+    }
+    assert (
+        rules["context_growth"].window == 6 * 3600
+        and rules["context_growth"].interval == detectors["context_growth"].schedule
+    )
+    assert rules["tool_schema_drift"].labels["failure_mode"] == "tool_schema_drift"
+    assert rules["loops_fast"].interval == 30 and rules["runaway_loop"].detector == "runaway_loop"
+    with pytest.raises(RulesError, match=r"defaults\.params"):
+        parse_rules("defaults: {params: {max_repeats: 3}}\n")
 
 
 def test_grafana_alert_provisioning_is_valid_and_its_sql_runs(looping, tmp_path):
