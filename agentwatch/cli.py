@@ -381,12 +381,11 @@ def cmd_grafana_preview(args: argparse.Namespace, config: Config) -> int:
 
     from agentwatch.config import parse_duration
     from agentwatch.preview import render_dashboards
-    from agentwatch.store import open_store
 
     end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     start = end - dt.timedelta(seconds=parse_duration(args.since))
     chosen = {"session": args.session} if args.session else {}
-    with open_store(config) as store:
+    with _open_for_reading(config) as store:
         for path in render_dashboards(store, Path(args.out), start, end, chosen):
             print(f"wrote {path}")
     return 0

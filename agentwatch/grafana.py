@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from agentwatch.dsn import default_store_path, parse_store_dsn
+
 __all__ = [
     "DASHBOARDS_PATH",
     "PLUGIN",
@@ -246,6 +248,15 @@ def _datasource(uid: str, name: str, url: str, user: str, password_env: str, dat
     }
 
 
+def _same_address(dsn: Any, address: str) -> bool:
+    from agentwatch.listen import split_address
+
+    host, port = split_address(address)
+    loopback = {"127.0.0.1", "localhost", "::1", "", "0.0.0.0", "::"}
+    same_host = dsn.host == host or (dsn.host in loopback and host in loopback)
+    return same_host and dsn.port == port
+
+
 def provisioning(config: Any, *, query_url: str | None = None, server_url: str | None = None) -> dict[str, str]:
     """Grafana provisioning files (relative path → text) for this configuration: the datasource of the configured
     store — ``agentwatch serve``'s query endpoint on the embedded store, the server otherwise — plus one for the other
@@ -253,7 +264,12 @@ def provisioning(config: Any, *, query_url: str | None = None, server_url: str |
     import yaml
 
     dsn = config.store_dsn
-    endpoint = query_url or f"http://{config.query_http or '127.0.0.1:8123'}"
+    # AGENTWATCH_STORE pointed at serve's query endpoint (as the README advises while serve runs) is the embedded
+    # store seen through serve, not a ClickHouse server
+    via_serve = not dsn.embedded and bool(config.query_http) and _same_address(dsn, config.query_http)
+    endpoint = query_url or (dsn.redacted() if via_serve else f"http://{config.query_http or '127.0.0.1:8123'}")
+    if via_serve:
+        dsn = parse_store_dsn(f"chdb://{default_store_path()}")  # name and order the datasources as embedded
     server = server_url or (dsn.redacted() if not dsn.embedded else "http://clickhouse:8123")
     embedded = _datasource(
         "agentwatch-clickhouse" if dsn.embedded else "agentwatch-embedded",

@@ -17,7 +17,7 @@ from typing import Any
 
 from agentwatch.alerts.cron import Cron, CronError
 from agentwatch.config import parse_duration
-from agentwatch.errors import AgentwatchError
+from agentwatch.errors import AgentwatchError, MissingExtraError
 
 __all__ = ["Channel", "Rule", "RuleSet", "RulesError", "load_rules"]
 
@@ -86,9 +86,18 @@ class RuleSet:
     source: str
 
 
+def _yaml() -> Any:
+    """PyYAML, or an error naming the extra that brings it (an agent-only install has no rules to read)."""
+    try:
+        import yaml
+    except ImportError:
+        raise MissingExtraError("pyyaml", "server", "Reading alert rules") from None
+    return yaml
+
+
 def _lines(node: Any) -> dict[str, int]:
     """Line numbers (1-based) of the keys of a YAML mapping node."""
-    import yaml
+    yaml = _yaml()
 
     if isinstance(node, yaml.MappingNode):
         return {k.value: k.start_mark.line + 1 for k, _ in node.value}
@@ -127,7 +136,7 @@ _DEFAULTABLE = frozenset(("enabled", "schedule", "window", "for", "repeat_interv
 
 def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
     """Validate a whole rules document and return it, or raise the first :class:`RulesError`."""
-    import yaml
+    yaml = _yaml()
 
     from agentwatch.detectors import check_params, load_detectors
 

@@ -4,6 +4,8 @@ caught next to what was injected. Deterministic with a seed; exits non-zero when
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import importlib.util
 import json
 import os
 import subprocess
@@ -70,10 +72,12 @@ class Webhook:
         return f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
 
 
-def _rules(webhook_url: str, extra_webhook: str | None) -> str:
+def _rules(webhook_url: str, extra_webhook: str | None, *, fast: bool = True) -> str:
     channels = f"channels:\n  demo:\n    type: webhook\n    url: {webhook_url}\n    retries: 1\n"
     if extra_webhook:
         channels += f"  extra:\n    type: webhook\n    url: {extra_webhook}\n    retries: 1\n"
+    if not fast:
+        return channels + "defaults: {window: 1h}\n"
     return channels + "defaults: {schedule: 2s, window: 1h}  # every detector's own rule, every 2 s\n"
 
 
@@ -130,6 +134,7 @@ def run_demo(
             return 2
     injected = [s for s in SCENARIOS if s.failure_mode]
     findings: list[dict[str, Any]] = []
+    interactive, last_caught = bool(getattr(out, "isatty", lambda: False)()), -1
     while True:
         rows = server.store.query(
             "SELECT Detector, FailureMode, Fingerprint, SessionId, AgentName, ToolName, argMax(Summary, LastSeen) "
@@ -160,19 +165,21 @@ def run_demo(
         spans = server.store.query("SELECT count() FROM agent_spans").result_rows[0][0]
         evaluated = server.store.query("SELECT uniqExact(TraceId) FROM evaluations").result_rows[0][0]
         elapsed = time.monotonic() - started
-        print(
-            f"\r  {elapsed:4.0f}s  spans {spans:>5}  answers evaluated {evaluated:>3}  findings {len(findings):>3}  "
-            f"alerts {len(hook.payloads):>3}  failure modes caught {len(caught)}/{len(injected)}",
-            end="",
-            file=out,
-            flush=True,
+        line = (
+            f"  {elapsed:4.0f}s  spans {spans:>5}  answers evaluated {evaluated:>3}  findings {len(findings):>3}  "
+            f"alerts {len(hook.payloads):>3}  failure modes caught {len(caught)}/{len(injected)}"
         )
+        if interactive:  # one line, rewritten in place
+            print(f"\r{line}", end="", file=out, flush=True)
+        elif len(caught) != last_caught:  # redirected: a line when something changed, not a pile of \r
+            print(line, file=out, flush=True)
+        last_caught = len(caught)
         if len(caught) == len(injected) or elapsed > timeout:
             break
         time.sleep(1.0)
     time.sleep(2.5)  # one more detector turn: late findings from the same sessions show up in the table too
     alerted = {(p["detector"], p["fingerprint"]) for p in hook.payloads}
-    print("\n", file=out)
+    print("\n" if interactive else "", file=out)
     table = []
     for scenario in SCENARIOS:
         mine = [f for f in findings if (o := _owner(f)) is not None and o.key == scenario.key]
@@ -209,18 +216,26 @@ def run_demo(
         f"{len(healthy_findings)} finding(s) on healthy sessions; {time.monotonic() - started:.0f}s.",
         file=out,
     )
+    preview = (
+        f"agentwatch grafana preview --store {config.store} --out agentwatch-dashboards   # the dashboards as PNGs"
+    )
+    if importlib.util.find_spec("matplotlib") is None:
+        preview = "pip install 'agentwatch[preview]'   # then: " + preview
     print(
         f"""
-Where to look next (the store is {config.store}):
+Where to look next (the store is {config.store}; while --keep serves, these go through it):
   agentwatch sql --store {config.store} "SELECT Detector, Severity, Summary FROM findings FINAL"
   agentwatch sql --store {config.store} "SELECT SessionId, Operation, ToolName, ResultShape FROM agent_spans \\
       WHERE SessionId = 'demo-schema-drift' ORDER BY Timestamp"
   agentwatch detect --store {config.store} --window 1h
   agentwatch alerts list --store {config.store}
-  agentwatch grafana preview --store {config.store} --out agentwatch-dashboards   # the dashboards as PNGs""",
+  {preview}""",
         file=out,
     )
     if keep:
+        # the demo's rules ran every 2 s to finish quickly; serving on, each detector keeps its own schedule
+        server.scheduler.rules = list(parse_rules(_rules(hook.url, webhook, fast=False), "demo rules").rules)
+        server.parts = dataclasses.replace(server.parts, evaluate_every=Parts().evaluate_every)
         print(
             f"\n--keep: serving until Ctrl-C: OTLP on http://127.0.0.1:{port}, ClickHouse HTTP (read-only, for Grafana "
             f'and SQL) on {query_url}:\n  agentwatch sql --store {query_url} "SELECT count() FROM agent_spans"',
