@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from agentwatch.evaluators._grounding_model import Evidence, evidence_of, features, kind_of, probability
 from agentwatch.evaluators._model import Answer, Score, Source
-from agentwatch.evaluators._text import claims, entities, identifiers, is_english, numbers, stems
+from agentwatch.evaluators._text import claims, entities, identifiers, is_english, numbers, stems, words
 
 __all__ = ["HeuristicJudge"]
 
@@ -97,7 +97,7 @@ class HeuristicJudge:
     # -- grounding --------------------------------------------------------------------------------
     def _grounding(self, answer: Answer, evidence: Evidence, refusal: bool) -> Score:
         text = answer.answer
-        stated = claims(text)
+        stated = _says_something(text)
         if refusal and not numbers(text):
             return Score(
                 "grounding", 1.0, "grounded", "The answer declines to state facts, so it claims nothing unsupported."
@@ -221,9 +221,9 @@ class HeuristicJudge:
         failed: Iterable[Source],
     ) -> Score:
         failed = list(failed)
-        hedged = bool(_HEDGE.search(lowered))
-        certain = bool(_CERTAIN.search(lowered))
-        states_facts = bool(numbers(answer.answer)) or len(claims(answer.answer)) > 0
+        hedged = any(h in lowered for h in _HEDGE_HINTS) and bool(_HEDGE.search(lowered))
+        certain = any(h in lowered for h in _CERTAIN_HINTS) and bool(_CERTAIN.search(lowered))
+        states_facts = _says_something(answer.answer)
         if refusal:
             if usable and grounding.score >= 0.8 and not failed:
                 return Score(
@@ -258,6 +258,47 @@ class HeuristicJudge:
                 "calibration", 0.4, "overconfident", "The answer sounds more certain than its partial support allows."
             )
         return Score("calibration", 0.9, "calibrated", "The answer's confidence matches its support.")
+
+
+def _says_something(text: str) -> bool:
+    """A number, or two content words: what a claim needs (cheaper than splitting into sentences)."""
+    return bool(numbers(text)) or len(words(text)) >= 2
+
+
+# every hedge / certainty phrase contains one of these: text without them needs no regex
+_HEDGE_HINTS = (
+    "might",
+    "may",
+    "possib",
+    "perhaps",
+    "probab",
+    "likely",
+    "seem",
+    "appear",
+    "think",
+    "believe",
+    "around",
+    "approx",
+    "roughly",
+    "looks like",
+    "unclear",
+    "uncertain",
+    "estimat",
+)
+_CERTAIN_HINTS = (
+    "definite",
+    "certain",
+    "guarantee",
+    "always",
+    "never",
+    "absolute",
+    "confirm",
+    "doubt",
+    "100%",
+    "rest assured",
+    "exactly",
+    "clearly",
+)
 
 
 def _unsupported(text: str, support, evidence: Evidence, partly: bool = False) -> str:

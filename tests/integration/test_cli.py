@@ -64,3 +64,12 @@ def test_sql_takes_a_trailing_format_as_clickhouse_client_does(cli_env):
         [PYTHON, "-m", "agentwatch", "sql", "SELECT 1 FORMAT Template"], env=cli_env, capture_output=True, text=True
     )
     assert bad.returncode == 2 and "Template is not one of" in bad.stderr
+
+
+def test_an_agent_only_install_names_the_extra_the_pipeline_needs(cli_env):
+    """Observed: `pip install agentwatch` then `agentwatch demo`/`serve` ended in "No module named 'yaml'"."""
+    # serve would refuse before listening; its listeners are switched off all the same (never the default ports)
+    for command in (["demo"], ["serve", "--http", "", "--grpc", "", "--query-http", ""]):
+        code = f"import sys; sys.modules['yaml'] = None; from agentwatch.cli import main; main({command!r})"
+        out = subprocess.run([PYTHON, "-c", code], env=cli_env, capture_output=True, text=True, timeout=60)
+        assert "pip install 'agentwatch[server]'" in out.stderr and "Traceback" not in out.stderr, out.stderr

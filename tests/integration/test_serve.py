@@ -179,6 +179,7 @@ def test_agentwatch_demo(cli_env):
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "6 of 6 failure modes caught and alerted; 0 finding(s) on healthy sessions" in out.stdout
+    assert "\r" not in out.stdout  # redirected: progress as lines, not a pile of carriage returns (observed)
 
 
 def test_serve_hosts_the_query_endpoint_and_other_commands_read_through_it(cli_env):

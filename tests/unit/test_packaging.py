@@ -92,5 +92,6 @@ def test_wheel_contains_sql_and_dashboards(tmp_path):
         if "__pycache__" not in p.parts
     }
     assert modules <= names, sorted(modules - names)
+    assert "agentwatch/evaluators/grounding_model.json" in names  # the offline judge's weights
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "agentwatch = agentwatch.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
