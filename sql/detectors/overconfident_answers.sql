@@ -6,28 +6,12 @@
 --    sources do not support, such as a confident answer over failed or empty tool results.
 -- param.min_calibration: Float64 = 0.4 | lowest acceptable calibration score (the metric's threshold)
 SELECT
-    lower(hex(sipHash64('overconfident_answers', TraceId, SpanId, 'calibration'))) AS fingerprint,
-    {severity:String} AS severity,
-    ServiceName AS service_name,
-    SessionId AS session_id,
-    TraceId AS trace_id,
-    AgentName AS agent_name,
+    lower(hex(sipHash64('overconfident_answers', TraceId, SpanId, 'calibration'))) AS fingerprint, {severity:String} AS severity,
+    ServiceName AS service_name, SessionId AS session_id, TraceId AS trace_id, AgentName AS agent_name,
     '' AS tool_name,
     format('overconfident answer: calibration {} is below {} ({}): {}', toString(round(Score, 2)),
            toString({min_calibration:Float64}), Evaluator, Explanation) AS summary,
-    Score AS value,
-    [SpanId] AS evidence,
+    Score AS value, [SpanId] AS evidence,
     toJSONString(map('metric', 'calibration', 'label', Label, 'evaluator', Evaluator)) AS details
-FROM (
-    SELECT
-        TraceId, SpanId, Evaluator,
-        argMax(Score, EvaluatedAt) AS Score,
-        argMax(Label, EvaluatedAt) AS Label,
-        argMax(Explanation, EvaluatedAt) AS Explanation,
-        argMax(Status, EvaluatedAt) AS Status,
-        any(ServiceName) AS ServiceName, any(SessionId) AS SessionId, any(AgentName) AS AgentName
-    FROM evaluations
-    WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)} AND Metric = 'calibration'
-    GROUP BY TraceId, SpanId, Evaluator
-)
-WHERE Status = 'scored' AND Score < {min_calibration:Float64}
+FROM answer_scores(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+WHERE Metric = 'calibration' AND Status = 'scored' AND Score < {min_calibration:Float64}

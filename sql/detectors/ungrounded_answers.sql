@@ -6,28 +6,12 @@
 --    supports, the confident wrong answer behind an HTTP 200.
 -- param.min_grounding: Float64 = 0.5 | lowest acceptable grounding score (the metric's threshold)
 SELECT
-    lower(hex(sipHash64('ungrounded_answers', TraceId, SpanId, 'grounding'))) AS fingerprint,
-    {severity:String} AS severity,
-    ServiceName AS service_name,
-    SessionId AS session_id,
-    TraceId AS trace_id,
-    AgentName AS agent_name,
+    lower(hex(sipHash64('ungrounded_answers', TraceId, SpanId, 'grounding'))) AS fingerprint, {severity:String} AS severity,
+    ServiceName AS service_name, SessionId AS session_id, TraceId AS trace_id, AgentName AS agent_name,
     '' AS tool_name,
     format('ungrounded answer: grounding {} is below {} ({}): {}', toString(round(Score, 2)),
            toString({min_grounding:Float64}), Evaluator, Explanation) AS summary,
-    Score AS value,
-    [SpanId] AS evidence,
+    Score AS value, [SpanId] AS evidence,
     toJSONString(map('metric', 'grounding', 'label', Label, 'evaluator', Evaluator)) AS details
-FROM (
-    SELECT
-        TraceId, SpanId, Evaluator,
-        argMax(Score, EvaluatedAt) AS Score,
-        argMax(Label, EvaluatedAt) AS Label,
-        argMax(Explanation, EvaluatedAt) AS Explanation,
-        argMax(Status, EvaluatedAt) AS Status,
-        any(ServiceName) AS ServiceName, any(SessionId) AS SessionId, any(AgentName) AS AgentName
-    FROM evaluations
-    WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)} AND Metric = 'grounding'
-    GROUP BY TraceId, SpanId, Evaluator
-)
-WHERE Status = 'scored' AND Score < {min_grounding:Float64}
+FROM answer_scores(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+WHERE Metric = 'grounding' AND Status = 'scored' AND Score < {min_grounding:Float64}

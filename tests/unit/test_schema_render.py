@@ -43,7 +43,7 @@ def test_cluster_render_uses_on_cluster_and_replicated_engines(migration):
     if sql.startswith("ALTER TABLE"):
         assert re.search(r"^ALTER TABLE `aw`\.\w+ ON CLUSTER `prod`", sql), sql[:200]
         return
-    pattern = r"^CREATE ((TABLE|MATERIALIZED VIEW) IF NOT EXISTS `aw`\.|OR REPLACE FUNCTION )\w+ ON CLUSTER `prod`"
+    pattern = r"^CREATE ((TABLE|MATERIALIZED VIEW|VIEW) IF NOT EXISTS `aw`\.|OR REPLACE FUNCTION )\w+ ON CLUSTER `prod`"
     assert re.search(pattern, sql), sql[:200]
     for engine in re.findall(r"ENGINE = (\w+)\((.*?)\)\n", sql):
         assert engine[0].startswith("Replicated"), engine
