@@ -24,7 +24,7 @@ from typing import Any
 from agentwatch.auth import bearer_matches
 from agentwatch.errors import AgentwatchError, ConfigError, StoreLockedError
 
-__all__ = ["CONTROL_FILE", "ControlError", "ControlServer", "send"]
+__all__ = ["CONTROL_FILE", "ControlError", "ControlServer", "read_control", "send"]
 
 log = logging.getLogger("agentwatch.control")
 
@@ -107,16 +107,24 @@ class ControlServer:
             client.close()
 
 
+def read_control(store_path: str, pid: int | None) -> dict[str, Any] | None:
+    """The control file of the serve (process ``pid``, when known) holding the store at ``store_path``; None when
+    there is none, or when it was left behind by an earlier serve."""
+    try:
+        control = json.loads((Path(store_path) / CONTROL_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(control, dict) or (pid is not None and control.get("pid") != pid):
+        return None
+    return control
+
+
 def send(locked: StoreLockedError, name: str, request: dict[str, Any], timeout: float = 600.0) -> dict[str, Any]:
     """Send operation ``name`` to the serve holding the store ``locked`` names; re-raise ``locked`` when no serve
     offers a control interface there (another kind of process holds it)."""
-    path = Path(locked.path) / CONTROL_FILE
-    try:
-        control = json.loads(path.read_text())
-    except (OSError, ValueError):
-        raise locked from None
-    if locked.pid is not None and control.get("pid") != locked.pid:
-        raise locked  # a file left behind by an earlier serve
+    control = read_control(locked.path, locked.pid)
+    if control is None:
+        raise locked
     http = urllib.request.Request(
         f"{control['url']}/v1/{name}",
         data=json.dumps(request).encode(),

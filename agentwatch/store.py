@@ -99,13 +99,12 @@ def _lock_holder(path: str) -> tuple[bool, int | None, str | None]:
     return True, pid, command
 
 
-def _serve_query_url(path: str) -> str | None:
-    """The query endpoint of the agentwatch serve holding the store at ``path``, from its control file."""
-    import json
+def _locked(path: str, pid: int | None, command: str | None) -> StoreLockedError:
+    """The store is held; by an agentwatch serve, its control file tells where to read through it."""
+    from agentwatch.control import read_control
 
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        return json.loads((Path(path) / "agentwatch-control.json").read_text()).get("query_url") or None
-    return None
+    control = read_control(path, pid) or {}
+    return StoreLockedError(path, pid, command, control.get("query_url"))
 
 
 def _connect(dsn: StoreDsn) -> Client:
@@ -121,13 +120,13 @@ def _connect(dsn: StoreDsn) -> Client:
             raise StoreUnreachableError(f"cannot create the embedded store directory {dsn.path}: {exc}") from exc
         locked, pid, command = _lock_holder(dsn.path)  # asked first: chDB would print its own raw lock error
         if locked and pid != os.getpid():
-            raise StoreLockedError(dsn.path, pid, command, _serve_query_url(dsn.path))
+            raise _locked(dsn.path, pid, command)
         try:
             return driver.get_client(dsn=f"chdb://{dsn.path}")
         except Exception as exc:
             locked, pid, command = _lock_holder(dsn.path)
             if locked and pid != os.getpid():
-                raise StoreLockedError(dsn.path, pid, command, _serve_query_url(dsn.path)) from exc
+                raise _locked(dsn.path, pid, command) from exc
             text = str(exc)
             other = re.search(r"already initialized with path '([^']*)'", text)
             if other:

@@ -26,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -35,6 +34,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from agentwatch.listen import free_port
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.integration.running import run_agentwatch, start_agentwatch
 
 DAY = 86_400 * 10**9
 
@@ -147,21 +149,7 @@ def slow_senders(port: int, stop: threading.Event) -> None:
 
 
 def start(env: dict[str, str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agentwatch", "collector", "--http", f"127.0.0.1:{port}", "--grpc", ""],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the collector did not start")
+    return start_agentwatch("collector", env, port, log=subprocess.DEVNULL)
 
 
 def main() -> None:
@@ -194,21 +182,13 @@ def main() -> None:
         thread.join(120)
     proc.send_signal(signal.SIGTERM)
     proc.wait(120)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "agentwatch",
-            "sql",
-            "SELECT (SELECT count() FROM otel_traces) AS traces, (SELECT uniqExact(SpanId) FROM otel_traces) AS uniq, "
-            "(SELECT count() FROM agent_spans) AS agent_spans",
-            "--format",
-            "json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+    out = run_agentwatch(
+        env,
+        "sql",
+        "SELECT (SELECT count() FROM otel_traces) AS traces, (SELECT uniqExact(SpanId) FROM otel_traces) AS uniq, "
+        "(SELECT count() FROM agent_spans) AS agent_spans",
+        "--format",
+        "json",
     )
     stored = json.loads(out.stdout)[0]
     kept = sum(json.loads(p.read_text())["spans"] for p in (work / "spool" / "rejected").glob("*.json"))

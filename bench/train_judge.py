@@ -88,9 +88,11 @@ def quality(split: str, flagged: np.ndarray, y: np.ndarray) -> str:
     tp, fp = int((flagged & (y == 1)).sum()), int((flagged & (y == 0)).sum())
     precision, recall = tp / max(1, tp + fp), tp / max(1, int((y == 1).sum()))
     f1 = 2 * precision * recall / max(1e-9, precision + recall)
+    false_alarms = int((flagged & (y == 0)).sum()) / max(1, int((y == 0).sum()))  # right answers flagged
     return (
         f"{split:14} precision {precision:.3f} recall {recall:.3f} F1 {f1:.3f} "
-        f"balanced accuracy {balanced_accuracy(flagged, y):.3f}  ({len(y)} answers)"
+        f"balanced accuracy {balanced_accuracy(flagged, y):.3f}  right answers flagged {false_alarms:.1%}  "
+        f"({len(y)} answers)"
     )
 
 

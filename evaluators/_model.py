@@ -7,6 +7,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from agentwatch.evaluators._text import parsed_json
+
 __all__ = ["METRICS", "METRIC_UNITS", "Answer", "Metric", "Score", "Source"]
 
 
@@ -94,8 +96,6 @@ class Answer:
 
 
 def _empty_text(text: str) -> bool:
-    from agentwatch.evaluators._text import parsed_json
-
     stripped = text.strip()
     if stripped in ("", "null", "None", "[]", "{}", '""'):
         return True

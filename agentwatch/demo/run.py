@@ -81,6 +81,16 @@ def _rules(webhook_url: str, extra_webhook: str | None, *, fast: bool = True) ->
     return channels + "defaults: {schedule: 2s, window: 1h}  # every detector's own rule, every 2 s\n"
 
 
+def preview_hint(store: str) -> str:
+    """The follow-up command that renders the dashboards; first the extra to install when it is missing."""
+    command = f"agentwatch grafana preview --store {store} --out agentwatch-dashboards   # the dashboards as PNGs"
+    try:
+        available = importlib.util.find_spec("matplotlib") is not None
+    except ValueError:  # in sys.modules as None: blocked
+        available = False
+    return command if available else "pip install 'agentwatch[preview]'   # then: " + command
+
+
 def _owner(finding: dict[str, Any]) -> Scenario | None:
     session, agents = finding["session_id"], set(filter(None, str(finding["agent_name"]).split(",")))
     for scenario in SCENARIOS:
@@ -216,11 +226,7 @@ def run_demo(
         f"{len(healthy_findings)} finding(s) on healthy sessions; {time.monotonic() - started:.0f}s.",
         file=out,
     )
-    preview = (
-        f"agentwatch grafana preview --store {config.store} --out agentwatch-dashboards   # the dashboards as PNGs"
-    )
-    if importlib.util.find_spec("matplotlib") is None:
-        preview = "pip install 'agentwatch[preview]'   # then: " + preview
+    preview = preview_hint(config.store)
     print(
         f"""
 Where to look next (the store is {config.store}; while --keep serves, these go through it):

@@ -111,21 +111,7 @@ def test_sigkill_with_spooled_spans_then_restart(tmp_path, cli_env):
     finally:
         restarted.send_signal(signal.SIGTERM)
         assert restarted.wait(60) == 0
-    out = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "agentwatch",
-            "sql",
-            "SELECT count() AS n, uniqExact(SpanId) AS u FROM otel_traces",
-            "--format",
-            "json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = run_agentwatch(env, "sql", "SELECT count() AS n, uniqExact(SpanId) AS u FROM otel_traces", "--format", "json")
     assert json.loads(out.stdout) == [{"n": 700, "u": 700}]
 
 

@@ -19,3 +19,14 @@ def test_json_and_csv_render_clickhouse_values():
     csv = render_rows(["t", "m", "arr"], rows, "csv").splitlines()
     assert csv[0] == "t,m,arr"
     assert csv[1] == '2026-01-02T03:04:05,"{""k"": ""v""}","[""a"", ""b""]"'
+
+
+def test_the_demo_names_the_preview_extra_when_matplotlib_is_missing(monkeypatch):
+    """Observed: without the [preview] extra the demo suggested a command that fails."""
+    import sys
+
+    from agentwatch.demo.run import preview_hint
+
+    assert preview_hint("chdb:///s").startswith("agentwatch grafana preview --store chdb:///s")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without the extra looks like to import
+    assert preview_hint("chdb:///s").startswith("pip install 'agentwatch[preview]'   # then: agentwatch grafana")
