@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import re
 import sys
@@ -40,17 +41,26 @@ def cmd_config(args: argparse.Namespace, config: Config) -> int:
     from agentwatch.config import settings_table
     from agentwatch.output import render_rows
 
-    rows = []
-    for row in settings_table():
-        current = config.shown(row["name"])  # secrets masked
-        env = " / ".join(f"`{v}`" for v in (row["env"], *row["alt"])) if args.markdown else row["env"]
-        rows.append((env, row["type"], row["default"], current, row["doc"]))
-    if args.markdown:
-        print("| setting | type | default | meaning |\n|---|---|---|---|")
-        for env, kind, default, _current, doc in rows:
-            print(f"| {env} | {kind} | `{default}` | {doc} |")
+    fmt = "markdown" if args.markdown else args.format
+    table = settings_table()
+    if fmt == "json":
+        shown = [
+            {k: row[k] for k in ("env", "alt", "type", "side", "secret", "doc")}
+            | {"default": None if row["secret"] else row["default"], "value": config.shown(row["name"])}
+            for row in table
+        ]
+        print(json.dumps(shown, indent=2, default=str))
+    elif fmt == "markdown":
+        print("| setting | side | type | default | meaning |\n|---|---|---|---|---|")
+        for row in table:
+            env = " / ".join(f"`{v}`" for v in (row["env"], *row["alt"]))
+            print(f"| {env} | {row['side']} | {row['type']} | `{row['default']}` | {row['doc']} |")
     else:
-        print(render_rows(["env", "type", "default", "current", "doc"], rows, max_width=70))
+        rows = [
+            (row["env"], row["side"], row["type"], row["default"], config.shown(row["name"]), row["doc"])
+            for row in table
+        ]
+        print(render_rows(["env", "side", "type", "default", "current", "doc"], rows, max_width=70))
     return 0
 
 
@@ -442,7 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_version)
 
     p = commands.add_parser("config", help="show every setting: environment variable, default, current value")
-    p.add_argument("--markdown", action="store_true", help="print the settings table as Markdown")
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table", help="output format")
+    p.add_argument("--markdown", action="store_true", help="same as --format markdown (the README's table)")
     p.set_defaults(handler=cmd_config)
 
     db = commands.add_parser("db", help="schema of the store")

@@ -2,24 +2,34 @@
 
 The :class:`Config` dataclass *is* the table: every field carries its environment variable (``AGENTWATCH_*``,
 or the standard ``OTEL_*`` name where one exists) and a one-line doc. Values come from, in order: keywords
-given to :func:`configure`, the environment, the default. An invalid value fails at start-up with a
-:class:`~agentwatch.errors.ConfigError` that names the setting.
+given to :func:`configure`, the environment, the default.
+
+Each setting belongs to a side. The **agent** side (export, content capture, redaction, guards) is what an
+instrumented application reads, through :func:`configure_agent`: it looks at nothing else, and a bad value there is
+logged once and replaced by its default, because telemetry must never stop the application from starting. The
+**server** side (store, collector, query endpoint, judge) is read with every other setting by :func:`configure`,
+where an invalid value fails at start-up with a :class:`~agentwatch.errors.ConfigError` that names it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import logging
 import os
 import re
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, get_type_hints
+from typing import Any, Literal, get_args, get_type_hints
 
 from agentwatch.dsn import StoreDsn, default_store_path, parse_store_dsn
 from agentwatch.errors import ConfigError
 
-__all__ = ["Config", "configure", "get_config", "mask", "settings_table"]
+__all__ = ["Config", "Side", "configure", "configure_agent", "get_config", "mask", "settings_table"]
+
+log = logging.getLogger("agentwatch.config")
+Side = Literal["agent", "server"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -42,10 +52,12 @@ def _setting(
     alt: tuple[str, ...] = (),
     check: Callable[[Any], str | None] | None = None,
     secret: bool = False,
+    side: Side = "server",
 ) -> Any:
     """A field of the settings table. A callable ``default`` is resolved when settings are, not at import.
-    A ``secret`` one is never shown: not by ``agentwatch config``, not in ``repr``, logs or error messages."""
-    metadata = {"env": env, "alt": alt, "doc": doc, "check": check, "secret": secret}
+    A ``secret`` one is never shown: not by ``agentwatch config``, not in ``repr``, logs or error messages.
+    ``side`` says who reads it: the instrumented application (agent) or agentwatch's own processes (server)."""
+    metadata = {"env": env, "alt": alt, "doc": doc, "check": check, "secret": secret, "side": side}
     if callable(default):
         return field(default_factory=default, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -104,6 +116,19 @@ def _patterns(value: str) -> str | None:
     return None
 
 
+def _at_least_one(value: int | None) -> str | None:
+    return None if value is None or value >= 1 else "must be at least 1 (leave it unset for no limit)"
+
+
+def _positive_or_unset(value: float | None) -> str | None:
+    return None if value is None or value > 0 else "must be greater than 0 (leave it unset for no limit)"
+
+
+# What the OpenTelemetry specification allows. The Python SDK has no OTLP/JSON exporter, so http/json exports
+# protobuf over the same HTTP endpoint, which every OTLP receiver (agentwatch's collector included) accepts.
+PROTOCOLS = ("http/protobuf", "http/json", "grpc")
+
+
 def _log_level(value: str) -> str | None:
     levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
     return None if value.upper() in levels else f"must be one of {', '.join(levels)}"
@@ -145,37 +170,96 @@ class Config:
         "unknown_service",
         "service.name of the instrumented process.",
         alt=("AGENTWATCH_SERVICE_NAME",),
+        side="agent",
     )
     endpoint: str = _setting(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "http://127.0.0.1:4318",
         "OTLP endpoint spans are exported to.",
         alt=("AGENTWATCH_ENDPOINT",),
+        side="agent",
     )
     headers: str = _setting(
         "OTEL_EXPORTER_OTLP_HEADERS",
         "",
         "Extra OTLP export headers, k=v comma-separated (e.g. authorization=Bearer …).",
         secret=True,
+        side="agent",
     )
     capture_content: bool = _setting(
         "AGENTWATCH_CAPTURE_CONTENT",
         True,
         "Record prompts, answers, tool arguments and results (secrets redacted).",
         alt=("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",),
+        side="agent",
     )
-    redact_emails: bool = _setting("AGENTWATCH_REDACT_EMAILS", False, "Also mask email addresses in captured content.")
+    redact_emails: bool = _setting(
+        "AGENTWATCH_REDACT_EMAILS", False, "Also mask email addresses in captured content.", side="agent"
+    )
     protocol: str = _setting(
         "OTEL_EXPORTER_OTLP_PROTOCOL",
         "http/protobuf",
-        "OTLP protocol the SDK exports with: http/protobuf or grpc.",
-        check=lambda v: None if v in ("http/protobuf", "grpc") else "must be http/protobuf or grpc",
+        "OTLP protocol the SDK exports with: http/protobuf, http/json (sent as protobuf) or grpc.",
+        check=lambda v: None if v in PROTOCOLS else f"must be one of {', '.join(PROTOCOLS)}",
+        side="agent",
     )
     max_content_length: int = _setting(
         "AGENTWATCH_MAX_CONTENT_LENGTH",
         16384,
         "Longest captured content value, in characters; longer is truncated.",
         check=_positive,
+        side="agent",
+    )
+    # agent side: guards (global defaults for every agent run; @agent(guards=...) overrides them)
+    max_steps: int | None = _setting(
+        "AGENTWATCH_MAX_STEPS",
+        None,
+        "Most steps one agent run may take (unset: no cap).",
+        check=_at_least_one,
+        side="agent",
+    )
+    max_tokens: int | None = _setting(
+        "AGENTWATCH_MAX_TOKENS",
+        None,
+        "Most LLM tokens one agent run may use (unset: no cap).",
+        check=_at_least_one,
+        side="agent",
+    )
+    max_cost_usd: float | None = _setting(
+        "AGENTWATCH_MAX_COST_USD",
+        None,
+        "Most an agent run may spend on LLM calls, in USD (unset: no cap).",
+        check=_positive_or_unset,
+        side="agent",
+    )
+    max_seconds: float | None = _setting(
+        "AGENTWATCH_MAX_SECONDS",
+        None,
+        "Longest an agent run may take (e.g. 90s, 5m; unset: no cap).",
+        check=_positive_or_unset,
+        side="agent",
+    )
+    max_repeats: int | None = _setting(
+        "AGENTWATCH_MAX_REPEATS",
+        None,
+        "Identical tool calls (same tool, same arguments) one run may make (unset: any).",
+        check=_at_least_one,
+        side="agent",
+    )
+    approved_actions: str = _setting(
+        "AGENTWATCH_APPROVED_ACTIONS", "", "Irreversible tools approved in advance, comma-separated.", side="agent"
+    )
+    enforce_scope: bool = _setting(
+        "AGENTWATCH_ENFORCE_SCOPE",
+        False,
+        "Refuse tools outside an agent's allowed_tools (ScopeViolationError).",
+        side="agent",
+    )
+    require_approval: bool = _setting(
+        "AGENTWATCH_REQUIRE_APPROVAL",
+        False,
+        "Irreversible tools need an approval (ApprovalRequiredError).",
+        side="agent",
     )
     # collector
     ingest_token: str = _setting(
@@ -228,6 +312,7 @@ class Config:
         "",
         "Extra secret patterns (RE2, ';;'-separated) masked before storage, besides the built-in ones.",
         check=_patterns,
+        side="agent",  # the SDK masks them too, before anything leaves the process
     )
     # query endpoint
     query_http: str = _setting(
@@ -326,7 +411,18 @@ def _fields() -> dict[str, dataclasses.Field[Any]]:
     return {f.name: f for f in dataclasses.fields(Config)}
 
 
-def _convert(name: str, kind: Any, raw: Any) -> Any:
+def _kind(hint: Any) -> tuple[type, bool]:
+    """The type of a setting and whether it may be unset (``int | None``)."""
+    if isinstance(hint, types.UnionType):
+        inner = [t for t in get_args(hint) if t is not type(None)]
+        return inner[0], True
+    return hint, False
+
+
+def _convert(name: str, hint: Any, raw: Any) -> Any:
+    kind, optional = _kind(hint)
+    if optional and (raw is None or (isinstance(raw, str) and not raw.strip())):
+        return None
     if kind is bool:
         if isinstance(raw, bool):
             return raw
@@ -346,59 +442,105 @@ def _convert(name: str, kind: Any, raw: Any) -> Any:
 
 
 def settings_table() -> list[dict[str, Any]]:
-    """The settings as rows (name, env, alternatives, type, default, doc), e.g. for the README or ``--help``."""
+    """The settings as rows (name, env, alternatives, type, default, doc, secret, side), e.g. for the README."""
     hints = get_type_hints(Config)
     return [
         {
             "name": f.name,
             "env": f.metadata["env"],
             "alt": f.metadata["alt"],
-            "type": hints[f.name].__name__,
+            "type": _kind(hints[f.name])[0].__name__,
             "default": _default(f),
             "doc": f.metadata["doc"],
             "secret": f.metadata["secret"],
+            "side": f.metadata["side"],
         }
         for f in dataclasses.fields(Config)
     ]
 
 
-def configure(*, environ: Mapping[str, str] | None = None, **values: Any) -> Config:
-    """Resolve settings from keywords, then the environment, then defaults; validate; make them current.
+def _resolve(
+    f: dataclasses.Field[Any], hint: Any, values: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[Any, str, bool]:
+    """A setting's value, the name it came by (keyword or environment variable) and whether that was a keyword.
+    Raises ConfigError for an invalid one, naming it (a secret's value is never shown)."""
+    name = f.name
+    label, given = name, False
+    if name in values and values[name] is not None:
+        raw, given = values[name], True
+    else:
+        raw = _default(f)
+        for var in (f.metadata["env"], *f.metadata["alt"]):
+            if env.get(var, "") != "":
+                raw, label = env[var], var
+                break
+    try:
+        value = _convert(name, hint, raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(label, "is not valid" if f.metadata["secret"] else str(exc)) from None
+    check = f.metadata["check"]
+    problem = check(value) if check else None
+    if problem:
+        shown = mask(name, value) if f.metadata["secret"] else repr(value)
+        raise ConfigError(label, f"{shown} {problem}")
+    return value, label, given
 
-    Keywords are the field names of :class:`Config` (``store=``, ``database=`` …).
-    """
-    global _current
-    env = os.environ if environ is None else environ
-    fields = _fields()
+
+def _unknown(values: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
     unknown = sorted(set(values) - set(fields))
     if unknown:
         close = difflib.get_close_matches(unknown[0], list(fields), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(unknown[0], f"is not an agentwatch setting{hint}")
+
+
+def configure(*, environ: Mapping[str, str] | None = None, **values: Any) -> Config:
+    """Resolve every setting from keywords, then the environment, then defaults; validate; make them current.
+
+    Keywords are the field names of :class:`Config` (``store=``, ``database=`` …). For agentwatch's own processes:
+    an invalid value of any side raises :class:`~agentwatch.errors.ConfigError`.
+    """
+    global _current
+    env = os.environ if environ is None else environ
+    fields = _fields()
+    _unknown(values, fields)
+    hints = get_type_hints(Config)
+    resolved = {name: _resolve(f, hints[name], values, env)[0] for name, f in fields.items()}
+    _current = Config(**resolved)
+    return _current
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def configure_agent(*, environ: Mapping[str, str] | None = None, **values: Any) -> Config:
+    """The settings an instrumented application uses: the agent side only, read leniently.
+
+    Server-side settings are not read at all (they keep their defaults here), so garbage in ``AGENTWATCH_STORE`` or
+    ``AGENTWATCH_QUERY_TIMEOUT`` cannot reach the application. An invalid agent-side value from the environment is
+    logged once and replaced by its default; an invalid keyword is the caller's own code, and raises ConfigError.
+    The result is not made current (``get_config()`` stays the server's).
+    """
+    env = os.environ if environ is None else environ
+    fields = _fields()
+    _unknown(values, fields)
     hints = get_type_hints(Config)
     resolved: dict[str, Any] = {}
     for name, f in fields.items():
-        label = name
-        if name in values and values[name] is not None:
-            raw = values[name]
-        else:
-            raw = _default(f)
-            for var in (f.metadata["env"], *f.metadata["alt"]):
-                if env.get(var, "") != "":
-                    raw, label = env[var], var
-                    break
+        if f.metadata["side"] != "agent":
+            continue
         try:
-            value = _convert(name, hints[name], raw)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(label, "is not valid" if f.metadata["secret"] else str(exc)) from None
-        check = f.metadata["check"]
-        problem = check(value) if check else None
-        if problem:
-            shown = mask(name, value) if f.metadata["secret"] else repr(value)
-            raise ConfigError(label, f"{shown} {problem}")
-        resolved[name] = value
-    _current = Config(**resolved)
-    return _current
+            resolved[name] = _resolve(f, hints[name], values, env)[0]
+        except ConfigError as exc:
+            if name in values and values[name] is not None:
+                raise
+            resolved[name] = _default(f)
+            key = (exc.setting, str(exc))
+            if key not in _warned:
+                _warned.add(key)
+                shown = "•••" if f.metadata["secret"] else repr(resolved[name])
+                log.warning("agentwatch: %s; using the default (%s)", exc, shown)
+    return Config(**resolved)
 
 
 _current: Config | None = None

@@ -14,7 +14,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from agentwatch.config import Config, configure
+from agentwatch.config import Config, configure_agent
 from agentwatch.errors import MissingExtraError
 from agentwatch.instrumentation._content import ContentPolicy
 from agentwatch.instrumentation._state import set_policy, set_tracer_provider
@@ -54,6 +54,8 @@ def _headers(text: str) -> dict[str, str]:
 def _exporter(config: Config) -> Any:
     headers = _headers(config.headers)
     endpoint = config.endpoint.rstrip("/")
+    if config.protocol == "http/json":  # the Python SDK has no JSON exporter; the same endpoint takes protobuf
+        log.info("agentwatch exports OTLP as http/protobuf: the OpenTelemetry Python SDK has no http/json exporter")
     if config.protocol == "grpc":
         try:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -95,7 +97,7 @@ def instrument(
     with _lock:
         if _current is not None:
             return _current
-        config = configure(
+        config = configure_agent(
             service_name=service_name,
             endpoint=endpoint,
             headers=headers,
@@ -105,9 +107,9 @@ def instrument(
             protocol=protocol,
         )
         from agentwatch.instrumentation import _state
-        from agentwatch.instrumentation.guards import guards_from_env
+        from agentwatch.instrumentation.guards import guards_from_config
 
-        _state.default_guards = guards_from_env()  # global guard defaults (None: guards off)
+        _state.default_guards = guards_from_config(config)  # global guard defaults (None: guards off)
         set_policy(
             ContentPolicy(
                 capture=config.capture_content,

@@ -3,9 +3,9 @@
 Opt-in per agent (``@agentwatch.agent(..., budget=Budget(...), guards=Guards(...))``) or globally from the
 environment for the one-line import (``AGENTWATCH_MAX_STEPS``, ``AGENTWATCH_MAX_TOKENS``, ``AGENTWATCH_MAX_COST_USD``,
 ``AGENTWATCH_MAX_SECONDS``, ``AGENTWATCH_MAX_REPEATS``, ``AGENTWATCH_ENFORCE_SCOPE``, ``AGENTWATCH_REQUIRE_APPROVAL``,
-``AGENTWATCH_APPROVED_ACTIONS``). Every decision — allowed near a limit, warned, blocked — is an
-``agentwatch.guard.<name>`` event on the span, with the limit and the observed value. With no guards configured,
-nothing is checked and nothing changes.
+``AGENTWATCH_APPROVED_ACTIONS``; rows of the settings table, shown by ``agentwatch config``). Every decision —
+allowed near a limit, warned, blocked — is an ``agentwatch.guard.<name>`` event on the span, with the limit and the
+observed value. With no guards configured, nothing is checked and nothing changes.
 
     AgentwatchError
     └── AgentGuardError           a guard stopped something; ``guard``, ``limit`` and ``observed`` say which and why
@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentwatch.errors import AgentwatchError
+
+if TYPE_CHECKING:
+    from agentwatch.config import Config
 
 __all__ = [
     "PRICES",
@@ -42,7 +44,7 @@ __all__ = [
     "ScopeViolationError",
     "ToolSchemaError",
     "estimate_cost",
-    "guards_from_env",
+    "guards_from_config",
 ]
 
 
@@ -157,42 +159,30 @@ class Guards:
             raise ValueError("loop_mode must be 'raise' or 'message'")
         if self.schema_mode not in ("raise", "flag"):
             raise ValueError("schema_mode must be 'raise' or 'flag'")
+        if self.max_repeats is not None and self.max_repeats < 1:
+            raise ValueError("max_repeats must be at least 1 (None: no limit); 0 would refuse every tool call")
 
     def merged(self, budget: Budget | None) -> Guards:
         return dataclasses.replace(self, budget=budget) if budget is not None else self
 
 
-def _env_number(name: str, kind: type) -> Any:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return kind(raw)
-    except ValueError:
-        from agentwatch.errors import ConfigError
-
-        raise ConfigError(name, f"{raw!r} is not a {kind.__name__}") from None
-
-
-def guards_from_env() -> Guards | None:
-    """Global guard defaults for the one-line import; ``None`` when none is set (guards off)."""
-    budget = Budget(
-        _env_number("AGENTWATCH_MAX_STEPS", int),
-        _env_number("AGENTWATCH_MAX_TOKENS", int),
-        _env_number("AGENTWATCH_MAX_COST_USD", float),
-        _env_number("AGENTWATCH_MAX_SECONDS", float),
-    )
-    repeats = _env_number("AGENTWATCH_MAX_REPEATS", int)
-    approved = tuple(a.strip() for a in os.environ.get("AGENTWATCH_APPROVED_ACTIONS", "").split(",") if a.strip())
-    scope = os.environ.get("AGENTWATCH_ENFORCE_SCOPE", "").lower() in ("1", "true", "yes")
-    approval = os.environ.get("AGENTWATCH_REQUIRE_APPROVAL", "").lower() in ("1", "true", "yes")
-    if budget == Budget() and repeats is None and not approved and not scope and not approval:
+def guards_from_config(config: Config) -> Guards | None:
+    """Global guard defaults from the settings table (``AGENTWATCH_MAX_STEPS`` …); ``None`` when none is set."""
+    budget = Budget(config.max_steps, config.max_tokens, config.max_cost_usd, config.max_seconds)
+    approved = tuple(a.strip() for a in config.approved_actions.split(",") if a.strip())
+    if (
+        budget == Budget()
+        and config.max_repeats is None
+        and not approved
+        and not config.enforce_scope
+        and not config.require_approval
+    ):
         return None
     return Guards(
         budget=budget if budget != Budget() else None,
-        max_repeats=repeats,
-        enforce_scope=scope,
-        require_approval=approval,
+        max_repeats=config.max_repeats,
+        enforce_scope=config.enforce_scope,
+        require_approval=config.require_approval,
         approved_actions=approved,
     )
 
