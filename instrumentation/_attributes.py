@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-__all__ = [name for name in dir() if name.isupper()]
-
 # GenAI semantic conventions (used as they are)
 OPERATION = "gen_ai.operation.name"
 PROVIDER = "gen_ai.provider.name"
@@ -52,3 +50,5 @@ SOURCES_CONTENT = "agentwatch.sources.content"
 SOURCES_COUNT = "agentwatch.sources.count"
 APPROVAL_EVENT = "agentwatch.approval"
 APPROVAL_ACTION = "agentwatch.approval.action"
+
+__all__ = [name for name in dir() if name.isupper()]  # last: every name above is defined by now

@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 import sys
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -95,3 +96,47 @@ def test_wheel_contains_sql_and_dashboards(tmp_path):
     assert "agentwatch/evaluators/grounding_model.json" in names  # the offline judge's weights
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "agentwatch = agentwatch.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_every_public_function_of_a_plain_install_leaves_the_server_side_unloaded():
+    """The inline answer gate runs the judge; it must not drag in the store, the worker or their dependencies."""
+    code = textwrap.dedent("""
+        import sys
+        import agentwatch
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        exporter = InMemorySpanExporter()
+        agentwatch.instrument(span_processor=SimpleSpanProcessor(exporter))
+
+        @agentwatch.tool
+        def search(q: str) -> dict:
+            return {"hits": [{"title": "Refunds take 5 days"}]}
+
+        @agentwatch.tool(irreversible=True)
+        def refund(order: str) -> str:
+            return "ok"
+
+        @agentwatch.agent(name="support", goal="answer refund questions", guards=agentwatch.Guards(max_repeats=3))
+        def support(q: str) -> str:
+            with agentwatch.step(intent="look up"):
+                found = search(q)
+            agentwatch.sources([found])
+            agentwatch.approve("refund")
+            refund("A-1")
+            return agentwatch.check_answer(q, "Refunds take 5 days.", [found], fallback="I am not sure.")
+
+        with agentwatch.session("s-1"):
+            print(support("how long do refunds take?"))
+        agentwatch.shutdown()
+        assert exporter.get_finished_spans()
+        server = sorted(m for m in sys.modules if m.startswith(("agentwatch.store", "agentwatch.evaluators.worker",
+            "agentwatch.evaluators.openai_judge", "agentwatch.collector", "agentwatch.alerts", "agentwatch.migrate",
+            "agentwatch.query", "clickhouse_connect", "chdb", "pandas", "pyarrow", "yaml")))
+        print(",".join(server))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    answer, loaded = out.stdout.splitlines()
+    assert answer == "Refunds take 5 days."
+    assert loaded == ""
