@@ -1,9 +1,11 @@
-"""A small OpenAI-compatible HTTP server with scripted replies, for tests, benchmarks and the demo.
+"""A small LLM API server with scripted replies, for tests, benchmarks and the demo.
 
-It speaks enough of the API for the real ``openai`` client: ``POST /v1/chat/completions`` (with tool calls and
+It speaks enough of OpenAI's API for the real ``openai`` client: ``POST /v1/chat/completions`` (with tool calls and
 SSE streaming, usage included when ``stream_options.include_usage`` is set), ``POST /v1/responses`` (streamed
-too) and ``POST /v1/embeddings``. A *responder* decides each reply; the default one answers deterministically. A
-reply can also be an HTTP error, with ``Retry-After``, or a delay (for timeouts).
+too) and ``POST /v1/embeddings``; and enough of Anthropic's for the real ``anthropic`` client (``base_url`` =
+:attr:`LLMServer.root_url`): ``POST /v1/messages``, with tool use, cache usage and the streamed event sequence. A
+*responder* decides each reply; the default one answers deterministically. A reply can also be an HTTP error, with
+``Retry-After``, or a delay (for timeouts).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Reply:
     delay: float = 0.0
     finish_reason: str | None = None
     raw_body: bytes | None = None  # send these bytes as they are (malformed replies)
+    cache_read_tokens: int = 0  # prompt tokens read from the provider's cache (reported apart by Anthropic)
+    cache_creation_tokens: int = 0
 
 
 Responder = Callable[[str, dict[str, Any]], Reply]
@@ -44,7 +48,7 @@ def estimate_tokens(text: str) -> int:
 
 def _prompt_text(body: dict[str, Any]) -> str:
     if "messages" in body:
-        parts = []
+        parts = [body["system"]] if isinstance(body.get("system"), str) else []
         for message in body["messages"]:
             content = message.get("content")
             if isinstance(content, str):
@@ -95,17 +99,12 @@ class LLMServer:
                     time.sleep(reply.delay)
                 if reply.status != 200:
                     headers = {"Retry-After": str(reply.retry_after)} if reply.retry_after is not None else {}
-                    self._json(
-                        reply.status,
-                        {
-                            "error": {
-                                "message": reply.error or "error",
-                                "type": "server_error",
-                                "code": str(reply.status),
-                            }
-                        },
-                        headers,
-                    )
+                    error = {"message": reply.error or "error", "type": "server_error", "code": str(reply.status)}
+                    if path == "/messages":  # Anthropic's error shape
+                        error = {"type": "error", "error": {"type": "api_error", "message": reply.error or "error"}}
+                    else:
+                        error = {"error": error}
+                    self._json(reply.status, error, headers)
                     return
                 if reply.raw_body is not None:
                     self._send(200, reply.raw_body, "application/json")
@@ -115,6 +114,12 @@ class LLMServer:
                     self._responses(body, reply)
                 elif path == "/embeddings":
                     self._json(200, server._embeddings(body))
+                elif path == "/messages":
+                    message = server._message(body, reply)
+                    if body.get("stream"):
+                        self._stream([(e["type"], e) for e in server._message_events(message)], done=False)
+                    else:
+                        self._json(200, message)
                 else:
                     self._json(404, {"error": {"message": f"unknown path {self.path}"}})
 
@@ -176,6 +181,11 @@ class LLMServer:
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/v1"
+
+    @property
+    def root_url(self) -> str:
+        """The server's address without ``/v1``: the ``base_url`` of an ``anthropic`` client."""
+        return self.base_url.removesuffix("/v1")
 
     def start(self) -> LLMServer:
         self._thread.start()
@@ -386,3 +396,57 @@ class LLMServer:
             "model": body.get("model", "sim"),
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
+
+    def _message(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        """An Anthropic Messages API reply."""
+        content: list[dict[str, Any]] = []
+        if reply.text:
+            content.append({"type": "text", "text": reply.text, "citations": None})
+        for i, (name, args) in enumerate(reply.tool_calls):
+            content.append({"type": "tool_use", "id": f"toolu_{i:02d}", "name": name, "input": args})
+        prompt = estimate_tokens(_prompt_text(body))
+        return {
+            "id": f"msg_{len(self.requests):04d}",
+            "type": "message",
+            "role": "assistant",
+            "model": f"{body.get('model', 'sim')}-sim",
+            "content": content,
+            "stop_reason": reply.finish_reason or ("tool_use" if reply.tool_calls else "end_turn"),
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": max(1, prompt - reply.cache_read_tokens - reply.cache_creation_tokens),
+                "output_tokens": estimate_tokens(reply.text + json.dumps(reply.tool_calls)),
+                "cache_read_input_tokens": reply.cache_read_tokens,
+                "cache_creation_input_tokens": reply.cache_creation_tokens,
+            },
+        }
+
+    def _message_events(self, message: dict[str, Any]) -> list[dict[str, Any]]:
+        """A streamed message as Anthropic sends it: message_start (input usage), per content block start, deltas
+        and stop, then message_delta (stop reason, output usage) and message_stop."""
+        usage = message["usage"]
+        start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+        events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
+        for index, block in enumerate(message["content"]):
+            if block["type"] == "text":
+                events.append({"type": "content_block_start", "index": index, "content_block": {**block, "text": ""}})
+                text = block["text"]
+                for at in range(0, len(text), 8):
+                    delta = {"type": "text_delta", "text": text[at : at + 8]}
+                    events.append({"type": "content_block_delta", "index": index, "delta": delta})
+            else:
+                events.append({"type": "content_block_start", "index": index, "content_block": {**block, "input": {}}})
+                arguments = json.dumps(block["input"])
+                for at in range(0, len(arguments), 10):
+                    delta = {"type": "input_json_delta", "partial_json": arguments[at : at + 10]}
+                    events.append({"type": "content_block_delta", "index": index, "delta": delta})
+            events.append({"type": "content_block_stop", "index": index})
+        events.append(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                "usage": {"output_tokens": usage["output_tokens"]},
+            }
+        )
+        events.append({"type": "message_stop"})
+        return events

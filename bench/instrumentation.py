@@ -4,7 +4,8 @@
 
 Prints per-call microseconds (median of rounds) for: a bare SDK span carrying the same attributes as an
 agentwatch tool span; an ``@agentwatch.tool`` call (capture on and off); the added cost of an instrumented
-OpenAI chat call against a local server (instrumented minus uninstrumented); and a tool call while the exporter
+OpenAI chat call and of an Anthropic ``messages.create`` against the local server (instrumented minus
+uninstrumented, in the same rounds); and a tool call while the exporter
 points at an address where nothing listens (the hot path must not block on the network). Ratios are against the
 bare span, the target being ≤ 1.3× for a tool call.
 """
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
+import anthropic
 import openai
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -93,7 +95,7 @@ def instrumented(provider: TracerProvider, plain: Callable[..., dict], *, captur
         tracer_provider=provider,
         span_processor=BatchSpanProcessor(NullExporter()),
         capture_content=capture,
-        openai=False,
+        providers=(),
     )
     try:
         yield agentwatch.tool(name="search")(plain)
@@ -141,7 +143,7 @@ def huge_result_cost(rounds: int = 5) -> tuple[float, float, float]:
 
     traced, capped_traced, plain = [], [], []
     agentwatch.instrument(
-        tracer_provider=TracerProvider(), span_processor=BatchSpanProcessor(NullExporter()), openai=False
+        tracer_provider=TracerProvider(), span_processor=BatchSpanProcessor(NullExporter()), providers=()
     )
     try:
         tool = agentwatch.tool(name="dump")(plain_huge)
@@ -158,6 +160,31 @@ def huge_result_cost(rounds: int = 5) -> tuple[float, float, float]:
     finally:
         agentwatch.shutdown()
     return statistics.median(traced), statistics.median(capped_traced), statistics.median(plain)
+
+
+def llm_overheads(
+    calls: dict[str, Callable[[], object]], provider: TracerProvider, per_round: int, rounds: int
+) -> dict[str, tuple[float, float, float]]:
+    """Per provider: µs per call uninstrumented, instrumented, and the difference (median over rounds). A round runs
+    every provider uninstrumented, then instrumented, so the machine's drift touches all alike."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        plain = {name: per_call(call, per_round, 1) for name, call in calls.items()}
+        agentwatch.instrument(tracer_provider=provider, span_processor=BatchSpanProcessor(NullExporter()))
+        try:
+            traced = {name: per_call(call, per_round, 1) for name, call in calls.items()}
+        finally:
+            agentwatch.shutdown()
+        for name in calls:
+            samples[name].append((plain[name], traced[name]))
+    return {
+        name: (
+            statistics.median(p for p, _ in pairs),
+            statistics.median(t for _, t in pairs),
+            statistics.median(t - p for p, t in pairs),
+        )
+        for name, pairs in samples.items()
+    }
 
 
 def main() -> None:
@@ -230,7 +257,7 @@ def main() -> None:
 
     # the hot path does not wait for the network: export to a port where nothing listens
     dead = f"http://127.0.0.1:{free_port()}"
-    agentwatch.instrument(tracer_provider=TracerProvider(), endpoint=dead, openai=False)
+    agentwatch.instrument(tracer_provider=TracerProvider(), endpoint=dead, providers=())
     search = agentwatch.tool(name="search")(plain_search)
     results["tool, collector unreachable"] = per_call(lambda: search("refund policy"), args.calls, args.rounds)
     started = time.perf_counter()
@@ -238,22 +265,16 @@ def main() -> None:
     shutdown_s = time.perf_counter() - started
 
     with LLMServer(lambda p, b: Reply(text="Refunds take five business days.")) as llm:
-        client = openai.OpenAI(base_url=llm.base_url, api_key="sk-bench", max_retries=0)
-        messages = [{"role": "user", "content": "How long do refunds take?"}]
-
-        def chat() -> None:
-            client.chat.completions.create(model="gpt-4o", messages=messages)
-
-        plain_llm, instrumented_llm, added = [], [], []
-        for _ in range(args.rounds):  # interleaved: a round uninstrumented, then the same round instrumented
-            plain = per_call(chat, args.llm_calls, 1)
-            agentwatch.instrument(tracer_provider=provider, span_processor=BatchSpanProcessor(NullExporter()))
-            traced = per_call(chat, args.llm_calls, 1)
-            agentwatch.shutdown()
-            plain_llm.append(plain)
-            instrumented_llm.append(traced)
-            added.append(traced - plain)
-    llm_overhead = statistics.median(added)
+        question = [{"role": "user", "content": "How long do refunds take?"}]
+        openai_client = openai.OpenAI(base_url=llm.base_url, api_key="sk-bench", max_retries=0)
+        anthropic_client = anthropic.Anthropic(base_url=llm.root_url, api_key="sk-bench", max_retries=0)
+        llm_calls = {
+            "OpenAI": lambda: openai_client.chat.completions.create(model="gpt-4o", messages=question),
+            "Anthropic": lambda: anthropic_client.messages.create(
+                model="claude-sonnet-4-5", max_tokens=100, messages=question
+            ),
+        }
+        llm_figures = llm_overheads(llm_calls, provider, args.llm_calls, args.rounds)
 
     bare_us = results["bare"]
     print(f"bare SDK span, same attributes       {bare_us:8.1f} µs   1.00×")
@@ -281,12 +302,14 @@ def main() -> None:
     print(
         f"tool call, guards on (budget + loop) {results['guards on']:8.1f} µs   {results['guards on'] / off:.2f}× off"
     )
-    print(
-        f"OpenAI chat call, uninstrumented     {statistics.median(plain_llm):8.1f} µs  "
-        f"(local server, {args.llm_calls} calls a round)"
-    )
-    print(f"OpenAI chat call, instrumented       {statistics.median(instrumented_llm):8.1f} µs")
-    print(f"OpenAI instrumentation overhead      {llm_overhead:8.1f} µs   {llm_overhead / bare_us:.2f}× a bare span")
+    for name, (plain_us, traced_us, added_us) in llm_figures.items():
+        print(
+            f"{name + ' chat call, uninstrumented':<37}{plain_us:8.1f} µs  (local server, {args.llm_calls} calls a round)"
+        )
+        print(f"{name + ' chat call, instrumented':<37}{traced_us:8.1f} µs")
+        print(f"{name + ' instrumentation overhead':<37}{added_us:8.1f} µs   {added_us / bare_us:.2f}× a bare span")
+    openai_added = llm_figures["OpenAI"][2]
+    print(f"Anthropic overhead ÷ OpenAI overhead {llm_figures['Anthropic'][2] / openai_added:8.2f}×   (same rounds)")
     print(f"shutdown with an unreachable collector: {shutdown_s:.2f} s (bounded by its timeout)")
     traced_ms, at_cap_ms, cut_ms = huge_result_cost()
     print(

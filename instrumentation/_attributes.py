@@ -21,6 +21,10 @@ RESPONSE_ID = "gen_ai.response.id"
 FINISH_REASONS = "gen_ai.response.finish_reasons"
 INPUT_TOKENS = "gen_ai.usage.input_tokens"
 OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+CACHE_READ_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+CACHE_CREATION_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+REQUEST_STOP_SEQUENCES = "gen_ai.request.stop_sequences"
 ERROR_TYPE = "error.type"
 
 # agentwatch: the agent's contract
@@ -41,6 +45,8 @@ RESULT_SHAPE = "agentwatch.tool.result.shape"
 RESULT_SIZE = "agentwatch.tool.result.size"
 RESULT_ERROR = "agentwatch.tool.result.error"
 RESULT_FLAGS = "agentwatch.tool.result.flags"
+# agentwatch: cost
+COST = "agentwatch.usage.cost_usd"
 # agentwatch: content bookkeeping
 CONTENT_TRUNCATED = "agentwatch.content.truncated"
 CONTENT_REDACTED = "agentwatch.content.redacted"

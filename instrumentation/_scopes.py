@@ -9,7 +9,7 @@ import inspect
 import random
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar, Token
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -672,6 +672,29 @@ class StepScope(_Scope):
         live._close()
 
 
+@overload
+def agent(fn: F, /) -> F: ...
+
+
+@overload
+def agent(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    goal: str | None = None,
+    allowed_tools: Sequence[str] | None = None,
+    resources: Sequence[str] | None = None,
+    credential: str | None = None,
+    session_id: str | None = None,
+    agent_id: str | None = None,
+    budget: Any = None,
+    guards: Any = None,
+    min_grounding: float | None = None,
+    fallback: str | None = None,
+) -> AgentScope: ...
+
+
 def agent(
     fn: Callable[..., Any] | None = None,
     /,
@@ -690,6 +713,8 @@ def agent(
 ) -> Any:
     """An agent invocation: ``invoke_agent {name}`` with its contract (goal, allowed tools, resources, the
     *identity* of its credential — never the secret). Nested agents are hand-offs: parent/child spans."""
+    if fn is not None and not callable(fn):
+        raise TypeError(f"agent() takes a function, or name= as a keyword (got {fn!r}; did you mean name={fn!r}?)")
     options = dict(
         name=name,
         goal=goal,
@@ -706,6 +731,25 @@ def agent(
     return AgentScope(**options)(fn) if fn is not None else AgentScope(**options)
 
 
+@overload
+def tool(fn: F, /) -> F: ...
+
+
+@overload
+def tool(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    irreversible: bool = False,
+    result_schema: Any = None,
+    resource: str | None = None,
+    arguments: dict[str, Any] | None = None,
+    call_id: str | None = None,
+    description: str | None = None,
+) -> ToolScope: ...
+
+
 def tool(
     fn: Callable[..., Any] | None = None,
     /,
@@ -720,6 +764,8 @@ def tool(
 ) -> Any:
     """A tool call: ``execute_tool {name}`` with arguments and result (content capture permitting), and always the
     result's JSON shape and size, the arguments' hash and the step index."""
+    if fn is not None and not callable(fn):
+        raise TypeError(f"tool() takes a function, or name= as a keyword (got {fn!r}; did you mean name={fn!r}?)")
     options = dict(
         name=name,
         irreversible=irreversible,
@@ -732,6 +778,18 @@ def tool(
     return ToolScope(**options)(fn) if fn is not None else ToolScope(**options)
 
 
+@overload
+def step(fn: F, /) -> F: ...
+
+
+@overload
+def step(fn: None = None, /, *, intent: str | None = None) -> StepScope: ...
+
+
 def step(fn: Callable[..., Any] | None = None, /, *, intent: str | None = None) -> Any:
-    """A reasoning step of the current agent, numbered with its tool and LLM calls."""
+    """A reasoning step of the current agent, numbered with its tool and LLM calls. A decorator (``@step``,
+    ``@step(intent=...)``) or a context manager (``with step(intent=...)``); a bare string is refused, since
+    ``step("plan")`` reads as an intent but would be taken for the function."""
+    if fn is not None and not callable(fn):
+        raise TypeError(f"step() takes a function, or intent= as a keyword (got {fn!r}; did you mean intent={fn!r}?)")
     return StepScope(intent=intent)(fn) if fn is not None else StepScope(intent=intent)

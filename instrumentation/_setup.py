@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import atexit
+import importlib
+import importlib.util
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +19,11 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from agentwatch.config import Config, configure_agent
 from agentwatch.errors import MissingExtraError
 from agentwatch.instrumentation._content import ContentPolicy
+from agentwatch.instrumentation._safety import guard
 from agentwatch.instrumentation._state import set_policy, set_tracer_provider
 from agentwatch.instrumentation._threads import patch_threads, unpatch_threads
 
-__all__ = ["Instrumentation", "instrument", "shutdown"]
+__all__ = ["PROVIDERS", "Instrumentation", "instrument", "shutdown"]
 
 log = logging.getLogger("agentwatch.instrumentation")
 _lock = threading.Lock()
@@ -82,16 +85,18 @@ def instrument(
     max_content_length: int | None = None,
     redact_emails: bool | None = None,
     protocol: str | None = None,
-    openai: bool = True,
+    providers: Collection[str] | None = None,
     threads: bool = True,
     tracer_provider: TracerProvider | None = None,
     span_processor: SpanProcessor | None = None,
 ) -> Instrumentation:
     """Instrument this process: LLM clients found, agent/tool/step spans, export to the collector.
 
-    Settings not given come from the environment (``AGENTWATCH_*``, ``OTEL_*``). An SDK TracerProvider that is
-    already global is reused (our exporter is added to it), otherwise one is created and made global. Calling it
-    again returns the first setup unchanged. ``span_processor`` replaces the OTLP exporter (e.g. for tests).
+    Settings not given come from the environment (``AGENTWATCH_*``, ``OTEL_*``; the agent side only, see
+    :func:`agentwatch.config.configure_agent`). An SDK TracerProvider that is already global is reused (our exporter
+    is added to it), otherwise one is created and made global. Calling it again returns the first setup unchanged.
+    ``providers`` names the LLM SDKs to instrument (:data:`PROVIDERS`; default: every one installed, ``()`` for
+    none). ``span_processor`` replaces the OTLP exporter (e.g. for tests).
     """
     global _current
     with _lock:
@@ -127,20 +132,43 @@ def instrument(
         processor = span_processor or BatchSpanProcessor(_exporter(config))
         provider.add_span_processor(processor)
         set_tracer_provider(provider)
-        instrumentors: list[Any] = []
-        if openai:
-            from agentwatch.instrumentation.openai import OpenAIInstrumentor
-
-            instrumentor = OpenAIInstrumentor()
-            if not instrumentor.is_instrumented_by_opentelemetry:
-                instrumentor.instrument(tracer_provider=provider, skip_dep_check=False)
-                instrumentors.append(instrumentor)
+        instrumentors = _instrument_providers(PROVIDERS if providers is None else providers, provider)
         if threads:
             patch_threads()
         _current = Instrumentation(config, provider, processor, owns, instrumentors)
         atexit.register(_flush_at_exit)
         log.debug("agentwatch instrumentation on: exporting to %s (%s)", config.endpoint, config.protocol)
         return _current
+
+
+# The LLM SDKs agentwatch instruments: name → (the package that must be installed, its instrumentor), as the
+# opentelemetry_instrumentor entry points name them.
+PROVIDERS: dict[str, tuple[str, str]] = {
+    "openai": ("openai", "agentwatch.instrumentation.openai:OpenAIInstrumentor"),
+    "anthropic": ("anthropic", "agentwatch.instrumentation.anthropic:AnthropicInstrumentor"),
+    "litellm": ("litellm", "agentwatch.instrumentation.litellm:LiteLLMInstrumentor"),
+}
+
+
+def _instrument_providers(names: Collection[str], provider: TracerProvider) -> list[Any]:
+    """Instrument each named provider whose SDK is installed (found without importing it; an SDK that is not there
+    is skipped, one too old is skipped by the instrumentor's dependency check)."""
+    unknown = sorted(set(names) - set(PROVIDERS))
+    if unknown:
+        raise ValueError(f"unknown LLM provider(s) {', '.join(unknown)}; known: {', '.join(PROVIDERS)}")
+    instrumentors: list[Any] = []
+    for name in names:
+        package, target = PROVIDERS[name]
+        if importlib.util.find_spec(package) is None:
+            continue
+        with guard(f"instrumenting {name}"):
+            module, _, cls = target.partition(":")
+            instrumentor = getattr(importlib.import_module(module), cls)()
+            if not instrumentor.is_instrumented_by_opentelemetry:
+                instrumentor.instrument(tracer_provider=provider, skip_dep_check=False)
+                if instrumentor.is_instrumented_by_opentelemetry:
+                    instrumentors.append(instrumentor)
+    return instrumentors
 
 
 def _flush_at_exit() -> None:

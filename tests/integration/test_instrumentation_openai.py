@@ -241,6 +241,28 @@ def test_content_capture_off_keeps_usage(client):
     assert span.attributes["gen_ai.usage.input_tokens"] > 0
 
 
+def test_truncation_names_every_cut_content_attribute(llm):
+    """Both the prompt and the answer cut: both are named (the output used to overwrite the input's entry)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    agentwatch.instrument(
+        tracer_provider=TracerProvider(), span_processor=SimpleSpanProcessor(exporter), max_content_length=40
+    )
+    try:
+        client = openai.OpenAI(base_url=llm.base_url, api_key="sk-test", max_retries=0)
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Where is A-17? " * 20}])
+    finally:
+        agentwatch.shutdown()
+    span = by_name(exporter, "chat gpt-4o")[0]
+    assert sorted(span.attributes["agentwatch.content.truncated"]) == [
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+    ]
+
+
 def test_uninstrumented_after_shutdown(llm):
     from agentwatch.instrumentation.openai import OpenAIInstrumentor
 

@@ -1,5 +1,6 @@
 """The agent-side install stays light, and the wheel ships the SQL and dashboards."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -50,8 +51,11 @@ def test_package_namespace_maps_the_top_level_folders():
 
 
 @pytest.mark.slow
-def test_wheel_contains_sql_and_dashboards(tmp_path):
-    source = tmp_path / "src"
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    """The wheel, built once from a copy of the source tree."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    source = tmp / "src"
     shutil.copytree(
         ROOT, source, ignore=shutil.ignore_patterns(".git", "*.egg-info", "build", "__pycache__", ".venv", "venv")
     )
@@ -66,14 +70,17 @@ def test_wheel_contains_sql_and_dashboards(tmp_path):
             "--no-build-isolation",
             "-q",
             "-w",
-            str(tmp_path / "dist"),
+            str(tmp / "dist"),
         ],
         cwd=source,
         capture_output=True,
         text=True,
     )
     assert built.returncode == 0, built.stderr
-    wheel = next((tmp_path / "dist").glob("agentwatch-*.whl"))
+    return next((tmp / "dist").glob("agentwatch-*.whl"))
+
+
+def test_wheel_contains_sql_and_dashboards(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped_sql = {f"agentwatch/sql/{p.relative_to(ROOT / 'sql')}" for p in (ROOT / "sql").rglob("*.sql")}
     assert shipped_sql and shipped_sql <= names, sorted(shipped_sql - names)
@@ -132,7 +139,9 @@ def test_every_public_function_of_a_plain_install_leaves_the_server_side_unloade
         assert exporter.get_finished_spans()
         server = sorted(m for m in sys.modules if m.startswith(("agentwatch.store", "agentwatch.evaluators.worker",
             "agentwatch.evaluators.openai_judge", "agentwatch.collector", "agentwatch.alerts", "agentwatch.migrate",
-            "agentwatch.query", "clickhouse_connect", "chdb", "pandas", "pyarrow", "yaml")))
+            "agentwatch.query", "clickhouse_connect", "chdb", "pandas", "pyarrow", "yaml",
+            # LLM SDKs are patched when the application imports them, never imported by instrumenting
+            "openai", "anthropic", "litellm")))
         print(",".join(server))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
@@ -140,3 +149,68 @@ def test_every_public_function_of_a_plain_install_leaves_the_server_side_unloade
     answer, loaded = out.stdout.splitlines()
     assert answer == "Refunds take 5 days."
     assert loaded == ""
+
+
+SNIPPET = """
+import agentwatch
+
+
+@agentwatch.tool
+def search(query: str, limit: int = 3) -> dict[str, int]:
+    return {"hits": limit}
+
+
+@agentwatch.tool(name="lookup", irreversible=False)
+async def lookup(order_id: str) -> list[str]:
+    return [order_id]
+
+
+@agentwatch.agent(name="support")
+def support(question: str) -> str:
+    with agentwatch.step(intent="look up"):
+        return str(search(question))
+
+
+reveal_type(search)
+reveal_type(lookup)
+reveal_type(support)
+search(3)
+"""
+
+
+def test_a_type_checker_keeps_a_decorated_functions_signature(wheel, tmp_path):
+    """The wheel is typed (py.typed): mypy, seeing agentwatch installed as a user would have it, keeps what the
+    decorators wrap as it was, and so still catches a wrong argument."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next(venv.glob("lib/python*/site-packages"))
+    zipfile.ZipFile(wheel).extractall(site)
+    assert (site / "agentwatch" / "py.typed").exists()
+    (tmp_path / "snippet.py").write_text(SNIPPET)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--python-executable",
+            str(venv / "bin" / "python"),
+            "--no-incremental",
+            "--cache-dir",
+            os.devnull,
+            "--no-error-summary",
+            "snippet.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = done.stdout.splitlines()
+    revealed = [line.split("Revealed type is ", 1)[1] for line in lines if "Revealed type is" in line]
+    assert revealed == [
+        '"def (query: builtins.str, limit: builtins.int =) -> builtins.dict[builtins.str, builtins.int]"',
+        '"def (order_id: builtins.str) -> typing.Coroutine[Any, Any, builtins.list[builtins.str]]"',
+        '"def (question: builtins.str) -> builtins.str"',
+    ], done.stdout
+    assert any('snippet.py:25: error: Argument 1 to "search" has incompatible type' in line for line in lines), lines
+    assert not any("py.typed" in line or "missing library stubs" in line for line in lines), lines
