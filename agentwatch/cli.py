@@ -360,7 +360,7 @@ def cmd_grafana_alerts(args: argparse.Namespace, config: Config) -> int:
     from pathlib import Path
 
     from agentwatch.alerts import load_rules
-    from agentwatch.grafana import write_alert_provisioning
+    from agentwatch.dashboards.grafana import write_alert_provisioning
 
     target = write_alert_provisioning(load_rules(args.rules), Path(args.out), args.datasource_uid)
     print(f"wrote {target}")
@@ -371,7 +371,7 @@ def cmd_grafana_export(args: argparse.Namespace, config: Config) -> int:
     from pathlib import Path
 
     from agentwatch.alerts import load_rules
-    from agentwatch.grafana import DASHBOARDS_PATH, PLUGIN, export
+    from agentwatch.dashboards.grafana import DASHBOARDS_PATH, PLUGIN, export
 
     out = Path(args.out).resolve()
     written = export(config, out, load_rules(args.rules), query_url=args.query_url, server_url=args.server_url)
@@ -390,7 +390,7 @@ def cmd_grafana_preview(args: argparse.Namespace, config: Config) -> int:
     from pathlib import Path
 
     from agentwatch.config import parse_duration
-    from agentwatch.preview import render_dashboards
+    from agentwatch.dashboards.preview import render_dashboards
 
     end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     start = end - dt.timedelta(seconds=parse_duration(args.since))

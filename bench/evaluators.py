@@ -19,9 +19,9 @@ from pathlib import Path
 
 from agentwatch.config import configure
 from agentwatch.evaluators import HeuristicJudge, OpenAIJudge, evaluate, read_answers
-from agentwatch.llm_server import LLMServer, Reply
 from agentwatch.migrate import Migrator
 from agentwatch.store import open_store
+from agentwatch.testing import LLMServer, Reply
 
 GENERATE = """
 INSERT INTO otel_traces (Timestamp, TraceId, SpanId, ParentSpanId, SpanName, SpanKind, ServiceName, SpanAttributes,

@@ -28,7 +28,7 @@ import agentwatch
 from agentwatch.instrumentation import _scopes
 from agentwatch.instrumentation._content import ContentPolicy
 from agentwatch.listen import free_port
-from agentwatch.llm_server import LLMServer, Reply
+from agentwatch.testing import LLMServer, Reply
 
 
 class NullExporter(SpanExporter):

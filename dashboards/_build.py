@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agentwatch.dashboards.grafana import PLUGIN
 from agentwatch.detectors import FAILURE_MODES
 from agentwatch.evaluators._model import METRIC_UNITS, METRICS
-from agentwatch.grafana import PLUGIN
 
 __all__ = ["DASHBOARDS", "build_all", "default_provisioning", "write_all"]
 
@@ -701,7 +701,7 @@ def build_all() -> dict[str, str]:
 def default_provisioning() -> dict[str, str]:
     """The provisioning files as ``agentwatch grafana export`` writes them with default settings."""
     from agentwatch.config import configure
-    from agentwatch.grafana import provisioning
+    from agentwatch.dashboards.grafana import provisioning
 
     return provisioning(configure(environ={}))
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import wrapt
 from opentelemetry import context as otel_context
@@ -46,9 +47,12 @@ __all__ = [
     "Request",
     "StreamManager",
     "Target",
+    "client_url",
     "get",
+    "numeric_params",
     "parse_arguments",
     "recording",
+    "server_of",
 ]
 
 _recording: ContextVar[bool] = ContextVar("agentwatch_llm_recording", default=False)
@@ -64,6 +68,41 @@ def get(obj: Any, key: str, default: Any = None) -> Any:
     if isinstance(obj, dict):
         return obj.get(key, default)
     return getattr(obj, key, default)
+
+
+_urls: dict[int, tuple[Any, str]] = {}
+
+
+def client_url(resource: Any, default: str) -> str:
+    """The base URL of the client an SDK resource (``client.chat.completions``) belongs to, as text. Turning the
+    SDK's URL object into text is slow, so it is done once per URL object (a client keeps its URL; a new URL is a new
+    object)."""
+    url = getattr(getattr(resource, "_client", None), "base_url", None)
+    if url is None:
+        return default
+    known = _urls.get(id(url))
+    if known is None or known[0] is not url:
+        if len(_urls) > 256:
+            _urls.clear()
+        known = _urls[id(url)] = (url, str(url))
+    return known[1]
+
+
+@functools.lru_cache(maxsize=64)
+def server_of(base_url: str) -> tuple[str, int]:
+    """``server.address`` and ``server.port`` of a client's base URL (a client keeps its URL: worked out once)."""
+    parts = urlsplit(base_url)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def numeric_params(kwargs: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """``gen_ai.request.*`` attributes of the numeric arguments a call was given (``names``: argument → attribute)."""
+    found: dict[str, Any] = {}
+    for param, attribute in names.items():
+        value = kwargs.get(param)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            found[attribute] = value
+    return found
 
 
 def parse_arguments(text: Any) -> Any:

@@ -9,7 +9,7 @@ import inspect
 import random
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar, Token
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -272,7 +272,7 @@ class _Scope:
         self._live.append(live)
         return live
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         live = self._live.pop()
         live.detach()
         if exc is None:
@@ -289,7 +289,7 @@ class _Scope:
     async def __aenter__(self) -> Live:
         return self.__enter__()
 
-    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         return self.__exit__(exc_type, exc, tb)
 
     # -- as a decorator ---------------------------------------------------------------------------

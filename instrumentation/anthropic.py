@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 import wrapt
 from opentelemetry.instrumentation.utils import unwrap
@@ -29,8 +28,11 @@ from agentwatch.instrumentation._llm import (
     Request,
     StreamManager,
     Target,
+    client_url,
     get,
+    numeric_params,
     recording,
+    server_of,
     wrap_stream,
 )
 
@@ -176,18 +178,14 @@ class AnthropicProvider(Provider):
     )
 
     def request(self, kind: str, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-        attributes: dict[str, Any] = {}
-        for param, attribute in _REQUEST_PARAMS.items():
-            value = kwargs.get(param)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                attributes[attribute] = value
+        attributes = numeric_params(kwargs, _REQUEST_PARAMS)
         if kwargs.get("stop_sequences"):
             attributes[A.REQUEST_STOP_SEQUENCES] = list(kwargs["stop_sequences"])
-        url = urlsplit(str(getattr(getattr(instance, "_client", None), "base_url", "") or "https://api.anthropic.com"))
+        base_url = client_url(instance, "https://api.anthropic.com")
         return Request(
             model=str(kwargs.get("model") or ""),
             provider="anthropic",
-            server=(url.hostname or "", url.port or (443 if url.scheme == "https" else 80)),
+            server=server_of(base_url),
             attributes=attributes,
             streamed=kind == "stream" or bool(kwargs.get("stream")),
             messages=lambda: input_messages(kwargs),

@@ -10,9 +10,8 @@ before ``instrument()`` keeps the unpatched function.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from agentwatch.instrumentation._llm import LLMCall, LLMInstrumentor, Provider, Request, Target, wrap_stream
+from agentwatch.instrumentation._llm import LLMCall, LLMInstrumentor, Provider, Request, Target, server_of, wrap_stream
 from agentwatch.instrumentation.openai import absorb_chat, input_messages, request_attributes
 
 __all__ = ["LiteLLMInstrumentor", "LiteLLMProvider"]
@@ -54,15 +53,11 @@ class LiteLLMProvider(Provider):
     def request(self, kind: str, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         api_base = kwargs.get("api_base") or kwargs.get("base_url")
         model, provider = _model_and_provider(str(kwargs.get("model") or (args[0] if args else "")), api_base)
-        server = None
-        if api_base:
-            url = urlsplit(str(api_base))
-            server = (url.hostname or "", url.port or (443 if url.scheme == "https" else 80))
         messages = kwargs.get("messages", args[1] if len(args) > 1 else None)
         return Request(
             model=model,
             provider=provider,
-            server=server,
+            server=server_of(str(api_base)) if api_base else None,
             attributes=request_attributes(kwargs),
             streamed=bool(kwargs.get("stream")),
             messages=lambda: input_messages(messages),

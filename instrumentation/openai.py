@@ -12,7 +12,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agentwatch.instrumentation import _attributes as A
-from agentwatch.instrumentation._llm import LLMCall, LLMInstrumentor, Provider, Request, Target, get, parse_arguments
+from agentwatch.instrumentation._llm import (
+    LLMCall,
+    LLMInstrumentor,
+    Provider,
+    Request,
+    Target,
+    client_url,
+    get,
+    numeric_params,
+    parse_arguments,
+    server_of,
+)
 
 __all__ = [
     "OpenAIInstrumentor",
@@ -49,6 +60,7 @@ _REQUEST_PARAMS = {
 }
 
 
+@functools.lru_cache(maxsize=64)
 def provider_name(base_url: str) -> str:
     """``gen_ai.provider.name`` for an endpoint: a well-known value for known hosts (``openai``,
     ``azure.ai.openai``, ``groq`` …), otherwise the host itself, which names a self-hosted OpenAI-compatible
@@ -57,18 +69,6 @@ def provider_name(base_url: str) -> str:
     if host.endswith(".openai.azure.com"):
         return "azure.ai.openai"
     return _KNOWN_PROVIDERS.get(host, host or "openai")
-
-
-def _server(instance: Any) -> tuple[str, str, int | None]:
-    return _server_of(str(getattr(getattr(instance, "_client", None), "base_url", "") or "https://api.openai.com/v1"))
-
-
-@functools.lru_cache(maxsize=64)
-def _server_of(base_url: str) -> tuple[str, str, int | None]:
-    """Provider, host and port of a client's base URL (a client keeps its URL, so this is worked out once)."""
-    parts = urlsplit(base_url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return provider_name(base_url), parts.hostname or "", port
 
 
 def input_messages(messages: Any) -> list[dict[str, Any]]:
@@ -102,11 +102,7 @@ def input_messages(messages: Any) -> list[dict[str, Any]]:
 
 def request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
     """``gen_ai.request.*`` from OpenAI-style keyword arguments (also LiteLLM's)."""
-    attributes: dict[str, Any] = {}
-    for param, attribute in _REQUEST_PARAMS.items():
-        value = kwargs.get(param)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            attributes[attribute] = value
+    attributes = numeric_params(kwargs, _REQUEST_PARAMS)
     stop = kwargs.get("stop")
     if stop:
         attributes[A.REQUEST_STOP_SEQUENCES] = [stop] if isinstance(stop, str) else list(stop)
@@ -196,7 +192,7 @@ class OpenAIProvider(Provider):
     )
 
     def request(self, kind: str, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-        provider, host, port = _server(instance)
+        base_url = client_url(instance, "https://api.openai.com/v1")
         messages = None
         if kind == "chat":
             messages = lambda: input_messages(kwargs.get("messages"))  # noqa: E731
@@ -204,9 +200,9 @@ class OpenAIProvider(Provider):
             messages = lambda: _responses_input(kwargs)  # noqa: E731
         return Request(
             model=str(kwargs.get("model") or ""),
-            provider=provider,
+            provider=provider_name(base_url),
             operation="embeddings" if kind == "embeddings" else "chat",
-            server=(host, port),
+            server=server_of(base_url),
             attributes=request_attributes(kwargs),
             streamed=bool(kwargs.get("stream")),
             messages=messages,

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from agentwatch.alerts import AlertEngine, RulesError, Scheduler, parse_rules
-from agentwatch.grafana import alert_provisioning, expand_macros
+from agentwatch.dashboards.grafana import alert_provisioning, expand_macros
 
 from ..conftest import PYTHON
 from .spans import insert_spans, otel_row

@@ -14,7 +14,7 @@ import yaml
 
 from agentwatch.config import configure
 from agentwatch.dashboards import load_dashboards, panels
-from agentwatch.grafana import DASHBOARDS_PATH, resolve_variables, run_panel
+from agentwatch.dashboards.grafana import DASHBOARDS_PATH, resolve_variables, run_panel
 from agentwatch.migrate import Migrator
 from agentwatch.store import open_store
 
@@ -84,7 +84,7 @@ def test_filters_by_variable_narrow_the_answer(seeded):
 
 
 def test_previews_render_every_dashboard(seeded, tmp_path):
-    from agentwatch.preview import render_dashboards
+    from agentwatch.dashboards.preview import render_dashboards
 
     out = Path(os.environ.get("DASHBOARD_PREVIEW_DIR") or tmp_path)  # set it to keep and look at the PNGs
     written = render_dashboards(seeded, out, START, END, {"session": SESSION})

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from agentwatch.evaluators import HeuristicJudge, OpenAIJudge, evaluate
-from agentwatch.llm_server import LLMServer, Reply
+from agentwatch.testing import LLMServer, Reply
 
 from ..conftest import PYTHON
 from .spans import insert_spans, otel_row

@@ -20,7 +20,7 @@ from agentwatch import (
     ScopeViolationError,
     ToolSchemaError,
 )
-from agentwatch.llm_server import LLMServer, Reply
+from agentwatch.testing import LLMServer, Reply
 
 
 def events(exporter, guard: str) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import agentwatch
 from agentwatch import AgentBudgetError, Budget
-from agentwatch.llm_server import LLMServer, Reply
+from agentwatch.testing import LLMServer, Reply
 
 from ..conftest import ROOT
 from .running import RunningCollector, collector_config, count, wait_for

@@ -8,7 +8,7 @@ import sys
 import textwrap
 from importlib.metadata import entry_points
 
-from agentwatch.llm_server import LLMServer, Reply
+from agentwatch.testing import LLMServer, Reply
 
 from ..conftest import ROOT
 from .running import RunningCollector, collector_config, count, wait_for

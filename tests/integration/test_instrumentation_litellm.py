@@ -10,7 +10,7 @@ import pytest
 
 import agentwatch
 from agentwatch import AgentBudgetError, Budget
-from agentwatch.llm_server import LLMServer, Reply
+from agentwatch.testing import LLMServer, Reply
 
 litellm.suppress_debug_info = True
 

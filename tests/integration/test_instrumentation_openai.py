@@ -10,7 +10,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import agentwatch
 from agentwatch.instrumentation.openai import provider_name
-from agentwatch.llm_server import LLMServer, Reply
+from agentwatch.testing import LLMServer, Reply
 
 from ..conftest import by_name
 

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from agentwatch.demo.run import Webhook, responder
 from agentwatch.demo.scenarios import SCENARIOS
 from agentwatch.detectors import load_detectors
-from agentwatch.llm_server import LLMServer
+from agentwatch.testing import LLMServer
 
 from ..conftest import PYTHON, free_port
 from .running import start_agentwatch, wait_for

@@ -7,8 +7,8 @@ import json
 
 from agentwatch.dashboards import DIRECTORY, load_dashboards, panels
 from agentwatch.dashboards._build import build_all, default_provisioning
+from agentwatch.dashboards.grafana import PLUGIN
 from agentwatch.detectors import load_detectors
-from agentwatch.grafana import PLUGIN
 
 VARIABLE = {"type": PLUGIN, "uid": "${datasource}"}
 
@@ -77,7 +77,7 @@ def test_session_dashboard_has_the_trace_view_in_otel_trace_mode():
 
 
 def test_stats_that_signal_trouble_carry_thresholds_and_the_preview_follows_them():
-    from agentwatch.preview import _COLOURS, _threshold_colour
+    from agentwatch.dashboards.preview import _COLOURS, _threshold_colour
 
     by_title = {p["title"]: p for d in load_dashboards().values() for p in panels(d) if p["type"] == "stat"}
     firing, grounding, errors = by_title["Firing alerts"], by_title["Mean grounding"], by_title["Error rate"]

@@ -3,7 +3,7 @@
 import yaml
 
 from agentwatch.config import configure
-from agentwatch.grafana import provisioning
+from agentwatch.dashboards.grafana import provisioning
 
 
 def _datasources(store: str, **values) -> list[tuple[str, str, int]]:

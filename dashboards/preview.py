@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from agentwatch.dashboards import load_dashboards
+from agentwatch.dashboards.grafana import interval_for, resolve_variables, run_panel
 from agentwatch.errors import MissingExtraError
-from agentwatch.grafana import interval_for, resolve_variables, run_panel
 
 __all__ = ["render_dashboard", "render_dashboards"]
 

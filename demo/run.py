@@ -21,9 +21,9 @@ from agentwatch.alerts import parse_rules
 from agentwatch.config import configure
 from agentwatch.demo.scenarios import SCENARIOS, Scenario
 from agentwatch.listen import free_port
-from agentwatch.llm_server import LLMServer, Reply
 from agentwatch.output import render_rows
 from agentwatch.serve import Parts, Server
+from agentwatch.testing import LLMServer, Reply
 
 __all__ = ["run_demo"]
 
