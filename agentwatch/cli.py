@@ -385,6 +385,40 @@ def cmd_grafana_export(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace, config: Config) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from agentwatch.audit import run_audit
+    from agentwatch.audit._render import render
+    from agentwatch.config import parse_duration
+
+    try:
+        window = parse_duration(args.window)
+    except ValueError as exc:
+        raise ConfigError("--window", str(exc)) from None
+    if window <= 0:
+        raise ConfigError("--window", "must be greater than 0")
+    end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    start = end - dt.timedelta(seconds=window)
+    with _open_for_reading(config) as store:
+        audit = run_audit(store, start=start, end=end, agent=args.agent)
+    text = render(audit, args.format)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {args.out} ({args.format}): fleet {audit.overall}, {len(audit.agents)} agent(s)")
+    else:
+        print(text)
+    if args.agent and not audit.agents:
+        print(f"agent {args.agent!r} was not seen in the last {args.window}", file=sys.stderr)
+        return 3
+    if args.fail_on and audit.failing(args.fail_on):
+        names = ", ".join(a.agent for a in audit.failing(args.fail_on))
+        print(f"audit: {names} {'not ready' if args.fail_on == 'not_ready' else 'at risk or worse'}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_grafana_preview(args: argparse.Namespace, config: Config) -> int:
     import datetime as dt
     from pathlib import Path
@@ -491,6 +525,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-write", action="store_true", help="print findings without recording them")
     _store_options(p)
     p.set_defaults(handler=cmd_detect)
+
+    p = commands.add_parser(
+        "audit",
+        help="answer the six production-readiness questions for every agent, from the store",
+        description="Each agent gets a verdict per question (ready, at risk, not ready, unknown) with the evidence "
+        "behind it; an unknown answer makes the agent not ready. Exit status 1 with --fail-on when an agent fails, "
+        "3 when --agent names one not seen.",
+    )
+    p.add_argument("--agent", help="audit only this agent")
+    p.add_argument("--window", default="7d", help="how far back to look (e.g. 1h, 1d, 7d)")
+    p.add_argument("--format", choices=("table", "json", "markdown", "html"), default="table")
+    p.add_argument("--out", metavar="FILE", help="write the report to FILE instead of printing it")
+    p.add_argument(
+        "--fail-on",
+        choices=("not_ready", "at_risk"),
+        help="exit 1 when an agent is not ready (or at risk or worse): gate a deploy on a staging run",
+    )
+    _store_options(p)
+    p.set_defaults(handler=cmd_audit)
 
     p = commands.add_parser("evaluate", help="score recent answers for grounding, relevance and calibration")
     p.add_argument("--since", default="1h", help="how far back to look (e.g. 30m, 1h, 1d)")

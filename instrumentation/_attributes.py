@@ -33,6 +33,8 @@ ALLOWED_TOOLS = "agentwatch.agent.allowed_tools"
 RESOURCES = "agentwatch.agent.resources"
 CREDENTIAL = "agentwatch.credential.id"
 SESSION_ID = "agentwatch.session.id"
+# agentwatch: the guards an agent ran with (the effective configuration, recorded on every invoke_agent span)
+GUARDS = "agentwatch.guards"  # prefix: .enabled, .max_steps, .max_tokens, .max_cost_usd, .max_seconds, …
 # agentwatch: steps and tools
 STEP_INDEX = "agentwatch.step.index"
 STEP_INTENT = "agentwatch.step.intent"
@@ -42,6 +44,7 @@ TOOL_RESOURCE = "agentwatch.tool.resource"
 TOOL_DESCRIPTION = "gen_ai.tool.description"
 ARGUMENTS_HASH = "agentwatch.tool.arguments.hash"
 RESULT_SHAPE = "agentwatch.tool.result.shape"
+RESULT_SCHEMA = "agentwatch.tool.result.schema"  # the declared result contract's name
 RESULT_SIZE = "agentwatch.tool.result.size"
 RESULT_ERROR = "agentwatch.tool.result.error"
 RESULT_FLAGS = "agentwatch.tool.result.flags"

@@ -498,6 +498,10 @@ class AgentScope(_Scope):
         elif self.guards is not None or _state.default_guards is not None:
             run.guard = RunGuard(self.guards if self.guards is not None else _state.default_guards)
         attributes: dict[str, Any] = {A.OPERATION: "invoke_agent", **run.contract_attributes()}
+        if run.guard is not None:
+            attributes.update(run.guard.guards.attributes())
+        else:
+            attributes[f"{A.GUARDS}.enabled"] = False
         if self.agent_id:
             attributes[A.AGENT_ID] = self.agent_id
         if self.goal:
@@ -563,6 +567,11 @@ class ToolScope(_Scope):
                 attributes[A.TOOL_DESCRIPTION] = self.description
             if self.resource:
                 attributes[A.TOOL_RESOURCE] = self.resource
+            if self.result_schema is not None:
+                schema = self.result_schema
+                attributes[A.RESULT_SCHEMA] = getattr(schema, "__name__", None) or (
+                    str(schema.get("title") or "json_schema") if isinstance(schema, dict) else type(schema).__name__
+                )
             self._fixed = fixed = (name, attributes)
         return fixed[1].copy()
 

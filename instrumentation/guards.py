@@ -165,6 +165,27 @@ class Guards:
     def merged(self, budget: Budget | None) -> Guards:
         return dataclasses.replace(self, budget=budget) if budget is not None else self
 
+    def attributes(self) -> dict[str, Any]:
+        """The configuration as ``agentwatch.guards.*`` span attributes: recorded on every agent span, so the store
+        knows which caps, gates and enforcement each agent ran with (``agentwatch audit`` reads them)."""
+        found: dict[str, Any] = {
+            "agentwatch.guards.enabled": True,
+            "agentwatch.guards.enforce_scope": self.enforce_scope,
+            "agentwatch.guards.require_approval": self.require_approval,
+        }
+        budget = self.budget or Budget()
+        for name, value in (
+            ("max_steps", budget.max_steps),
+            ("max_tokens", budget.max_tokens),
+            ("max_cost_usd", budget.max_cost_usd),
+            ("max_seconds", budget.max_seconds),
+            ("max_repeats", self.max_repeats),
+            ("min_grounding", self.min_grounding),
+        ):
+            if value is not None:
+                found[f"agentwatch.guards.{name}"] = value
+        return found
+
 
 def guards_from_config(config: Config) -> Guards | None:
     """Global guard defaults from the settings table (``AGENTWATCH_MAX_STEPS`` …); ``None`` when none is set."""

@@ -1,0 +1,183 @@
+"""agentwatch.audit: the six production-readiness questions, answered per agent from the store.
+
+Each question is one SQL file (``sql/audit/<n>_<key>.sql``) returning a row per agent: a verdict (ready, at_risk,
+not_ready, unknown), the reason, the next step and the evidence behind it. The verdict rules live in the SQL, so
+the CLI, the HTML report and the Readiness dashboard show the same answer. Here they are gathered into one
+:class:`Audit` with an overall verdict per agent and for the fleet. As the article puts it, "if any of these is 'I'm
+not sure', you're not ready": an unknown answer makes the agent not ready overall.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentwatch.output import to_jsonable
+from agentwatch.sqlfiles import list_sql, load_sql
+
+__all__ = ["QUESTIONS", "VERDICTS", "AgentAudit", "Answer", "Audit", "Question", "run_audit"]
+
+VERDICTS = ("ready", "at_risk", "not_ready", "unknown")
+_LABELS = {"ready": "ready", "at_risk": "at risk", "not_ready": "NOT READY", "unknown": "unknown"}
+# How much each verdict weighs when picking the next step: what blocks a deploy first, then what nobody knows.
+_WEIGHT = {"not_ready": 3, "unknown": 2, "at_risk": 1, "ready": 0}
+_STANDARD = ("agent", "verdict", "reason", "next_step")
+
+
+def label(verdict: str) -> str:
+    """A verdict as people read it (``not_ready`` → ``NOT READY``)."""
+    return _LABELS[verdict]
+
+
+@dataclass(frozen=True)
+class Question:
+    number: int
+    key: str  # the SQL file's name, e.g. "context"
+    text: str  # the question, as the article asks it
+    sql: str  # "audit/1_context"
+
+
+def _questions() -> tuple[Question, ...]:
+    found = []
+    for name in list_sql("audit"):
+        number, _, key = name.removeprefix("audit/").partition("_")
+        found.append(Question(int(number), key, load_sql(name).header["question"], name))
+    return tuple(sorted(found, key=lambda q: q.number))
+
+
+QUESTIONS: tuple[Question, ...] = _questions()
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: Question
+    verdict: str
+    reason: str
+    next_step: str
+    evidence: dict[str, Any]
+
+
+@dataclass
+class AgentAudit:
+    agent: str
+    answers: list[Answer] = field(default_factory=list)
+
+    @property
+    def overall(self) -> str:
+        """Not ready when any answer is not ready or unknown; at risk when any is at risk; else ready."""
+        verdicts = {a.verdict for a in self.answers}
+        if verdicts & {"not_ready", "unknown"}:
+            return "not_ready"
+        return "at_risk" if "at_risk" in verdicts else "ready"
+
+    @property
+    def next_step(self) -> Answer | None:
+        """The answer whose next step would most improve the agent: the first not ready one, then unknown, then
+        at risk (in question order)."""
+        pending = [a for a in self.answers if a.verdict != "ready"]
+        return max(pending, key=lambda a: (_WEIGHT[a.verdict], -a.question.number)) if pending else None
+
+
+@dataclass
+class Audit:
+    start: dt.datetime
+    end: dt.datetime
+    agents: list[AgentAudit]
+
+    @property
+    def overall(self) -> str:
+        """The fleet is as ready as its least ready agent (and unknown when it has none)."""
+        if not self.agents:
+            return "unknown"
+        return max((a.overall for a in self.agents), key=lambda v: _WEIGHT[v])
+
+    def counts(self) -> dict[str, int]:
+        return {v: sum(1 for a in self.agents if a.overall == v) for v in ("ready", "at_risk", "not_ready")}
+
+    def fleet_next_step(self) -> tuple[Question, list[str], str] | None:
+        """The question whose answer holds back the most agents (weighted by how far from ready), the agents it
+        holds back and the next step the first of them was given."""
+        scores: dict[int, int] = {}
+        for agent in self.agents:
+            for answer in agent.answers:
+                scores[answer.question.number] = scores.get(answer.question.number, 0) + _WEIGHT[answer.verdict]
+        if not scores or max(scores.values()) == 0:
+            return None
+        number = max(scores, key=lambda n: (scores[n], -n))
+        held = [
+            (agent.agent, answer)
+            for agent in self.agents
+            for answer in agent.answers
+            if answer.question.number == number and answer.verdict != "ready"
+        ]
+        held.sort(key=lambda pair: -_WEIGHT[pair[1].verdict])
+        return held[0][1].question, [name for name, _ in held], held[0][1].next_step
+
+    def failing(self, threshold: str) -> list[AgentAudit]:
+        """Agents whose overall verdict is ``threshold`` or worse (``not_ready``, or ``at_risk``)."""
+        return [a for a in self.agents if _WEIGHT[a.overall] >= _WEIGHT[threshold]]
+
+    def to_json(self) -> dict[str, Any]:
+        counts = self.counts()
+        step = self.fleet_next_step()
+        return {
+            "window": {"start": self.start.isoformat(), "end": self.end.isoformat()},
+            "fleet": {
+                "verdict": self.overall,
+                **counts,
+                "next_step": None
+                if step is None
+                else {"question": step[0].number, "agents": step[1], "next_step": step[2]},
+            },
+            "questions": [{"number": q.number, "key": q.key, "question": q.text} for q in QUESTIONS],
+            "agents": [
+                {
+                    "agent": a.agent,
+                    "verdict": a.overall,
+                    "next_step": None
+                    if a.next_step is None
+                    else {"question": a.next_step.question.number, "next_step": a.next_step.next_step},
+                    "answers": [
+                        {
+                            "question": x.question.number,
+                            "key": x.question.key,
+                            "verdict": x.verdict,
+                            "reason": x.reason,
+                            "next_step": x.next_step,
+                            "evidence": to_jsonable(x.evidence),
+                        }
+                        for x in a.answers
+                    ],
+                }
+                for a in self.agents
+            ],
+        }
+
+
+def run_audit(store: Any, *, start: dt.datetime, end: dt.datetime, agent: str | None = None) -> Audit:
+    """Answer every question for every agent seen in [start, end) (or one agent)."""
+    parameters = {"start": start, "end": end, "agent": agent or ""}
+    agents: dict[str, AgentAudit] = {}
+    for question in QUESTIONS:
+        result = store.run_sql(question.sql, parameters)
+        for row in result.named_results():
+            name = row["agent"]
+            evidence = {k: v for k, v in row.items() if k not in _STANDARD}
+            answer = Answer(question, row["verdict"], row["reason"], row["next_step"], evidence)
+            agents.setdefault(name, AgentAudit(name)).answers.append(answer)
+    for audit in agents.values():  # an agent a question has no row for (it saw none of its data): unknown
+        answered = {a.question.number for a in audit.answers}
+        for question in QUESTIONS:
+            if question.number not in answered:
+                audit.answers.append(
+                    Answer(
+                        question,
+                        "unknown",
+                        "nothing this question reads was recorded for this agent",
+                        "record its runs with agentwatch (import agentwatch.auto, @agentwatch.agent, @agentwatch.tool)",
+                        {},
+                    )
+                )
+        audit.answers.sort(key=lambda a: a.question.number)
+    return Audit(start, end, [agents[name] for name in sorted(agents)])

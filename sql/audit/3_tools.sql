@@ -1,0 +1,70 @@
+-- name: tools
+-- question: What happens when a tool schema changes without warning?
+-- description: Per agent: the tools it called, which of them declare a result contract (@agentwatch.tool(
+--    result_schema=...), checked on every call), how many result shapes each returned, and the schema findings
+--    (tool_schema_drift, empty_results_with_hits). Not ready: a schema finding. At risk: a tool without a contract.
+--    Unknown: no tool call with a recorded result shape.
+WITH
+    calls AS (
+        SELECT AgentName, ToolName, ResultShape, SpanId FROM agent_spans
+        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
+          AND AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String})
+          AND Operation = 'execute_tool' AND ToolName != ''
+    ),
+    contracts AS (
+        SELECT DISTINCT SpanAttributes['gen_ai.tool.name'] AS ToolName FROM otel_traces
+        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
+          AND SpanAttributes['agentwatch.tool.result.schema'] != ''
+    ),
+    tools AS (
+        SELECT AgentName, ToolName, uniqExactIf(ResultShape, ResultShape != '') AS shapes, count() AS n
+        FROM calls GROUP BY AgentName, ToolName
+    ),
+    per_agent AS (
+        SELECT
+            t.AgentName AS agent,
+            count() AS tools_used,
+            sum(t.n) AS tool_calls,
+            arraySort(groupArrayIf(t.ToolName, t.ToolName IN (SELECT ToolName FROM contracts))) AS with_contract,
+            arraySort(groupArrayIf(t.ToolName, t.ToolName NOT IN (SELECT ToolName FROM contracts))) AS without_contract,
+            arraySort(groupArray(concat(t.ToolName, ':', toString(t.shapes)))) AS shapes_per_tool,
+            sum(t.shapes) AS shapes_seen,
+            any(f.findings) AS schema_findings
+        FROM tools AS t
+        LEFT JOIN (
+            SELECT agent, count() AS findings FROM (
+                SELECT arrayJoin(splitByChar(',', AgentName)) AS agent FROM findings FINAL
+                WHERE Detector IN ('tool_schema_drift', 'empty_results_with_hits')
+                  AND LastSeen >= {start:DateTime64(9)} AND LastSeen < {end:DateTime64(9)}
+            ) GROUP BY agent
+        ) AS f ON f.agent = t.AgentName
+        GROUP BY t.AgentName
+    )
+SELECT
+    agent,
+    multiIf(
+        shapes_seen = 0 AND schema_findings = 0, 'unknown',
+        schema_findings > 0, 'not_ready',
+        notEmpty(without_contract), 'at_risk',
+        'ready') AS verdict,
+    multiIf(
+        shapes_seen = 0 AND schema_findings = 0, 'no tool result shapes were recorded for this agent',
+        schema_findings > 0,
+            format('{} schema finding(s): a tool''s results changed shape or claimed hits they did not return',
+                   toString(schema_findings)),
+        notEmpty(without_contract),
+            format('{} of {} tools declare no result contract: {}', toString(length(without_contract)),
+                   toString(tools_used), arrayStringConcat(without_contract, ', ')),
+        format('every tool it calls declares a result contract ({}); {} result shape(s) seen',
+               arrayStringConcat(with_contract, ', '), toString(shapes_seen))
+    ) AS reason,
+    multiIf(
+        shapes_seen = 0 AND schema_findings = 0, 'decorate its tools with @agentwatch.tool so their results are fingerprinted',
+        schema_findings > 0,
+            'declare the result contract of each drifting tool (@agentwatch.tool(result_schema=...)) so a change fails loudly',
+        notEmpty(without_contract),
+            concat('declare result contracts (result_schema=...) for ', arrayStringConcat(without_contract, ', ')),
+        '') AS next_step,
+    tools_used, tool_calls, with_contract, without_contract, shapes_per_tool, schema_findings
+FROM per_agent
+ORDER BY agent
