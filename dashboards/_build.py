@@ -1,4 +1,4 @@
-"""The five agentwatch dashboards, defined once here and written to ``dashboards/*.json``.
+"""The six agentwatch dashboards, defined once here and written to ``dashboards/*.json``.
 
 Run ``python -m agentwatch.dashboards._build`` after editing; a test checks the JSON files match. Every panel
 queries through the ``${datasource}`` variable (the Grafana ClickHouse plugin, SQL editor) with the plugin's macros,
@@ -11,9 +11,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agentwatch.audit import QUESTIONS
 from agentwatch.dashboards.grafana import PLUGIN
 from agentwatch.detectors import FAILURE_MODES
 from agentwatch.evaluators._model import METRIC_UNITS, METRICS
+from agentwatch.sqlfiles import load_sql
 
 __all__ = ["DASHBOARDS", "build_all", "default_provisioning", "write_all"]
 
@@ -684,12 +686,89 @@ ORDER BY startTime ASC LIMIT 1000""",
     )
 
 
+# -- Readiness ------------------------------------------------------------------------------------------------------
+VERDICT_COLOURS = {
+    "mappings": [
+        {
+            "type": "value",
+            "options": {
+                "ready": {"color": "green", "index": 0, "text": "ready"},
+                "at_risk": {"color": "orange", "index": 1, "text": "at risk"},
+                "not_ready": {"color": "red", "index": 2, "text": "NOT READY"},
+                "unknown": {"color": "text", "index": 3, "text": "unknown"},
+            },
+        }
+    ],
+    "custom": {"cellOptions": {"type": "color-text"}},
+}
+
+
+def audit_sql(name: str) -> str:
+    """An audit question's SQL file as a panel query: the window is the dashboard's, every agent is answered and the
+    agent variable filters the answers."""
+    body = (
+        load_sql(name)
+        .body.replace("{start:DateTime64(9)}", "$__fromTime")
+        .replace("{end:DateTime64(9)}", "$__toTime")
+        .replace("{agent:String}", "''")
+    )
+    return f"SELECT * FROM (\n{body}\n) WHERE $__conditionalAll(agent IN (${{agent:singlequote}}), $agent)"
+
+
+def readiness() -> dict[str, Any]:
+    answers = "\nUNION ALL\n".join(
+        f"SELECT agent, {q.number} AS question, verdict FROM ({audit_sql(q.sql)})" for q in QUESTIONS
+    )
+    columns = ",\n       ".join(f"anyIf(verdict, question = {q.number}) AS `{q.number} {q.key}`" for q in QUESTIONS)
+    matrix = f"""
+SELECT agent,
+       multiIf(has(groupArray(verdict), 'not_ready') OR has(groupArray(verdict), 'unknown'), 'not_ready',
+               has(groupArray(verdict), 'at_risk'), 'at_risk', 'ready') AS overall,
+       {columns}
+FROM (
+{answers}
+)
+GROUP BY agent ORDER BY agent"""
+    panels = [
+        table(
+            "Is each agent ready for production?",
+            matrix,
+            w=24,
+            h=8,
+            defaults=VERDICT_COLOURS,
+            description="agentwatch audit's six questions, one column each: an unknown answer makes an agent not "
+            "ready ('If any of these is I'm not sure, you're not ready').",
+        )
+    ]
+    for question in QUESTIONS:
+        panels.append(row(f"{question.number}. {question.text}"))
+        panels.append(
+            table(
+                f"{question.number}. {question.key}: verdict, why, next step and evidence",
+                audit_sql(question.sql),
+                w=24,
+                h=7,
+                defaults=VERDICT_COLOURS,
+                description=load_sql(question.sql).header.get("description", ""),
+            )
+        )
+    return dashboard(
+        "agentwatch-readiness",
+        "agentwatch · Readiness",
+        "The article's six production-readiness questions, answered per agent from the store (agentwatch audit).",
+        panels,
+        [AGENTS],
+        time_from="now-7d",
+    )
+
+
 DASHBOARDS = {
     "agentwatch-overview.json": overview,
     "agentwatch-failure-modes.json": failure_modes,
     "agentwatch-evaluations.json": evaluations,
     "agentwatch-tools.json": tools,
     "agentwatch-session.json": session,
+    "agentwatch-readiness.json": readiness,
 }
 
 

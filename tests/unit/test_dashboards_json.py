@@ -4,6 +4,7 @@ ${datasource} variable with the ClickHouse plugin, targets shaped for their pane
 from __future__ import annotations
 
 import json
+import re
 
 from agentwatch.dashboards import DIRECTORY, load_dashboards, panels
 from agentwatch.dashboards._build import build_all, default_provisioning
@@ -19,18 +20,19 @@ def test_shipped_files_are_what_the_definition_builds():
     assert sorted(load_dashboards()) == sorted(build_all())
 
 
-def test_the_five_dashboards_have_unique_uids_and_titles():
+def test_the_six_dashboards_have_unique_uids_and_titles():
     dashboards = load_dashboards()
     uids = [d["uid"] for d in dashboards.values()]
-    assert len(set(uids)) == len(uids) == 5
+    assert len(set(uids)) == len(uids) == 6
     assert {u.removeprefix("agentwatch-") for u in uids} == {
         "overview",
         "failure-modes",
         "evaluations",
         "tools",
         "session",
+        "readiness",
     }
-    assert len({d["title"] for d in dashboards.values()}) == 5
+    assert len({d["title"] for d in dashboards.values()}) == 6
     for text in build_all().values():
         json.loads(text)
 
@@ -49,7 +51,8 @@ def test_every_query_goes_through_the_datasource_variable():
             assert target["datasource"] == VARIABLE and target["editorType"] == "sql"
             want = {"timeseries": 0, "heatmap": 0, "traces": 3}.get(panel["type"], 1)
             assert target["format"] == want, (name, panel["title"])
-            assert "agentwatch." not in target["rawSql"], "tables stay unqualified: the datasource picks the database"
+            qualified = re.search(r"\b(FROM|JOIN)\s+agentwatch\.", target["rawSql"], re.IGNORECASE)
+            assert not qualified, "tables stay unqualified: the datasource picks the database"
             assert panel["gridPos"]["x"] >= 0 and panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
 
 
@@ -89,3 +92,17 @@ def test_stats_that_signal_trouble_carry_thresholds_and_the_preview_follows_them
     ]
     assert _threshold_colour(errors, 0.2) == _COLOURS["red"]
     assert _threshold_colour(by_title["Spans"], 10**6) == _COLOURS["green"]  # no thresholds: Grafana's base green
+
+
+def test_readiness_dashboard_has_a_row_per_question_running_its_audit_sql():
+    from agentwatch.audit import QUESTIONS
+
+    dashboard = load_dashboards()["agentwatch-readiness.json"]
+    rows = [p["title"] for p in dashboard["panels"] if p["type"] == "row"]
+    assert rows == [f"{q.number}. {q.text}" for q in QUESTIONS]
+    assert [v["name"] for v in dashboard["templating"]["list"]] == ["datasource", "agent"]
+    tables = [p for p in dashboard["panels"] if p["type"] == "table"]
+    for question, panel in zip(QUESTIONS, tables[1:], strict=True):
+        sql = panel["targets"][0]["rawSql"]
+        assert "{start:" not in sql and "$__fromTime" in sql and "${agent:singlequote}" in sql
+        assert panel["title"].startswith(f"{question.number}. {question.key}")
