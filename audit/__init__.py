@@ -36,13 +36,15 @@ class Question:
     key: str  # the SQL file's name, e.g. "context"
     text: str  # the question, as the article asks it
     sql: str  # "audit/1_context"
+    failure_mode: str  # the failure mode (of the detectors) the question is about
 
 
 def _questions() -> tuple[Question, ...]:
     found = []
     for name in list_sql("audit"):
         number, _, key = name.removeprefix("audit/").partition("_")
-        found.append(Question(int(number), key, load_sql(name).header["question"], name))
+        header = load_sql(name).header
+        found.append(Question(int(number), key, header["question"], name, header["failure_mode"]))
     return tuple(sorted(found, key=lambda q: q.number))
 
 

@@ -32,58 +32,86 @@ ORDERS = {
 }
 
 
+# Every agent runs with the safeguards the audit asks about (caps, an own credential, allowed tools enforced,
+# approvals, result contracts), except where its scenario needs one missing: its failure is the audit's finding.
+BUDGET = agentwatch.Budget(max_steps=40, max_tokens=200_000, max_cost_usd=2.0)
+ORDER_RESULT = {
+    "title": "OrderSearch",
+    "type": "object",
+    "properties": {"total_hits": {"type": "integer"}, "orders": {"type": "array"}},
+    "required": ["total_hits", "orders"],
+}
+STOCK_RESULT = {"title": "Stock", "type": "object", "properties": {"total_hits": {"type": "integer"}}}
+JOB_RESULT = {"title": "Job", "type": "object", "properties": {"state": {"type": "string"}}, "required": ["state"]}
+ACTION_RESULT = {"title": "Action", "type": "object"}
+
+
 def ask(model: str, question: str, facts: object = None, history: list | None = None) -> str:
     content = question if facts is None else f"{question}\nTool results: {json.dumps(facts)}"
     messages = [*(history or []), {"role": "user", "content": content}]
     return client.chat.completions.create(model=model, messages=messages).choices[0].message.content
 
 
-@agentwatch.tool
+@agentwatch.tool(result_schema=ORDER_RESULT)
 def search_orders(order_id: str) -> dict:
     return {"total_hits": 1, "orders": [ORDERS[order_id]]}
 
 
-@agentwatch.tool(name="inventory_api")
+@agentwatch.tool(name="inventory_api", result_schema=STOCK_RESULT)
 def inventory(sku: str, drifted: bool = False) -> dict:
     if drifted:  # the vendor moved things around: hits claimed, list renamed and empty, stock now a string
         return {"total_hits": 12, "results": [], "stock": "12"}
     return {"total_hits": 1, "documents": [{"sku": sku, "warehouse": "Rotterdam"}], "stock": 12}
 
 
-@agentwatch.tool
+@agentwatch.tool(result_schema=JOB_RESULT)
 def check_status(job_id: str) -> dict:
     return {"job_id": job_id, "state": "running"}
 
 
-@agentwatch.tool
+@agentwatch.tool(result_schema=ACTION_RESULT)
 def admin_delete_user(user_id: str, api_key: str) -> dict:
     return {"deleted": user_id}
 
 
-@agentwatch.tool
+@agentwatch.tool(result_schema=ACTION_RESULT)
 def run_migration(schema: str) -> dict:
     raise RuntimeError(f"migration of {schema} failed: lock timeout")
 
 
-@agentwatch.tool(irreversible=True)
+@agentwatch.tool(irreversible=True, result_schema=ACTION_RESULT)
 def drop_table(table: str) -> dict:
     return {"dropped": table}
 
 
-@agentwatch.agent(name="support", goal="answer order questions", allowed_tools=["search_orders"])
+@agentwatch.agent(
+    name="support",
+    goal="answer order questions",
+    allowed_tools=["search_orders"],
+    credential="svc-support",
+    budget=BUDGET,
+)
 def support(question: str, order_ids: list) -> str:
     found = [search_orders(order_id) for order_id in order_ids]
     return ask("sim-1", question, found[0]["orders"][0])
 
 
-@agentwatch.agent(name="ops", goal="clean up temp tables", allowed_tools=["drop_table"])
+@agentwatch.agent(
+    name="ops", goal="clean up temp tables", allowed_tools=["drop_table"], credential="svc-ops", budget=BUDGET
+)
 def ops(question: str) -> str:
     agentwatch.approve("drop_table")
     result = drop_table("tmp_import_2026")
     return ask("sim-1", question, result)
 
 
-@agentwatch.agent(name="researcher", goal="summarise the incident reports")
+@agentwatch.agent(
+    name="researcher",
+    goal="summarise the incident reports",
+    allowed_tools=[],
+    credential="svc-research",
+    budget=BUDGET,
+)
 def researcher(question: str) -> str:
     history: list = []
     answer = ""
@@ -94,19 +122,37 @@ def researcher(question: str) -> str:
     return answer
 
 
-@agentwatch.agent(name="support-fast", goal="answer order questions quickly", allowed_tools=["search_orders"])
+@agentwatch.agent(
+    name="support-fast",
+    goal="answer order questions quickly",
+    allowed_tools=["search_orders"],
+    credential="svc-support-fast",
+    budget=BUDGET,
+)
 def support_fast(question: str, order_id: str) -> str:
     found = search_orders(order_id)
     return ask("sim-confident", question, found["orders"][0])
 
 
-@agentwatch.agent(name="stock-agent", goal="report stock levels", allowed_tools=["inventory_api"])
+@agentwatch.agent(
+    name="stock-agent",
+    goal="report stock levels",
+    allowed_tools=["inventory_api"],
+    credential="svc-stock",
+    budget=BUDGET,
+)
 def stock_agent(question: str) -> str:
     results = [inventory(f"SKU-{i}", drifted=True) for i in range(3)]
     return ask("sim-1", question, results[0])
 
 
-@agentwatch.agent(name="poller", goal="wait for the export job", allowed_tools=["check_status"])
+@agentwatch.agent(
+    name="poller",
+    goal="wait for the export job",
+    allowed_tools=["check_status"],
+    credential="svc-poller",
+    budget=BUDGET,  # capped, but no loop breaker (Guards(max_repeats=...)): the loop runs, and is found
+)
 def poller(question: str) -> str:
     status = {}
     for _ in range(9):
@@ -119,18 +165,29 @@ def poller(question: str) -> str:
     goal="answer account questions (read only)",
     allowed_tools=["search_orders"],
     credential="svc-admin",
+    budget=BUDGET,
+    guards=agentwatch.Guards(enforce_scope=False),  # declared, not enforced: the admin call goes through
 )
 def support_bot(question: str) -> str:
     result = admin_delete_user("user-42", api_key="sk-live-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c")
     return ask("sim-1", question, result)
 
 
-@agentwatch.agent(name="billing-admin", goal="reconcile invoices", credential="svc-admin")
+@agentwatch.agent(
+    name="billing-admin", goal="reconcile invoices", allowed_tools=[], credential="svc-admin", budget=BUDGET
+)
 def billing_admin(question: str) -> str:
     return ask("sim-1", question, {"invoices_reconciled": 14})
 
 
-@agentwatch.agent(name="migrator", goal="migrate the staging schema", allowed_tools=["run_migration"])
+@agentwatch.agent(
+    name="migrator",
+    goal="migrate the staging schema",
+    allowed_tools=["run_migration"],
+    credential="svc-migrator",
+    budget=BUDGET,
+    guards=agentwatch.Guards(enforce_scope=False, require_approval=False),  # nothing stops it improvising
+)
 def migrator(question: str) -> str:
     try:
         run_migration("staging")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import importlib.util
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agentwatch.alerts import parse_rules
+from agentwatch.audit import label
 from agentwatch.config import configure
 from agentwatch.demo.scenarios import SCENARIOS, Scenario
 from agentwatch.listen import free_port
@@ -99,6 +101,40 @@ def _owner(finding: dict[str, Any]) -> Scenario | None:
     return None
 
 
+def _print_audit(store: Any, since: dt.datetime, out: Any) -> bool:
+    """The audit of the demo's fleet; True when it says what the scenarios make true: healthy agents ready, each
+    broken one not ready on the question of its failure."""
+    from agentwatch.audit import run_audit
+    from agentwatch.audit._render import render_table
+
+    end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(minutes=1)
+    audit = run_audit(store, start=since, end=end)
+    print("\nReadiness of the fleet (agentwatch audit): the six questions to answer before production\n", file=out)
+    print(render_table(audit, detail=False), file=out)
+    agents = {a.agent: a for a in audit.agents}
+    as_expected = True
+    lines = []
+    for scenario in SCENARIOS:
+        for name in scenario.agents:
+            agent = agents.get(name)
+            if agent is None:
+                lines.append(f"  {name:<14} not seen")
+                as_expected = False
+            elif not scenario.failure_mode:
+                as_expected &= agent.overall == "ready"
+                lines.append(f"  {name:<14} {label(agent.overall)} (healthy)")
+            else:
+                [answer] = [x for x in agent.answers if x.question.failure_mode == scenario.failure_mode]
+                as_expected &= answer.verdict == "not_ready"
+                lines.append(
+                    f"  {name:<14} {label(answer.verdict)} on {answer.question.number}. {answer.question.key}: "
+                    f"{answer.reason}"
+                )
+    print("\nEach agent on the question of its scenario:", file=out)
+    print("\n".join(dict.fromkeys(lines)), file=out)
+    return as_expected
+
+
 def run_demo(
     *,
     seed: int = 7,
@@ -109,6 +145,7 @@ def run_demo(
     out: Any = sys.stdout,
 ) -> int:
     started = time.monotonic()
+    started_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(minutes=1)
     work = Path(tempfile.mkdtemp(prefix="agentwatch-demo-"))
     port = free_port()
     config = configure(
@@ -126,6 +163,10 @@ def run_demo(
     threading.Thread(target=loop.run_forever, daemon=True).start()
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(60)
     query_url = f"http://127.0.0.1:{server.query.port}" if server.query else ""
+    # the simulated LLM's context window, so the audit can say how much of it each call used
+    server.store.insert(
+        "model_context_windows", [("sim-", 16_000, dt.datetime(2026, 1, 1))], ["Model", "ContextTokens", "UpdatedAt"]
+    )
     print(f"agentwatch serve: store {config.store}, OTLP on http://127.0.0.1:{port}", file=out)
     with LLMServer(responder) as llm:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
@@ -226,6 +267,7 @@ def run_demo(
         f"{len(healthy_findings)} finding(s) on healthy sessions; {time.monotonic() - started:.0f}s.",
         file=out,
     )
+    audited = _print_audit(server.store, started_at, out)
     preview = preview_hint(config.store)
     print(
         f"""
@@ -256,4 +298,4 @@ Where to look next (the store is {config.store}; while --keep serves, these go t
     server.store.close()
     loop.call_soon_threadsafe(loop.stop)
     hook.server.shutdown()
-    return 1 if missed or healthy_findings else 0
+    return 1 if missed or healthy_findings or not audited else 0

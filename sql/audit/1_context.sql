@@ -1,5 +1,6 @@
 -- name: context
 -- question: What happens when context degrades across 10+ steps?
+-- failure_mode: context_degradation
 -- description: Per agent: its longest sessions in steps, the share of its model's context window each step used
 --    (model_context_windows, longest prefix match), how much the context grew within a session, and the
 --    context_growth findings. Not ready: a growth finding, or a call at 80 % of its window or more. At risk: a call

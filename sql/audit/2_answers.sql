@@ -1,5 +1,6 @@
 -- name: answers
 -- question: How do you detect a wrong answer that returns HTTP 200?
+-- failure_mode: silent_wrong_answers
 -- description: Per agent: how many of its answers were evaluated and by which judge, their grounding and relevance
 --    (the latest score of each, answer_scores), the ungrounded_answers findings, and whether an answer gate
 --    (min_grounding) stood in front of its users. Not ready: an ungrounded finding, or 10 % or more of its evaluated

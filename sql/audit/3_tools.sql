@@ -1,9 +1,10 @@
 -- name: tools
 -- question: What happens when a tool schema changes without warning?
+-- failure_mode: tool_schema_drift
 -- description: Per agent: the tools it called, which of them declare a result contract (@agentwatch.tool(
 --    result_schema=...), checked on every call), how many result shapes each returned, and the schema findings
 --    (tool_schema_drift, empty_results_with_hits). Not ready: a schema finding. At risk: a tool without a contract.
---    Unknown: no tool call with a recorded result shape.
+--    Ready too: an agent whose runs called no tool. Unknown: tool calls with no recorded result shape, or no run.
 WITH
     calls AS (
         SELECT AgentName, ToolName, ResultShape, SpanId FROM agent_spans
@@ -20,34 +21,48 @@ WITH
         SELECT AgentName, ToolName, uniqExactIf(ResultShape, ResultShape != '') AS shapes, count() AS n
         FROM calls GROUP BY AgentName, ToolName
     ),
+    runs AS (
+        SELECT AgentName, count() AS runs FROM agent_spans
+        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
+          AND AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String}) AND Operation = 'invoke_agent'
+        GROUP BY AgentName
+    ),
     per_agent AS (
         SELECT
-            t.AgentName AS agent,
-            count() AS tools_used,
+            a.AgentName AS agent,
+            any(r.runs) AS agent_runs,
+            countIf(t.ToolName != '') AS tools_used,
             sum(t.n) AS tool_calls,
-            arraySort(groupArrayIf(t.ToolName, t.ToolName IN (SELECT ToolName FROM contracts))) AS with_contract,
-            arraySort(groupArrayIf(t.ToolName, t.ToolName NOT IN (SELECT ToolName FROM contracts))) AS without_contract,
-            arraySort(groupArray(concat(t.ToolName, ':', toString(t.shapes)))) AS shapes_per_tool,
+            arraySort(groupArrayIf(t.ToolName, t.ToolName != '' AND t.ToolName IN (SELECT ToolName FROM contracts)))
+                AS with_contract,
+            arraySort(groupArrayIf(t.ToolName, t.ToolName != '' AND t.ToolName NOT IN (SELECT ToolName FROM contracts)))
+                AS without_contract,
+            arraySort(groupArrayIf(concat(t.ToolName, ':', toString(t.shapes)), t.ToolName != '')) AS shapes_per_tool,
             sum(t.shapes) AS shapes_seen,
             any(f.findings) AS schema_findings
-        FROM tools AS t
+        FROM (SELECT AgentName FROM runs UNION DISTINCT SELECT DISTINCT AgentName FROM tools) AS a
+        LEFT JOIN tools AS t ON t.AgentName = a.AgentName
+        LEFT JOIN runs AS r ON r.AgentName = a.AgentName
         LEFT JOIN (
             SELECT agent, count() AS findings FROM (
                 SELECT arrayJoin(splitByChar(',', AgentName)) AS agent FROM findings FINAL
                 WHERE Detector IN ('tool_schema_drift', 'empty_results_with_hits')
                   AND LastSeen >= {start:DateTime64(9)} AND LastSeen < {end:DateTime64(9)}
             ) GROUP BY agent
-        ) AS f ON f.agent = t.AgentName
-        GROUP BY t.AgentName
+        ) AS f ON f.agent = a.AgentName
+        GROUP BY a.AgentName
     )
 SELECT
     agent,
     multiIf(
+        tool_calls = 0 AND schema_findings = 0 AND agent_runs > 0, 'ready',
         shapes_seen = 0 AND schema_findings = 0, 'unknown',
         schema_findings > 0, 'not_ready',
         notEmpty(without_contract), 'at_risk',
         'ready') AS verdict,
     multiIf(
+        tool_calls = 0 AND schema_findings = 0 AND agent_runs > 0,
+            format('its {} run(s) called no tool: no tool schema to change under it', toString(agent_runs)),
         shapes_seen = 0 AND schema_findings = 0, 'no tool result shapes were recorded for this agent',
         schema_findings > 0,
             format('{} schema finding(s): a tool''s results changed shape or claimed hits they did not return',
@@ -59,6 +74,7 @@ SELECT
                arrayStringConcat(with_contract, ', '), toString(shapes_seen))
     ) AS reason,
     multiIf(
+        tool_calls = 0 AND schema_findings = 0 AND agent_runs > 0, '',
         shapes_seen = 0 AND schema_findings = 0, 'decorate its tools with @agentwatch.tool so their results are fingerprinted',
         schema_findings > 0,
             'declare the result contract of each drifting tool (@agentwatch.tool(result_schema=...)) so a change fails loudly',

@@ -1,5 +1,6 @@
 -- name: caps
 -- question: Is there a hard cap on tokens, steps, and spend per agent session?
+-- failure_mode: runaway_loops_and_cost
 -- description: Per agent: the caps it ran with (agent_guards: max_steps, max_tokens, max_cost_usd on every run),
 --    its sessions' steps, tokens and cost at p50 / p95 / max, and the loop and cost findings (runaway_loop,
 --    agent_ping_pong, retry_storm, session_budget, cost_spike). Not ready: no cap at all, or a loop or cost

@@ -1,5 +1,6 @@
 -- name: credentials
 -- question: Is every agent running on a uniquely scoped credential (IAM role)?
+-- failure_mode: permission_explosion
 -- description: Per agent: the credential identities its runs declared (@agentwatch.agent(credential=...), never
 --    the secret), the other agents using the same one, and secrets seen in its tool arguments or results
 --    (secret_exposure findings; values redacted before storage). Not ready: a credential shared with another

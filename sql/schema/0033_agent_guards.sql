@@ -2,7 +2,8 @@
 -- description: The guards each agent ran with in [start, end), as a parameterised view: agent_guards(start = …,
 --    end = …). @agentwatch.agent records the effective configuration on every invoke_agent span
 --    (agentwatch.guards.*); a cap counts as set when every recorded run had it (Runs*With = RunsRecorded), and its
---    value is the loosest one seen. The audit reads it (questions 2, 4 and 6).
+--    value is the loosest one seen. RunsScoped counts runs that declared their allowed tools (an empty list
+--    included: no tool allowed). The audit reads it (questions 1, 2, 4 and 6).
 CREATE VIEW IF NOT EXISTS {{database}}.agent_guards{{on_cluster}} AS
 SELECT
     SpanAttributes['gen_ai.agent.name'] AS AgentName,
@@ -18,6 +19,7 @@ SELECT
     countIf(SpanAttributes['agentwatch.guards.max_repeats'] != '') AS RunsWithMaxRepeats,
     countIf(SpanAttributes['agentwatch.guards.min_grounding'] != '') AS RunsGated,
     min(toFloat64OrZero(SpanAttributes['agentwatch.guards.min_grounding'])) AS MinGrounding,
+    countIf(SpanAttributes['agentwatch.agent.allowed_tools'] != '') AS RunsScoped,
     countIf(SpanAttributes['agentwatch.guards.enforce_scope'] = 'true') AS RunsScopeEnforced,
     countIf(SpanAttributes['agentwatch.guards.require_approval'] = 'true') AS RunsApprovalRequired
 FROM {{database}}.otel_traces

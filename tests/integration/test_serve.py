@@ -180,6 +180,21 @@ def test_agentwatch_demo(cli_env):
     assert out.returncode == 0, out.stdout + out.stderr
     assert "6 of 6 failure modes caught and alerted; 0 finding(s) on healthy sessions" in out.stdout
     assert "\r" not in out.stdout  # redirected: progress as lines, not a pile of carriage returns (observed)
+    # it ends with the audit of its fleet: healthy agents ready, each broken one not ready on its own question
+    audit = out.stdout[out.stdout.index("Readiness of the fleet") :]
+    assert "Fleet: NOT READY — 2 ready" in audit
+    for line in ("support        ready (healthy)", "ops            ready (healthy)"):
+        assert line in audit, audit
+    for agent, question in (
+        ("researcher", "1. context"),
+        ("support-fast", "2. answers"),
+        ("stock-agent", "3. tools"),
+        ("poller", "4. caps"),
+        ("support-bot", "5. credentials"),
+        ("billing-admin", "5. credentials"),
+        ("migrator", "6. scope"),
+    ):
+        assert f"{agent:<14} NOT READY on {question}:" in audit, audit
 
 
 def test_serve_hosts_the_query_endpoint_and_other_commands_read_through_it(cli_env):
