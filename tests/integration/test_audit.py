@@ -29,7 +29,7 @@ from agentwatch.migrate import Migrator
 from agentwatch.store import open_store
 from agentwatch.testing import LLMServer, Reply
 
-from .running import RunningCollector, collector_config, count, wait_for
+from .running import RunningCollector, RunningEndpoint, collector_config, count, run_agentwatch, wait_for
 from .spans import insert_spans, otel_row
 
 ORDER = {"order_id": "A-1", "status": "shipped", "carrier": "DHL", "warehouse": "Rotterdam", "eta_days": 3}
@@ -349,6 +349,22 @@ def test_the_cli_gates_a_deploy(audited, tmp_path, capsys):
     out = tmp_path / "audit.html"
     assert main([*base, "--format", "html", "--out", str(out)]) == 0
     assert out.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_the_audit_reads_through_serves_query_endpoint(audited, cli_env):
+    """While serve holds the embedded store, `agentwatch audit` reads through its read-only endpoint, whose
+    allow-list admits the parameterised views the questions use (agent_guards, answer_scores)."""
+    store, audit, *_ = audited
+    running = RunningEndpoint(store)
+    try:
+        env = dict(cli_env, AGENTWATCH_STORE=f"http://127.0.0.1:{running.port}", AGENTWATCH_DATABASE=store.database)
+        out = run_agentwatch(env, "audit", "--window", "1h", "--format", "json", check=False)
+        assert out.returncode == 0, out.stderr
+        through = {a["agent"]: a["verdict"] for a in json.loads(out.stdout)["agents"]}
+        assert through == {a.agent: a.overall for a in audit.agents}
+        assert running.endpoint.counts["ok"] >= 6 and not set(running.endpoint.counts) - {"ok"}  # none refused
+    finally:
+        running.stop()
 
 
 def test_the_html_report_renders_in_a_real_browser(audited, tmp_path):
