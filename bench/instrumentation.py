@@ -191,7 +191,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=2_000, help="calls in a measured block")
     parser.add_argument("--rounds", type=int, default=40, help="blocks of each measured call, interleaved")
-    parser.add_argument("--llm-calls", type=int, default=500)
+    parser.add_argument("--llm-calls", type=int, default=100, help="LLM calls in a measured block")
+    parser.add_argument("--llm-rounds", type=int, default=60, help="rounds of LLM blocks (noisy: many small ones)")
     args = parser.parse_args()
 
     provider = TracerProvider()
@@ -274,7 +275,7 @@ def main() -> None:
                 model="claude-sonnet-4-5", max_tokens=100, messages=question
             ),
         }
-        llm_figures = llm_overheads(llm_calls, provider, args.llm_calls, args.rounds)
+        llm_figures = llm_overheads(llm_calls, provider, args.llm_calls, args.llm_rounds)
 
     bare_us = results["bare"]
     print(f"bare SDK span, same attributes       {bare_us:8.1f} µs   1.00×")
