@@ -35,11 +35,11 @@ STATEMENT_ROOTS = (
 )
 
 # Table functions that generate rows or read the store's own tables — agentwatch's parameterised views among them
-# (sql/schema: answer_scores, agent_guards) —; every other one (file, url, s3, sqlite, remote, input, format,
-# executable, mysql, …) reaches outside the store and is refused.
+# (sql/schema: answer_scores, agent_guards, agent_findings) —; every other one (file, url, s3, sqlite, remote, input,
+# format, executable, mysql, …) reaches outside the store and is refused.
 TABLE_FUNCTIONS = frozenset(
     {"numbers", "numbers_mt", "zeros", "zeros_mt", "values", "null", "generateRandom", "generate_series",
-     "generateSeries", "view", "merge", "answer_scores", "agent_guards"}
+     "generateSeries", "view", "merge", "answer_scores", "agent_guards", "agent_findings"}
 )  # fmt: skip
 
 # Output formats that write the answer and nothing else, and read no schema or template file.

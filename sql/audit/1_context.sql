@@ -66,10 +66,10 @@ WITH
             FROM by_step GROUP BY AgentName
         ) AS st ON st.AgentName = a.AgentName
         LEFT JOIN (
-            SELECT AgentName, count() AS findings FROM findings FINAL
-            WHERE Detector = 'context_growth' AND LastSeen >= {start:DateTime64(9)} AND LastSeen < {end:DateTime64(9)}
-            GROUP BY AgentName
-        ) AS f ON f.AgentName = a.AgentName
+            SELECT Agent, sum(Findings) AS findings
+            FROM agent_findings(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+            WHERE Detector = 'context_growth' GROUP BY Agent
+        ) AS f ON f.Agent = a.AgentName
         LEFT JOIN (
             SELECT AgentName, RunsRecorded > 0 AND RunsWithMaxSteps = RunsRecorded AS capped
             FROM agent_guards(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})

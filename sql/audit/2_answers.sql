@@ -47,11 +47,10 @@ WITH
             FROM scores GROUP BY AgentName
         ) AS e ON e.AgentName = a.AgentName
         LEFT JOIN (
-            SELECT AgentName, count() AS findings FROM findings FINAL
-            WHERE Detector = 'ungrounded_answers'
-              AND LastSeen >= {start:DateTime64(9)} AND LastSeen < {end:DateTime64(9)}
-            GROUP BY AgentName
-        ) AS f ON f.AgentName = a.AgentName
+            SELECT Agent, sum(Findings) AS findings
+            FROM agent_findings(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+            WHERE Detector = 'ungrounded_answers' GROUP BY Agent
+        ) AS f ON f.Agent = a.AgentName
         LEFT JOIN (
             SELECT AgentName, RunsGated > 0 AS gated, MinGrounding AS min_grounding
             FROM agent_guards(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})

@@ -44,12 +44,10 @@ WITH
         LEFT JOIN tools AS t ON t.AgentName = a.AgentName
         LEFT JOIN runs AS r ON r.AgentName = a.AgentName
         LEFT JOIN (
-            SELECT agent, count() AS findings FROM (
-                SELECT arrayJoin(splitByChar(',', AgentName)) AS agent FROM findings FINAL
-                WHERE Detector IN ('tool_schema_drift', 'empty_results_with_hits')
-                  AND LastSeen >= {start:DateTime64(9)} AND LastSeen < {end:DateTime64(9)}
-            ) GROUP BY agent
-        ) AS f ON f.agent = a.AgentName
+            SELECT Agent, sum(Findings) AS findings
+            FROM agent_findings(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+            WHERE Detector IN ('tool_schema_drift', 'empty_results_with_hits') GROUP BY Agent
+        ) AS f ON f.Agent = a.AgentName
         GROUP BY a.AgentName
     )
 SELECT

@@ -36,12 +36,11 @@ WITH
         LEFT JOIN (SELECT * FROM agent_guards(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})) AS g
             ON g.AgentName = s.AgentName
         LEFT JOIN (
-            SELECT agent, count() AS findings, arraySort(groupUniqArray(Detector)) AS detectors FROM (
-                SELECT arrayJoin(splitByChar(',', AgentName)) AS agent, Detector FROM findings FINAL
-                WHERE Detector IN ('runaway_loop', 'agent_ping_pong', 'retry_storm', 'session_budget', 'cost_spike')
-                  AND LastSeen >= {start:DateTime64(9)} AND LastSeen < {end:DateTime64(9)}
-            ) GROUP BY agent
-        ) AS f ON f.agent = s.AgentName
+            SELECT Agent, sum(Findings) AS findings, arraySort(groupUniqArray(Detector)) AS detectors
+            FROM agent_findings(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+            WHERE Detector IN ('runaway_loop', 'agent_ping_pong', 'retry_storm', 'session_budget', 'cost_spike')
+            GROUP BY Agent
+        ) AS f ON f.Agent = s.AgentName
         GROUP BY s.AgentName
     )
 SELECT

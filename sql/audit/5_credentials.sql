@@ -31,12 +31,10 @@ WITH
         ) AS c ON c.AgentName = a.AgentName
         LEFT JOIN shared AS s ON s.AgentName = a.AgentName
         LEFT JOIN (
-            SELECT agent, count() AS findings FROM (
-                SELECT arrayJoin(splitByChar(',', AgentName)) AS agent FROM findings FINAL
-                WHERE Detector = 'secret_exposure'
-                  AND LastSeen >= {start:DateTime64(9)} AND LastSeen < {end:DateTime64(9)}
-            ) GROUP BY agent
-        ) AS f ON f.agent = a.AgentName
+            SELECT Agent, sum(Findings) AS findings
+            FROM agent_findings(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+            WHERE Detector = 'secret_exposure' GROUP BY Agent
+        ) AS f ON f.Agent = a.AgentName
     )
 SELECT
     agent,

@@ -39,17 +39,13 @@ WITH
         LEFT JOIN (SELECT * FROM agent_guards(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})) AS g
             ON g.AgentName = a.AgentName
         LEFT JOIN (
-            SELECT agent,
-                   countIf(Detector IN ('scope_violation', 'unapproved_irreversible', 'drift_after_failure'))
+            SELECT Agent,
+                   sumIf(Findings, Detector IN ('scope_violation', 'unapproved_irreversible', 'drift_after_failure'))
                        AS violations,
-                   countIf(Detector = 'new_tool_for_agent') AS new_tools
-            FROM (
-                SELECT arrayJoin(splitByChar(',', AgentName)) AS agent, Detector FROM findings FINAL
-                WHERE Detector IN ('scope_violation', 'unapproved_irreversible', 'drift_after_failure',
-                                   'new_tool_for_agent')
-                  AND LastSeen >= {start:DateTime64(9)} AND LastSeen < {end:DateTime64(9)}
-            ) GROUP BY agent
-        ) AS f ON f.agent = a.AgentName
+                   sumIf(Findings, Detector = 'new_tool_for_agent') AS new_tools
+            FROM agent_findings(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+            GROUP BY Agent
+        ) AS f ON f.Agent = a.AgentName
     )
 SELECT
     agent,
