@@ -412,8 +412,9 @@ def cmd_audit(args: argparse.Namespace, config: Config) -> int:
     if args.agent and not audit.agents:
         print(f"agent {args.agent!r} was not seen in the last {args.window}", file=sys.stderr)
         return 3
-    if args.fail_on and audit.failing(args.fail_on):
-        names = ", ".join(a.agent for a in audit.failing(args.fail_on))
+    failing = audit.failing(args.fail_on) if args.fail_on else []
+    if failing:
+        names = ", ".join(a.agent for a in failing)
         print(f"audit: {names} {'not ready' if args.fail_on == 'not_ready' else 'at risk or worse'}", file=sys.stderr)
         return 1
     return 0

@@ -459,15 +459,13 @@ def settings_table() -> list[dict[str, Any]]:
     ]
 
 
-def _resolve(
-    f: dataclasses.Field[Any], hint: Any, values: Mapping[str, Any], env: Mapping[str, str]
-) -> tuple[Any, str, bool]:
-    """A setting's value, the name it came by (keyword or environment variable) and whether that was a keyword.
-    Raises ConfigError for an invalid one, naming it (a secret's value is never shown)."""
+def _resolve(f: dataclasses.Field[Any], hint: Any, values: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+    """A setting's value: the keyword, else the first of its environment variables set, else its default. Raises
+    ConfigError for an invalid one, naming the keyword or variable it came by (a secret's value is never shown)."""
     name = f.name
-    label, given = name, False
+    label = name
     if name in values and values[name] is not None:
-        raw, given = values[name], True
+        raw = values[name]
     else:
         raw = _default(f)
         for var in (f.metadata["env"], *f.metadata["alt"]):
@@ -483,7 +481,7 @@ def _resolve(
     if problem:
         shown = mask(name, value) if f.metadata["secret"] else repr(value)
         raise ConfigError(label, f"{shown} {problem}")
-    return value, label, given
+    return value
 
 
 def _unknown(values: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
@@ -505,7 +503,7 @@ def configure(*, environ: Mapping[str, str] | None = None, **values: Any) -> Con
     fields = _fields()
     _unknown(values, fields)
     hints = get_type_hints(Config)
-    resolved = {name: _resolve(f, hints[name], values, env)[0] for name, f in fields.items()}
+    resolved = {name: _resolve(f, hints[name], values, env) for name, f in fields.items()}
     _current = Config(**resolved)
     return _current
 
@@ -530,7 +528,7 @@ def configure_agent(*, environ: Mapping[str, str] | None = None, **values: Any) 
         if f.metadata["side"] != "agent":
             continue
         try:
-            resolved[name] = _resolve(f, hints[name], values, env)[0]
+            resolved[name] = _resolve(f, hints[name], values, env)
         except ConfigError as exc:
             if name in values and values[name] is not None:
                 raise

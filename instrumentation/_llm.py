@@ -155,7 +155,8 @@ class LLMCall:
         self.cache_read_tokens: int | None = None
         self.cache_creation_tokens: int | None = None
         self.choices: dict[int, dict[str, Any]] = {}
-        self.truncated: list[str] = []
+        self.redacted = 0  # secrets masked, over every content attribute of the span
+        self.truncated: list[str] = []  # content attributes cut
 
     # -- what the response says -------------------------------------------------------------------
     def choice(self, index: int = 0) -> dict[str, Any]:
@@ -205,12 +206,13 @@ class LLMCall:
 
     # -- content ----------------------------------------------------------------------------------
     def set_content(self, key: str, text: str) -> None:
-        """Captured content, redacted and cut to length; every key cut so far is named in
-        ``agentwatch.content.truncated``."""
+        """Captured content, redacted and cut to length; the span's bookkeeping sums over its content attributes, as
+        an agent or tool span's does: secrets masked so far, every key cut so far."""
         cleaned, redacted, cut = policy().clean(text)
         self.span.set_attribute(key, cleaned)
         if redacted:
-            self.span.set_attribute(A.CONTENT_REDACTED, redacted)
+            self.redacted += redacted
+            self.span.set_attribute(A.CONTENT_REDACTED, self.redacted)
         if cut and key not in self.truncated:
             self.truncated.append(key)
             self.span.set_attribute(A.CONTENT_TRUNCATED, list(self.truncated))
@@ -257,7 +259,7 @@ class LLMCall:
             if status == 429 and self.run is not None and self.run.guard is not None:
                 self.run.guard.rate_limited += 1
             if isinstance(status, int):
-                self.span.set_attribute("http.response.status_code", status)
+                self.span.set_attribute(A.HTTP_STATUS_CODE, status)
             self.span.record_exception(exc)
             self.span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:1000]))
         self.span.end()
@@ -503,12 +505,12 @@ def _start(provider: Provider, tracer: Tracer, request: Request) -> LLMCall:
     }
     if request.server is not None:
         host, port = request.server
-        attributes["server.address"] = host
+        attributes[A.SERVER_ADDRESS] = host
         if port:
-            attributes["server.port"] = port
+            attributes[A.SERVER_PORT] = port
     attributes.update(request.attributes)
     if request.streamed:
-        attributes["gen_ai.request.stream"] = True
+        attributes[A.REQUEST_STREAM] = True
     run = current_run()
     session = current_session()
     if session:

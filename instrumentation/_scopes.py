@@ -43,7 +43,7 @@ from agentwatch.instrumentation._guarding import (
 )
 from agentwatch.instrumentation._safety import guard, report
 from agentwatch.instrumentation._state import policy, tracer
-from agentwatch.instrumentation.guards import RunGuard
+from agentwatch.instrumentation.guards import UNGUARDED, RunGuard
 
 __all__ = ["AgentScope", "StepScope", "ToolScope", "agent", "step", "tool"]
 
@@ -498,10 +498,7 @@ class AgentScope(_Scope):
         elif self.guards is not None or _state.default_guards is not None:
             run.guard = RunGuard(self.guards if self.guards is not None else _state.default_guards)
         attributes: dict[str, Any] = {A.OPERATION: "invoke_agent", **run.contract_attributes()}
-        if run.guard is not None:
-            attributes.update(run.guard.guards.attributes())
-        else:
-            attributes[f"{A.GUARDS}.enabled"] = False
+        attributes.update(run.guard.guards.attributes if run.guard is not None else UNGUARDED)
         if self.agent_id:
             attributes[A.AGENT_ID] = self.agent_id
         if self.goal:

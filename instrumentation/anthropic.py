@@ -40,9 +40,9 @@ __all__ = ["AnthropicInstrumentor", "AnthropicProvider", "input_messages"]
 
 _REQUEST_PARAMS = {
     "max_tokens": A.REQUEST_MAX_TOKENS,
-    "temperature": "gen_ai.request.temperature",
-    "top_p": "gen_ai.request.top_p",
-    "top_k": "gen_ai.request.top_k",
+    "temperature": A.REQUEST_TEMPERATURE,  # accepted by SDKs before 2.x
+    "top_p": A.REQUEST_TOP_P,
+    "top_k": A.REQUEST_TOP_K,
 }
 
 

@@ -28,12 +28,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentwatch.errors import AgentwatchError
+from agentwatch.instrumentation import _attributes as A
 
 if TYPE_CHECKING:
     from agentwatch.config import Config
 
 __all__ = [
     "PRICES",
+    "UNGUARDED",
     "AgentBudgetError",
     "AgentGuardError",
     "AgentLoopError",
@@ -165,13 +167,15 @@ class Guards:
     def merged(self, budget: Budget | None) -> Guards:
         return dataclasses.replace(self, budget=budget) if budget is not None else self
 
+    @functools.cached_property
     def attributes(self) -> dict[str, Any]:
         """The configuration as ``agentwatch.guards.*`` span attributes: recorded on every agent span, so the store
-        knows which caps, gates and enforcement each agent ran with (``agentwatch audit`` reads them)."""
+        knows which caps, gates and enforcement each agent ran with (``agentwatch audit`` reads them). Worked out
+        once per Guards (they are frozen); callers copy, never change it."""
         found: dict[str, Any] = {
-            "agentwatch.guards.enabled": True,
-            "agentwatch.guards.enforce_scope": self.enforce_scope,
-            "agentwatch.guards.require_approval": self.require_approval,
+            f"{A.GUARDS}.enabled": True,
+            f"{A.GUARDS}.enforce_scope": self.enforce_scope,
+            f"{A.GUARDS}.require_approval": self.require_approval,
         }
         budget = self.budget or Budget()
         for name, value in (
@@ -183,8 +187,11 @@ class Guards:
             ("min_grounding", self.min_grounding),
         ):
             if value is not None:
-                found[f"agentwatch.guards.{name}"] = value
+                found[f"{A.GUARDS}.{name}"] = value
         return found
+
+
+UNGUARDED = {f"{A.GUARDS}.enabled": False}  # what an agent span without guards records
 
 
 def guards_from_config(config: Config) -> Guards | None:

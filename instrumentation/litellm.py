@@ -9,6 +9,7 @@ before ``instrument()`` keeps the unpatched function.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from agentwatch.instrumentation._llm import LLMCall, LLMInstrumentor, Provider, Request, Target, server_of, wrap_stream
@@ -30,8 +31,10 @@ _PROVIDER_NAMES = {
 }
 
 
+@functools.lru_cache(maxsize=256)
 def _model_and_provider(model: str, api_base: str | None) -> tuple[str, str]:
-    """The model as the provider knows it (``openai/gpt-4o`` → ``gpt-4o``) and ``gen_ai.provider.name``."""
+    """The model as the provider knows it (``openai/gpt-4o`` → ``gpt-4o``) and ``gen_ai.provider.name``; worked out
+    once per model and endpoint, since every call asks."""
     try:
         import litellm
 
@@ -52,7 +55,9 @@ class LiteLLMProvider(Provider):
 
     def request(self, kind: str, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         api_base = kwargs.get("api_base") or kwargs.get("base_url")
-        model, provider = _model_and_provider(str(kwargs.get("model") or (args[0] if args else "")), api_base)
+        model, provider = _model_and_provider(
+            str(kwargs.get("model") or (args[0] if args else "")), str(api_base) if api_base else None
+        )
         messages = kwargs.get("messages", args[1] if len(args) > 1 else None)
         return Request(
             model=model,

@@ -49,8 +49,8 @@ _KNOWN_PROVIDERS = {
     "api.cohere.com": "cohere",
 }
 _REQUEST_PARAMS = {
-    "temperature": "gen_ai.request.temperature",
-    "top_p": "gen_ai.request.top_p",
+    "temperature": A.REQUEST_TEMPERATURE,
+    "top_p": A.REQUEST_TOP_P,
     "frequency_penalty": "gen_ai.request.frequency_penalty",
     "presence_penalty": "gen_ai.request.presence_penalty",
     "seed": "gen_ai.request.seed",
@@ -107,11 +107,11 @@ def request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
     if stop:
         attributes[A.REQUEST_STOP_SEQUENCES] = [stop] if isinstance(stop, str) else list(stop)
     if isinstance(kwargs.get("n"), int) and kwargs["n"] != 1:
-        attributes["gen_ai.request.choice.count"] = kwargs["n"]
+        attributes[A.REQUEST_CHOICE_COUNT] = kwargs["n"]
     response_format = kwargs.get("response_format")
     if response_format:
         kind_name = get(response_format, "type")
-        attributes["gen_ai.output.type"] = "json" if kind_name in ("json_object", "json_schema") else "text"
+        attributes[A.OUTPUT_TYPE] = "json" if kind_name in ("json_object", "json_schema") else "text"
     return attributes
 
 
@@ -219,7 +219,7 @@ class OpenAIProvider(Provider):
             call.input_tokens = get(usage, "prompt_tokens") if usage is not None else None
             data = get(response, "data") or []
             if data:
-                call.span.set_attribute("gen_ai.embeddings.dimension.count", len(get(data[0], "embedding")))
+                call.span.set_attribute(A.EMBEDDING_DIMENSIONS, len(get(data[0], "embedding")))
             return []
         return None
 

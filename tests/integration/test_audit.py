@@ -306,8 +306,15 @@ def test_overall_verdicts_and_next_steps(audited):
     [drifting] = [a for a in audit.agents if a.agent == "drifting"]
     assert drifting.next_step.question.key == "tools"
     assert audit.overall == "not_ready"
-    question, agents, _ = audit.fleet_next_step()
+    question, agents, step = audit.fleet_next_step()
     assert agents and question.number in range(1, 7)
+    # credentials hold back most (two agents sharing one not ready, two unknown): the not ready ones come first
+    assert (question.key, agents[:2], set(agents[2:])) == (
+        "credentials",
+        ["shared-a", "shared-b"],
+        {"no-credential", "foreign"},
+    )
+    assert step == "give it a credential of its own, scoped to what its allowed tools need"
 
 
 def test_one_agent_and_an_empty_window(audited):

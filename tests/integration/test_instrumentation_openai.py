@@ -263,6 +263,18 @@ def test_truncation_names_every_cut_content_attribute(llm):
     ]
 
 
+def test_redactions_are_counted_over_every_content_attribute(spans):
+    """A secret in the prompt and again in the answer: the span counts both (the answer's count used to overwrite the
+    prompt's, the same overwrite as the truncation list had)."""
+    with LLMServer() as echo:  # the default responder repeats the last line of the prompt
+        client = openai.OpenAI(base_url=echo.base_url, api_key="sk-test", max_retries=0)
+        secret = "my key is sk-proj-" + "a1B2c3D4e5F6g7H8i9J0" * 2
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": secret}])
+    span = by_name(spans, "chat gpt-4o")[0]
+    assert "sk-proj-" not in span.attributes["gen_ai.input.messages"] + span.attributes["gen_ai.output.messages"]
+    assert span.attributes["agentwatch.content.redacted"] == 2
+
+
 def test_uninstrumented_after_shutdown(llm):
     from agentwatch.instrumentation.openai import OpenAIInstrumentor
 

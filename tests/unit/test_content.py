@@ -126,3 +126,12 @@ def test_capture_cuts_before_it_redacts_and_still_sees_a_secret_across_the_cut()
     straddling = "y" * 89 + " " + key + " tail"  # starts before the cut, ends after it
     text, redacted, cut = policy.clean(straddling)
     assert redacted == 1 and cut and "Ab3d" not in text and text.startswith("y" * 89 + " [REDAC")
+
+
+def test_the_attribute_module_lists_every_name_it_defines():
+    """Its __all__ was computed before any name existed, so it was empty (observed)."""
+    from agentwatch.instrumentation import _attributes as A
+
+    defined = {name for name in vars(A) if name.isupper()}
+    assert defined and set(A.__all__) == defined
+    assert all(isinstance(getattr(A, name), str) for name in A.__all__)
