@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 
@@ -48,9 +49,18 @@ def _kv(key: str, value: object) -> KeyValue:
     return KeyValue(key=key, value=any_value)
 
 
-def agent_request(n_spans: int, rnd: random.Random, prompt_bytes: int = 3000) -> bytes:
+def agent_request(
+    n_spans: int,
+    rnd: random.Random,
+    prompt_bytes: int = 3000,
+    *,
+    models: tuple[str, ...] = ("gpt-4o",),
+    openinference: bool = False,
+    session_traces: bool = False,
+) -> bytes:
     """One ExportTraceServiceRequest of ``n_spans`` agent spans: half LLM calls with a few KB of prompt text,
-    half tool calls, each with about 15 attributes."""
+    half tool calls, each with about 15 attributes. ``openinference`` adds what OpenInference's conventions name
+    the same facts (span kind, session, model, token counts, tool), for a peer that reads those (Phoenix)."""
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
     resource_spans.resource.attributes.extend(
@@ -61,12 +71,12 @@ def agent_request(n_spans: int, rnd: random.Random, prompt_bytes: int = 3000) ->
     now = time.time_ns()
     for i in range(n_spans):
         span = scope.spans.add()
-        span.trace_id = rnd.randbytes(16)
-        span.span_id = rnd.randbytes(8)
-        span.parent_span_id = rnd.randbytes(8)
+        trace_id, span.span_id, span.parent_span_id = rnd.randbytes(16), rnd.randbytes(8), rnd.randbytes(8)
         span.start_time_unix_nano = now + i * 1000
         span.end_time_unix_nano = span.start_time_unix_nano + rnd.randint(1, 3000) * 1_000_000
         session = f"sess-{rnd.randint(0, 5000)}"
+        # a session's spans in one trace (as an agent's run is), or each its own
+        span.trace_id = hashlib.blake2b(session.encode(), digest_size=16).digest() if session_traces else trace_id
         agent = f"agent-{rnd.randint(0, 20)}"
         common = [
             _kv("gen_ai.conversation.id", session),
@@ -74,7 +84,9 @@ def agent_request(n_spans: int, rnd: random.Random, prompt_bytes: int = 3000) ->
             _kv("agentwatch.step.index", rnd.randint(0, 30)),
         ]
         if i % 2:
-            span.name = "chat gpt-4o"
+            model = rnd.choice(models)
+            input_tokens, output_tokens = rnd.randint(200, 8000), rnd.randint(20, 800)
+            span.name = f"chat {model}"
             span.kind = 3
             prompt = " ".join(rnd.choice(_WORDS) for _ in range(prompt_bytes // 8))[:prompt_bytes]
             span.attributes.extend(
@@ -82,11 +94,11 @@ def agent_request(n_spans: int, rnd: random.Random, prompt_bytes: int = 3000) ->
                     *common,
                     _kv("gen_ai.operation.name", "chat"),
                     _kv("gen_ai.provider.name", "openai"),
-                    _kv("gen_ai.request.model", "gpt-4o"),
-                    _kv("gen_ai.response.model", "gpt-4o-2024-08-06"),
+                    _kv("gen_ai.request.model", model),
+                    _kv("gen_ai.response.model", model),
                     _kv("gen_ai.request.temperature", 0.2),
-                    _kv("gen_ai.usage.input_tokens", rnd.randint(200, 8000)),
-                    _kv("gen_ai.usage.output_tokens", rnd.randint(20, 800)),
+                    _kv("gen_ai.usage.input_tokens", input_tokens),
+                    _kv("gen_ai.usage.output_tokens", output_tokens),
                     _kv("gen_ai.response.finish_reasons", ["stop"]),
                     _kv("gen_ai.response.id", f"chatcmpl-{i}"),
                     _kv(
@@ -96,6 +108,17 @@ def agent_request(n_spans: int, rnd: random.Random, prompt_bytes: int = 3000) ->
                     _kv("server.address", "api.openai.com"),
                 ]
             )
+            if openinference:
+                span.attributes.extend(
+                    [
+                        _kv("openinference.span.kind", "LLM"),
+                        _kv("session.id", session),
+                        _kv("llm.model_name", model),
+                        _kv("llm.token_count.prompt", input_tokens),
+                        _kv("llm.token_count.completion", output_tokens),
+                        _kv("llm.token_count.total", input_tokens + output_tokens),
+                    ]
+                )
         else:
             tool = rnd.choice(["search_orders", "get_invoice", "lookup_customer", "send_email"])
             span.name = f"execute_tool {tool}"
@@ -115,5 +138,9 @@ def agent_request(n_spans: int, rnd: random.Random, prompt_bytes: int = 3000) ->
                     _kv("agentwatch.tool.arguments.hash", f"{rnd.getrandbits(64):016x}"),
                 ]
             )
+            if openinference:
+                span.attributes.extend(
+                    [_kv("openinference.span.kind", "TOOL"), _kv("session.id", session), _kv("tool.name", tool)]
+                )
         span.status.code = 1
     return request.SerializeToString()

@@ -55,25 +55,25 @@ def _headers(text: str) -> dict[str, str]:
 
 
 def _exporter(config: Config) -> Any:
+    from agentwatch.instrumentation._otlp import grpc_exporter, http_exporter
+
     headers = _headers(config.headers)
     endpoint = config.endpoint.rstrip("/")
     if config.protocol == "http/json":  # the Python SDK has no JSON exporter; the same endpoint takes protobuf
         log.info("agentwatch exports OTLP as http/protobuf: the OpenTelemetry Python SDK has no http/json exporter")
     if config.protocol == "grpc":
         try:
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+            import opentelemetry.exporter.otlp.proto.grpc.trace_exporter  # noqa: F401
         except ImportError:
             raise MissingExtraError("opentelemetry-exporter-otlp-proto-grpc", "grpc", "Exporting over gRPC") from None
-        return OTLPSpanExporter(
+        return grpc_exporter(
             endpoint=endpoint.removeprefix("http://").removeprefix("https://"),
             insecure=endpoint.startswith("http://"),
             headers=headers or None,
         )
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
     if not endpoint.endswith("/v1/traces"):
         endpoint += "/v1/traces"
-    return OTLPSpanExporter(endpoint=endpoint, headers=headers or None)
+    return http_exporter(endpoint=endpoint, headers=headers or None)
 
 
 def instrument(

@@ -1,0 +1,360 @@
+"""Ingest and query, agentwatch beside Arize Phoenix: the same OTLP/HTTP protobuf load into ``agentwatch serve``
+(embedded ClickHouse) and into ``phoenix serve`` (its default SQLite store), each alone on the machine in turn.
+
+For each: seconds to start; spans/s from the first request sent until every span is queryable (counted through
+its query interface: ClickHouse SQL on serve's read-only endpoint; Phoenix's GraphQL ``recordCount``); the peak
+RSS of the server's processes; and the median time of three questions through each one's query interface
+(agentwatch: the shipped ``session_timeline`` query and two ad-hoc SQL statements through ``clickhouse-connect``;
+Phoenix: its Python client), each answer checked against what was sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+from _spans import agent_request
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from agentwatch.listen import free_port
+from agentwatch.sqlfiles import load_sql
+
+HERE = Path(__file__).resolve().parent
+logging.getLogger("clickhouse_connect").setLevel(logging.CRITICAL)  # its errors while serve starts up are expected
+MODELS = ("gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5")
+
+
+@dataclass
+class Expected:
+    """What the load holds, worked out from the requests themselves."""
+
+    spans: int
+    session: str
+    session_spans: list[str]  # what each step was about, in order: the tool's or the model's name
+    tokens: dict[str, int]
+    slowest_ms: list[float]
+
+
+def about(span_name: str) -> str:
+    """``chat gpt-4o`` → ``gpt-4o``, ``execute_tool search`` → ``search``: what agentwatch's timeline shows."""
+    return span_name.split(" ", 1)[1]
+
+
+def build(spans: int, request_spans: int, prompt_bytes: int) -> tuple[list[bytes], Expected]:
+    rnd = random.Random(11)
+    bodies = [
+        agent_request(request_spans, rnd, prompt_bytes, models=MODELS, openinference=True, session_traces=True)
+        for _ in range(spans // request_spans)
+    ]
+    sessions: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    tokens: Counter = Counter()
+    tool_ms: list[float] = []
+    for body in bodies:
+        for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    attrs = {kv.key: kv.value for kv in span.attributes}
+                    sessions[attrs["session.id"].string_value].append((span.start_time_unix_nano, span.name))
+                    if "llm.model_name" in attrs:
+                        tokens[attrs["llm.model_name"].string_value] += attrs["llm.token_count.total"].int_value
+                    else:
+                        tool_ms.append((span.end_time_unix_nano - span.start_time_unix_nano) / 1e6)
+    session = max(sessions, key=lambda s: len(sessions[s]))  # the longest: a session worth looking at
+    return bodies, Expected(
+        spans=len(bodies) * request_spans,
+        session=session,
+        session_spans=[about(name) for _, name in sorted(sessions[session])],
+        tokens=dict(tokens),
+        slowest_ms=sorted(tool_ms, reverse=True)[:10],
+    )
+
+
+def send(port: int, path: str, bodies: list[bytes], senders: int) -> int:
+    """POST every body from ``senders`` threads over kept-alive connections; 503 means back off and retry.
+    Returns how many back-offs there were."""
+    backoffs = [0]
+
+    def sender(mine: list[bytes]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        for body in mine:
+            while True:
+                conn.request("POST", path, body, {"Content-Type": "application/x-protobuf"})
+                response = conn.getresponse()
+                response.read()
+                if response.status == 200:
+                    break
+                if response.status not in (429, 503):
+                    raise SystemExit(f"{path} on :{port} answered {response.status}")
+                backoffs[0] += 1
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=sender, args=(bodies[i::senders],)) for i in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return backoffs[0]
+
+
+def peak_rss_mib(pid: int) -> float:
+    """Sum of the high-water RSS of a process and its descendants (read before they exit)."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children[ppid].append(int(entry.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            for line in (Path("/proc") / str(current) / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def wait_until(what: str, ready: Callable[[], bool], timeout: float, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what}: the server exited with {proc.returncode}")
+        try:
+            if ready():
+                return
+        except Exception:  # not up yet: refused, reset, 5xx
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{what}: not within {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class Result:
+    name: str
+    version: str
+    start_s: float
+    spans_per_s: float
+    backoffs: int
+    rss_mib: float
+    query_ms: dict[str, float]
+    checks: dict[str, bool]
+
+
+def check(expected: Expected, session: list[str], tokens: dict[str, int], slowest: list[float]) -> dict[str, bool]:
+    return {
+        "session": session == expected.session_spans,
+        "tokens": tokens == expected.tokens,
+        "slowest": [round(ms) for ms in slowest] == [round(ms) for ms in expected.slowest_ms],
+    }
+
+
+def run_agentwatch(bodies: list[bytes], expected: Expected, work: Path, args: argparse.Namespace) -> Result:
+    from agentwatch import __version__
+
+    otlp, query = free_port(), free_port()
+    log = (work / "agentwatch-serve.log").open("w")
+    began = time.perf_counter()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agentwatch",
+            "serve",
+            "--http",
+            f"127.0.0.1:{otlp}",
+            "--grpc",
+            "",
+            "--query-http",
+            f"127.0.0.1:{query}",
+            "--no-evaluator",
+            "--no-alerts",
+            "--store",
+            f"chdb://{work / 'aw-store'}",
+            "--spool-dir",
+            str(work / "aw-spool"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))},
+    )
+    try:
+        client: list[Any] = []
+
+        def up() -> bool:
+            if not client:
+                client.append(clickhouse_connect.get_client(host="127.0.0.1", port=query))
+            http.client.HTTPConnection("127.0.0.1", otlp, timeout=1).connect()
+            return client[0].query("SELECT 1").result_rows == [(1,)]
+
+        wait_until("agentwatch serve", up, 120, proc)
+        start_s = time.perf_counter() - began
+        ch = client[0]
+        count = lambda: ch.query("SELECT count() FROM otel_traces").result_rows[0][0]  # noqa: E731
+        began = time.perf_counter()
+        backoffs = send(otlp, "/v1/traces", bodies, args.senders)
+        wait_until("all spans queryable in agentwatch", lambda: count() >= expected.spans, 600, proc)
+        rate = expected.spans / (time.perf_counter() - began)
+        rss = peak_rss_mib(proc.pid)
+
+        timeline = load_sql("queries/session_timeline").body
+        questions = {
+            "session": lambda: [
+                row["what"] for row in ch.query(timeline, parameters={"session": expected.session}).named_results()
+            ],
+            "tokens": lambda: dict(
+                ch.query(
+                    "SELECT RequestModel, sum(InputTokens + OutputTokens) FROM agent_spans "
+                    "WHERE Operation = 'chat' AND Timestamp >= now() - INTERVAL 1 HOUR GROUP BY RequestModel"
+                ).result_rows
+            ),
+            "slowest": lambda: [
+                r[1]
+                for r in ch.query(
+                    "SELECT ToolName, Duration / 1e6 AS ms FROM agent_spans WHERE Operation = 'execute_tool' "
+                    "ORDER BY Duration DESC LIMIT 10"
+                ).result_rows
+            ],
+        }
+        times, answers = timed(questions, args.query_repeats)
+        return Result("agentwatch serve", __version__, start_s, rate, backoffs, rss, times, check(expected, **answers))
+    finally:
+        stop(proc)
+        log.close()
+
+
+def timed(questions: dict[str, Callable[[], Any]], repeats: int) -> tuple[dict[str, float], dict[str, Any]]:
+    times, answers = {}, {}
+    for name, ask in questions.items():
+        samples = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            answers[name] = ask()
+            samples.append((time.perf_counter() - began) * 1000)
+        times[name] = statistics.median(samples)
+    return times, answers
+
+
+def run_phoenix(python: Path, bodies: list[bytes], expected: Expected, work: Path, args: argparse.Namespace) -> Result:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    home = work / "phoenix"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOENIX_", "OTEL_"))}
+    env.update(
+        PHOENIX_HOST="127.0.0.1",
+        PHOENIX_PORT=str(port),
+        PHOENIX_GRPC_PORT=str(free_port()),
+        PHOENIX_WORKING_DIR=str(home),
+        PHOENIX_TELEMETRY_ENABLED="false",
+    )
+    log = (work / "phoenix-serve.log").open("w")
+    began = time.perf_counter()
+    proc = subprocess.Popen([str(python.parent / "phoenix"), "serve"], stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_until(
+            "phoenix serve", lambda: urllib.request.urlopen(f"{url}/healthz", timeout=2).status == 200, 180, proc
+        )
+        start_s = time.perf_counter() - began
+
+        def count() -> int:
+            request = urllib.request.Request(
+                f"{url}/graphql",
+                json.dumps({"query": "{ projects { edges { node { name recordCount } } } }"}).encode(),
+                {"Content-Type": "application/json"},
+            )
+            data = json.load(urllib.request.urlopen(request, timeout=30))["data"]["projects"]["edges"]
+            return sum(edge["node"]["recordCount"] for edge in data)
+
+        began = time.perf_counter()
+        backoffs = send(port, "/v1/traces", bodies, args.senders)
+        wait_until("all spans queryable in Phoenix", lambda: count() >= expected.spans, 600, proc)
+        rate = expected.spans / (time.perf_counter() - began)
+        rss = peak_rss_mib(proc.pid)
+        out = subprocess.run(
+            [str(python), str(HERE / "_phoenix_client.py"), url, expected.session, str(args.query_repeats)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+        version = subprocess.run(
+            [str(python), "-c", "import phoenix; print(phoenix.__version__)"], capture_output=True, text=True
+        ).stdout.strip()
+        answers = {
+            "session": [about(name) for name in got["session"]["answer"]],
+            "tokens": got["tokens"]["answer"],
+            "slowest": [ms for _, ms in got["slowest"]["answer"]],
+        }
+        times = {name: got[name]["ms"] for name in answers}
+        return Result("phoenix serve", version, start_s, rate, backoffs, rss, times, check(expected, **answers))
+    finally:
+        stop(proc)
+        log.close()
+
+
+def ingest(phoenix_python: Path, root: Path, args: argparse.Namespace) -> None:
+    bodies, expected = build(args.ingest_spans, args.request_spans, args.prompt_bytes)
+    size = sum(map(len, bodies))
+    print(
+        f"\nIngest and query: {expected.spans:,} spans in {len(bodies)} OTLP/HTTP protobuf requests "
+        f"({size / 1e6:.0f} MB, {size / expected.spans:,.0f} bytes/span) from {args.senders} senders; "
+        f"queries: median of {args.query_repeats}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="aw-peers-ingest-") as tmp:
+        work = Path(tmp)
+        results = [
+            run_agentwatch(bodies, expected, work, args),
+            run_phoenix(phoenix_python, bodies, expected, work, args),
+        ]
+    mine, peer = results
+    rows = [
+        ("start, s", "start_s", lambda r: r.start_s, "{:.1f}", False),
+        ("spans/s until queryable", "rate", lambda r: r.spans_per_s, "{:,.0f}", True),
+        ("peak RSS, MiB", "rss", lambda r: r.rss_mib, "{:,.0f}", False),
+        ("a session's spans in order, ms", "q1", lambda r: r.query_ms["session"], "{:.1f}", False),
+        ("tokens per model, last hour, ms", "q2", lambda r: r.query_ms["tokens"], "{:.1f}", False),
+        ("10 slowest tool calls, ms", "q3", lambda r: r.query_ms["slowest"], "{:.1f}", False),
+    ]
+    head = f"{'':<34}{mine.name + ' ' + mine.version:>24}{peer.name + ' ' + peer.version:>24}{'aw ÷ peer':>11}"
+    print(head)
+    print("-" * len(head))
+    for label, _, get, fmt, _higher in rows:
+        print(f"{label:<34}{fmt.format(get(mine)):>24}{fmt.format(get(peer)):>24}{get(mine) / get(peer):>10.2f}×")
+    print(f"{'503/429 back-offs':<34}{mine.backoffs:>24}{peer.backoffs:>24}")
+    for result in results:
+        wrong = [name for name, ok in result.checks.items() if not ok]
+        print(f"{result.name}: answers {'all match what was sent' if not wrong else 'WRONG for ' + ', '.join(wrong)}")

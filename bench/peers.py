@@ -1,0 +1,284 @@
+"""agentwatch beside the tools a user would pick instead, measured in one run on this machine.
+
+    python bench/peers.py [--only instrumentation|ingest] [--fresh] [--venvs DIR]
+
+1. **Instrumentation cost per call.** Each peer runs in its own process from its own pinned venv (made under a
+   temporary folder on first use; ``--fresh`` remakes them), set up as its documentation says, exporting OTLP to a
+   local sink of its own (``_sink``), against one local OpenAI-compatible server. The same chat call uninstrumented,
+   with agentwatch, with OpenTelemetry's official ``openai-v2`` instrumentation, OpenInference, OpenLLMetry, OpenLIT
+   and Langfuse's OpenAI integration; the same tool function plain, under a bare SDK span, and decorated by
+   agentwatch's ``@tool``, Langfuse's ``@observe``, Traceloop's ``@tool`` and OpenInference's ``@tracer.tool``, each
+   inside its agent scope. Rounds are interleaved, one block per peer, in an order that rotates, and each block
+   ends with its exporter flushed; figures are medians over rounds, and "added" is the median of each round's
+   difference to the uninstrumented block of the same round. What each recorded is read back from its sink: spans
+   per call and whether the call's content (a marker in the prompt or the tool's argument) was kept.
+2. **Ingest and query** (``_peer_ingest``): the same OTLP/HTTP protobuf load into ``phoenix serve`` (Arize Phoenix
+   on its default SQLite store) and into ``agentwatch serve`` (embedded ClickHouse), each alone in turn.
+
+Ratios are agentwatch ÷ peer: below 1 agentwatch costs less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _peer_envs import ENVS, default_root, prepare, versions
+from _sink import Received, Sink
+
+from agentwatch.testing import LLMServer, Reply
+
+WORKER = Path(__file__).resolve().parent / "_peer_worker.py"
+
+# (label, env, peer as the worker knows it, the package whose version the table names)
+LLM_PEERS = [
+    ("uninstrumented", "plain", "plain", "openai"),
+    ("agentwatch", "agentwatch", "agentwatch", "agentwatch"),
+    ("agentwatch, content off", "agentwatch", "agentwatch-no-content", "agentwatch"),
+    ("OTel openai-v2", "otel-openai-v2", "otel-openai-v2", "opentelemetry-instrumentation-openai-v2"),
+    ("OpenInference", "openinference", "openinference", "openinference-instrumentation-openai"),
+    ("OpenLLMetry", "openllmetry", "openllmetry", "opentelemetry-instrumentation-openai"),
+    ("OpenLIT", "openlit", "openlit", "openlit"),
+    ("Langfuse", "langfuse", "langfuse", "langfuse"),
+]
+TOOL_PEERS = [
+    ("plain function", "plain", "plain", "opentelemetry-sdk"),
+    ("bare SDK span", "plain", "bare-span", "opentelemetry-sdk"),
+    ("agentwatch @tool", "agentwatch", "agentwatch", "agentwatch"),
+    ("Langfuse @observe", "langfuse", "langfuse", "langfuse"),
+    ("Traceloop @tool", "openllmetry", "openllmetry", "traceloop-sdk"),
+    ("OpenInference @tracer.tool", "openinference", "openinference", "openinference-instrumentation"),
+]
+
+
+@dataclass
+class Worker:
+    """A peer's process: ``run(k)`` is one timed block of k calls."""
+
+    label: str
+    proc: subprocess.Popen
+    sink: Sink
+    version: str
+    samples: list[float] = field(default_factory=list)  # wall µs per call, a block each
+    cpu: list[float] = field(default_factory=list)  # CPU µs per call of the whole process (every thread)
+
+    def run(self, k: int) -> dict[str, float]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"run {k}\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"{self.label} died; its stderr is in the venv folder's worker log")
+        return json.loads(line)
+
+    def quit(self) -> int:
+        """Shut the peer down (its exporter sends what is left); the calls it made."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+            self.proc.wait(timeout=60)
+            return json.loads(line)["calls"] if line else 0
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.sink.__exit__()
+
+
+def worker_env() -> dict[str, str]:
+    """This environment without anything that would configure a peer behind the benchmark's back."""
+    mine = ("OTEL_", "AGENTWATCH_", "LANGFUSE_", "TRACELOOP_", "OPENLIT_", "PHOENIX_", "PYTHON", "VIRTUAL_ENV")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(mine)}
+    env["TRACELOOP_TELEMETRY"] = "false"  # Traceloop's usage telemetry would try the internet
+    return env
+
+
+def start(
+    label: str, python: Path, peer: str, workload: str, llm_url: str, marker: str, root: Path, log: IO, version: str
+) -> Worker:
+    sink = Sink().__enter__()
+    proc = subprocess.Popen(
+        [
+            str(python),
+            str(WORKER),
+            "--peer",
+            peer,
+            "--workload",
+            workload,
+            "--sink",
+            sink.url,
+            "--llm",
+            llm_url,
+            "--marker",
+            marker,
+            "--workdir",
+            str(root),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env=worker_env(),
+    )
+    return Worker(label, proc, sink, version)
+
+
+def interleave(workers: list[Worker], calls: int, rounds: int, warmup: int = 2) -> None:
+    """Warm each up, then ``rounds`` rounds of one block per worker, the order rotating round by round."""
+    for worker in workers:
+        for _ in range(warmup):
+            worker.run(calls)
+    for r in range(rounds):
+        shift = r % len(workers)
+        for worker in workers[shift:] + workers[:shift]:
+            block = worker.run(calls)
+            worker.samples.append(block["us"])
+            worker.cpu.append(block["cpu_us"])
+
+
+@dataclass
+class Row:
+    label: str
+    version: str
+    per_call_us: float
+    added_us: float
+    cpu_us: float
+    added_cpu_us: float
+    spans_per_call: float
+    content: bool
+
+
+def measure(
+    peers: list[tuple[str, str, str, str]],
+    workload: str,
+    pythons: dict[str, Path],
+    root: Path,
+    llm_url: str,
+    calls: int,
+    rounds: int,
+) -> list[Row]:
+    marker = f"awmark{uuid.uuid4().hex[:12]}"
+    with (root / f"workers-{workload}.log").open("w") as log:
+        known = {
+            env: versions(pythons[env], [pkg for _, e, _, pkg in peers if e == env]) for env in {p[1] for p in peers}
+        }
+        workers = [
+            start(label, pythons[env], peer, workload, llm_url, marker, root, log, known[env].get(package, "?"))
+            for label, env, peer, package in peers
+        ]
+        try:
+            interleave(workers, calls, rounds)
+        finally:
+            made = {worker.label: worker.quit() for worker in workers}
+    baseline, baseline_cpu = workers[0].samples, workers[0].cpu
+    rows = []
+    for worker in workers:
+        got: Received = worker.sink.received(marker.encode())
+        rows.append(
+            Row(
+                worker.label,
+                worker.version,
+                statistics.median(worker.samples),
+                statistics.median(s - b for s, b in zip(worker.samples, baseline, strict=True)),
+                statistics.median(worker.cpu),
+                statistics.median(s - b for s, b in zip(worker.cpu, baseline_cpu, strict=True)),
+                got.spans / made[worker.label] if made[worker.label] else 0.0,
+                got.marker_seen,
+            )
+        )
+    return rows
+
+
+def print_rows(title: str, rows: list[Row], ours: str, note: str) -> None:
+    """One row per peer; the ratios set agentwatch's added cost against each peer's (wall and CPU)."""
+    print(f"\n{title}\n{note}")
+    head = (
+        f"{'':<28}{'version':>9}{'µs/call':>9}{'added':>8}{'CPU µs':>8}{'added':>8}{'spans':>7}{'content':>9}"
+        f"{'aw÷peer':>9}{'CPU':>7}"
+    )
+    print(head)
+    print("-" * len(head))
+    mine = next(row for row in rows if row.label == ours)
+    for row in rows:
+        ratios = ""
+        if row.added_us > 0 and row is not mine and row is not rows[0]:
+            ratios = f"{mine.added_us / row.added_us:8.2f}×{mine.added_cpu_us / row.added_cpu_us:6.2f}×"
+        print(
+            f"{row.label:<28}{row.version:>9}{row.per_call_us:>9.1f}{row.added_us:>8.1f}{row.cpu_us:>8.1f}"
+            f"{row.added_cpu_us:>8.1f}{row.spans_per_call:>7.2f}{'yes' if row.content else 'no':>9}{ratios}"
+        )
+
+
+def instrumentation(pythons: dict[str, Path], root: Path, args: argparse.Namespace) -> None:
+    with LLMServer(lambda prompt, body: Reply(text="Refunds take five business days.")) as llm:
+        began = time.perf_counter()
+        llm_rows = measure(LLM_PEERS, "llm", pythons, root, llm.base_url, args.llm_calls, args.llm_rounds)
+        llm_s = time.perf_counter() - began
+    began = time.perf_counter()
+    tool_rows = measure(TOOL_PEERS, "tool", pythons, root, "", args.tool_calls, args.tool_rounds)
+    tool_s = time.perf_counter() - began
+    print_rows(
+        "OpenAI chat call against the local server (one call; agentwatch ÷ peer on the added µs)",
+        llm_rows,
+        "agentwatch",
+        f"{args.llm_rounds} interleaved rounds of {args.llm_calls} calls per peer, {llm_s:.0f} s; "
+        "'added' = median over rounds of (peer − uninstrumented, same round); CPU: the peer's whole process",
+    )
+    print_rows(
+        "Decorated tool call, inside the peer's agent scope (agentwatch ÷ peer on the added µs)",
+        tool_rows,
+        "agentwatch @tool",
+        f"{args.tool_rounds} interleaved rounds of {args.tool_calls} calls per peer, {tool_s:.0f} s; "
+        "'added' over the plain function",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=("instrumentation", "ingest"))
+    parser.add_argument("--venvs", type=Path, default=default_root(), help="where the peers' venvs live")
+    parser.add_argument("--fresh", action="store_true", help="remake every venv")
+    parser.add_argument("--llm-calls", type=int, default=50)
+    parser.add_argument("--llm-rounds", type=int, default=40)
+    parser.add_argument("--tool-calls", type=int, default=500)
+    parser.add_argument("--tool-rounds", type=int, default=40)
+    parser.add_argument(
+        "--ingest-spans", type=int, default=10_000, help="the load (Phoenix takes ~50 spans/s of it here: 200 s)"
+    )
+    parser.add_argument("--request-spans", type=int, default=500, help="spans per OTLP request")
+    parser.add_argument(
+        "--prompt-bytes", type=int, default=1200, help="prompt text on each LLM span (FIELD-NOTES' weight)"
+    )
+    parser.add_argument("--senders", type=int, default=4, help="threads sending the load")
+    parser.add_argument("--query-repeats", type=int, default=5)
+    args = parser.parse_args()
+    began = time.perf_counter()
+    wanted = [name for name in ENVS if name != "phoenix"] if args.only != "ingest" else []
+    if args.only != "instrumentation":
+        wanted.append("phoenix")
+    print(f"peer venvs under {args.venvs}")
+    pythons = prepare(wanted, args.venvs, fresh=args.fresh)
+    if args.only != "ingest":
+        instrumentation(pythons, args.venvs, args)
+    if args.only != "instrumentation":
+        from _peer_ingest import ingest
+
+        ingest(pythons["phoenix"], args.venvs, args)
+    print(f"\nall done in {time.perf_counter() - began:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
