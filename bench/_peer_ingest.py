@@ -3,8 +3,8 @@
 
 For each: seconds to start; spans/s from the first request sent until every span is queryable (counted through
 its query interface: ClickHouse SQL on serve's read-only endpoint; Phoenix's GraphQL ``recordCount``); the peak
-RSS of the server's processes; and the median time of three questions through each one's query interface
-(agentwatch: the shipped ``session_timeline`` query and two ad-hoc SQL statements through ``clickhouse-connect``;
+RSS of the server's processes; and, once the server has gone idle after the load, the median time of three
+questions through each one's query interface (agentwatch: the shipped ``session_timeline`` query and two ad-hoc SQL statements through ``clickhouse-connect``;
 Phoenix: its Python client), each answer checked against what was sent.
 """
 
@@ -114,8 +114,8 @@ def send(port: int, path: str, bodies: list[bytes], senders: int) -> int:
     return backoffs[0]
 
 
-def peak_rss_mib(pid: int) -> float:
-    """Sum of the high-water RSS of a process and its descendants (read before they exit)."""
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants (a server's workers count as the server)."""
     children: dict[int, list[int]] = defaultdict(list)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -124,10 +124,18 @@ def peak_rss_mib(pid: int) -> float:
             except (OSError, IndexError, ValueError):
                 continue
             children[ppid].append(int(entry.name))
-    total, todo = 0, [pid]
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
+        found.append(current)
         todo.extend(children.get(current, []))
+    return found
+
+
+def peak_rss_mib(pid: int) -> float:
+    """Sum of the high-water RSS of a process and its descendants (read before they exit)."""
+    total = 0
+    for current in process_tree(pid):
         try:
             for line in (Path("/proc") / str(current) / "status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -135,6 +143,33 @@ def peak_rss_mib(pid: int) -> float:
         except OSError:
             pass
     return total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its descendants have used so far."""
+    ticks = 0
+    for current in process_tree(pid):
+        try:
+            fields = (Path("/proc") / str(current) / "stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid: int, *, idle: float = 0.05, window: float = 1.0, limit: float = 60.0) -> float:
+    """Wait until the server is idle (under ``idle`` of a core over ``window`` seconds: merges, indexing and
+    write-behind done), at most ``limit`` seconds; returns the seconds waited. Questions are then asked of a server
+    at rest, as a user would after a load, and work left from the load is not charged to the first question."""
+    began = time.perf_counter()
+    used = cpu_seconds(pid)
+    while time.perf_counter() - began < limit:
+        time.sleep(window)
+        now = cpu_seconds(pid)
+        if now - used < idle * window:
+            break
+        used = now
+    return time.perf_counter() - began
 
 
 def wait_until(what: str, ready: Callable[[], bool], timeout: float, proc: subprocess.Popen) -> None:
@@ -171,6 +206,7 @@ class Result:
     rss_mib: float
     query_ms: dict[str, float]
     checks: dict[str, bool]
+    settled_s: float  # waited after the load for the server to go idle, before the questions
 
 
 def check(expected: Expected, session: list[str], tokens: dict[str, int], slowest: list[float]) -> dict[str, bool]:
@@ -228,6 +264,7 @@ def run_agentwatch(bodies: list[bytes], expected: Expected, work: Path, args: ar
         wait_until("all spans queryable in agentwatch", lambda: count() >= expected.spans, 600, proc)
         rate = expected.spans / (time.perf_counter() - began)
         rss = peak_rss_mib(proc.pid)
+        settled = settle(proc.pid)
 
         timeline = load_sql("queries/session_timeline").body
         questions = {
@@ -249,7 +286,9 @@ def run_agentwatch(bodies: list[bytes], expected: Expected, work: Path, args: ar
             ],
         }
         times, answers = timed(questions, args.query_repeats)
-        return Result("agentwatch serve", __version__, start_s, rate, backoffs, rss, times, check(expected, **answers))
+        return Result(
+            "agentwatch serve", __version__, start_s, rate, backoffs, rss, times, check(expected, **answers), settled
+        )
     finally:
         stop(proc)
         log.close()
@@ -303,6 +342,7 @@ def run_phoenix(python: Path, bodies: list[bytes], expected: Expected, work: Pat
         wait_until("all spans queryable in Phoenix", lambda: count() >= expected.spans, 600, proc)
         rate = expected.spans / (time.perf_counter() - began)
         rss = peak_rss_mib(proc.pid)
+        settled = settle(proc.pid)
         out = subprocess.run(
             [str(python), str(HERE / "_phoenix_client.py"), url, expected.session, str(args.query_repeats)],
             capture_output=True,
@@ -319,7 +359,9 @@ def run_phoenix(python: Path, bodies: list[bytes], expected: Expected, work: Pat
             "slowest": [ms for _, ms in got["slowest"]["answer"]],
         }
         times = {name: got[name]["ms"] for name in answers}
-        return Result("phoenix serve", version, start_s, rate, backoffs, rss, times, check(expected, **answers))
+        return Result(
+            "phoenix serve", version, start_s, rate, backoffs, rss, times, check(expected, **answers), settled
+        )
     finally:
         stop(proc)
         log.close()
@@ -355,6 +397,7 @@ def ingest(phoenix_python: Path, root: Path, args: argparse.Namespace) -> None:
     for label, _, get, fmt, _higher in rows:
         print(f"{label:<34}{fmt.format(get(mine)):>24}{fmt.format(get(peer)):>24}{get(mine) / get(peer):>10.2f}×")
     print(f"{'503/429 back-offs':<34}{mine.backoffs:>24}{peer.backoffs:>24}")
+    print(f"{'idle after the load, s':<34}{mine.settled_s:>24.1f}{peer.settled_s:>24.1f}")
     for result in results:
         wrong = [name for name, ok in result.checks.items() if not ok]
         print(f"{result.name}: answers {'all match what was sent' if not wrong else 'WRONG for ' + ', '.join(wrong)}")

@@ -21,7 +21,9 @@ Ratios are agentwatch ÷ peer: below 1 agentwatch costs less.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -159,6 +161,33 @@ class Row:
     added_cpu_us: float
     spans_per_call: float
     content: bool
+    cpu: list[float]  # CPU µs per call, round by round (the rounds the ordering's sign tests pair)
+
+
+def sign_test(a: list[float], b: list[float]) -> tuple[int, int, float]:
+    """Rounds where ``a`` cost less than ``b``, the rounds that differ, and the two-sided sign test's p-value: how
+    likely so lopsided a count would be if neither were cheaper. Paired by round, so a slow minute of the machine
+    weighs on both sides alike."""
+    wins = sum(x < y for x, y in zip(a, b, strict=True))
+    n = sum(x != y for x, y in zip(a, b, strict=True))
+    tail = min(wins, n - wins)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(tail + 1)) / 2**n) if n else 1.0
+    return wins, n, p
+
+
+SIGNIFICANT = 0.01  # below this the sign test calls a pair ordered; above it, a tie
+
+
+def ordering(rows: list[Row]) -> str:
+    """The rows from cheapest to dearest by median CPU per call, ``<`` between neighbours the sign test orders and
+    ``≈`` between those it cannot tell apart (two runs agree when no pair is ordered one way in one and the other way
+    in the other)."""
+    ranked = sorted(rows, key=lambda row: row.cpu_us)
+    text = ranked[0].label
+    for cheaper, dearer in itertools.pairwise(ranked):
+        _, _, p = sign_test(cheaper.cpu, dearer.cpu)
+        text += f" {'<' if p < SIGNIFICANT else '≈'} {dearer.label}"
+    return text
 
 
 def measure(
@@ -197,18 +226,20 @@ def measure(
                 statistics.median(s - b for s, b in zip(worker.cpu, baseline_cpu, strict=True)),
                 got.spans / made[worker.label] if made[worker.label] else 0.0,
                 got.marker_seen,
+                worker.cpu,
             )
         )
     return rows
 
 
 def print_rows(title: str, rows: list[Row], ours: tuple[str, ...], note: str) -> None:
-    """One row per peer. The ratios set against each peer the agentwatch row that records as much (content kept
-    or not, as read back from the sinks), on the added wall time and the added CPU."""
+    """One row per peer. Against each peer, the agentwatch row that records as much (content kept or not, as read
+    back from the sinks): the ratios of the added wall time and added CPU, and in how many rounds agentwatch's
+    CPU per call was the lower, with the sign test's verdict."""
     print(f"\n{title}\n{note}")
     head = (
         f"{'':<28}{'version':>9}{'µs/call':>9}{'added':>8}{'CPU µs':>8}{'added':>8}{'spans':>7}{'content':>9}"
-        f"{'aw÷peer':>9}{'CPU':>7}"
+        f"{'aw÷peer':>9}{'CPU':>7}  {'aw cheaper':<22}"
     )
     print(head)
     print("-" * len(head))
@@ -217,11 +248,17 @@ def print_rows(title: str, rows: list[Row], ours: tuple[str, ...], note: str) ->
         ratios = ""
         match = mine.get(row.content)
         if match is not None and row.label not in ours and row is not rows[0] and row.added_us > 0:
-            ratios = f"{match.added_us / row.added_us:8.2f}×{match.added_cpu_us / row.added_cpu_us:6.2f}×"
+            wins, n, p = sign_test(match.cpu, row.cpu)
+            verdict = "tie" if p >= SIGNIFICANT else "ahead" if wins > n - wins else "BEHIND"
+            ratios = (
+                f"{match.added_us / row.added_us:8.2f}×{match.added_cpu_us / row.added_cpu_us:6.2f}×"
+                f"  {wins:>2}/{n} rounds, {verdict}"
+            )
         print(
             f"{row.label:<28}{row.version:>9}{row.per_call_us:>9.1f}{row.added_us:>8.1f}{row.cpu_us:>8.1f}"
             f"{row.added_cpu_us:>8.1f}{row.spans_per_call:>7.2f}{'yes' if row.content else 'no':>9}{ratios}"
         )
+    print(f"ordering (CPU per call, sign test p < {SIGNIFICANT} for '<'): {ordering(rows)}")
 
 
 def instrumentation(pythons: dict[str, Path], root: Path, args: argparse.Namespace) -> None:
@@ -254,7 +291,7 @@ def main() -> None:
     parser.add_argument("--venvs", type=Path, default=default_root(), help="where the peers' venvs live")
     parser.add_argument("--fresh", action="store_true", help="remake every venv")
     parser.add_argument("--llm-calls", type=int, default=50)
-    parser.add_argument("--llm-rounds", type=int, default=40)
+    parser.add_argument("--llm-rounds", type=int, default=60)
     parser.add_argument("--tool-calls", type=int, default=500)
     parser.add_argument("--tool-rounds", type=int, default=40)
     parser.add_argument(
@@ -265,7 +302,7 @@ def main() -> None:
         "--prompt-bytes", type=int, default=1200, help="prompt text on each LLM span (FIELD-NOTES' weight)"
     )
     parser.add_argument("--senders", type=int, default=4, help="threads sending the load")
-    parser.add_argument("--query-repeats", type=int, default=5)
+    parser.add_argument("--query-repeats", type=int, default=11)
     args = parser.parse_args()
     began = time.perf_counter()
     wanted = [name for name in ENVS if name != "phoenix"] if args.only != "ingest" else []
