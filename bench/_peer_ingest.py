@@ -1,7 +1,8 @@
 """Ingest and query, agentwatch beside Arize Phoenix: the same OTLP/HTTP protobuf load into ``agentwatch serve``
 (embedded ClickHouse) and into ``phoenix serve`` (its default SQLite store), each alone on the machine in turn.
 
-For each: seconds to start; spans/s from the first request sent until every span is queryable (counted through
+For each: seconds to start (the median of ``--starts`` starts, the two servers taking turns, each on a new store);
+spans/s from the first request sent until every span is queryable (counted through
 its query interface: ClickHouse SQL on serve's read-only endpoint; Phoenix's GraphQL ``recordCount``); the peak
 RSS of the server's processes; and, once the server has gone idle after the load, the median time of three
 questions through each one's query interface (agentwatch: the shipped ``session_timeline`` query and two ad-hoc SQL statements through ``clickhouse-connect``;
@@ -217,10 +218,11 @@ def check(expected: Expected, session: list[str], tokens: dict[str, int], slowes
     }
 
 
-def run_agentwatch(bodies: list[bytes], expected: Expected, work: Path, args: argparse.Namespace) -> Result:
-    from agentwatch import __version__
-
+def launch_agentwatch(work: Path) -> tuple[subprocess.Popen, Any, int, float, Any]:
+    """``agentwatch serve`` on a new embedded store under ``work``, up and answering SQL: (process, client, OTLP
+    port, seconds to start, log)."""
     otlp, query = free_port(), free_port()
+    work.mkdir(parents=True, exist_ok=True)
     log = (work / "agentwatch-serve.log").open("w")
     began = time.perf_counter()
     proc = subprocess.Popen(
@@ -246,18 +248,73 @@ def run_agentwatch(bodies: list[bytes], expected: Expected, work: Path, args: ar
         stderr=subprocess.STDOUT,
         env={k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))},
     )
+    client: list[Any] = []
+
+    def up() -> bool:
+        if not client:
+            client.append(clickhouse_connect.get_client(host="127.0.0.1", port=query))
+        http.client.HTTPConnection("127.0.0.1", otlp, timeout=1).connect()
+        return client[0].query("SELECT 1").result_rows == [(1,)]
+
     try:
-        client: list[Any] = []
-
-        def up() -> bool:
-            if not client:
-                client.append(clickhouse_connect.get_client(host="127.0.0.1", port=query))
-            http.client.HTTPConnection("127.0.0.1", otlp, timeout=1).connect()
-            return client[0].query("SELECT 1").result_rows == [(1,)]
-
         wait_until("agentwatch serve", up, 120, proc)
-        start_s = time.perf_counter() - began
-        ch = client[0]
+    except BaseException:
+        stop(proc)
+        log.close()
+        raise
+    return proc, client[0], otlp, time.perf_counter() - began, log
+
+
+def launch_phoenix(python: Path, work: Path) -> tuple[subprocess.Popen, str, int, float, Any]:
+    """``phoenix serve`` with its default SQLite store under ``work``, healthy: (process, URL, port, seconds to
+    start, log)."""
+    port = free_port()
+    home = work / "phoenix"
+    home.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOENIX_", "OTEL_"))}
+    env.update(
+        PHOENIX_HOST="127.0.0.1",
+        PHOENIX_PORT=str(port),
+        PHOENIX_GRPC_PORT=str(free_port()),
+        PHOENIX_WORKING_DIR=str(home),
+        PHOENIX_TELEMETRY_ENABLED="false",
+    )
+    url = f"http://127.0.0.1:{port}"
+    log = (work / "phoenix-serve.log").open("w")
+    began = time.perf_counter()
+    proc = subprocess.Popen([str(python.parent / "phoenix"), "serve"], stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_until(
+            "phoenix serve", lambda: urllib.request.urlopen(f"{url}/healthz", timeout=2).status == 200, 180, proc
+        )
+    except BaseException:
+        stop(proc)
+        log.close()
+        raise
+    return proc, url, port, time.perf_counter() - began, log
+
+
+def extra_starts(phoenix_python: Path, work: Path, times: int) -> tuple[list[float], list[float]]:
+    """Extra starts of each server, interleaved, each on a new store and stopped once up: a start is one wall-clock
+    sample on a machine whose speed varies several-fold, so the table reports a median."""
+    mine, peer = [], []
+    for n in range(times):
+        proc, _, _, seconds, log = launch_agentwatch(work / f"start-aw-{n}")
+        stop(proc)
+        log.close()
+        mine.append(seconds)
+        proc, _, _, seconds, log = launch_phoenix(phoenix_python, work / f"start-phoenix-{n}")
+        stop(proc)
+        log.close()
+        peer.append(seconds)
+    return mine, peer
+
+
+def run_agentwatch(bodies: list[bytes], expected: Expected, work: Path, args: argparse.Namespace) -> Result:
+    from agentwatch import __version__
+
+    proc, ch, otlp, start_s, log = launch_agentwatch(work / "aw")
+    try:
         count = lambda: ch.query("SELECT count() FROM otel_traces").result_rows[0][0]  # noqa: E731
         began = time.perf_counter()
         backoffs = send(otlp, "/v1/traces", bodies, args.senders)
@@ -307,26 +364,8 @@ def timed(questions: dict[str, Callable[[], Any]], repeats: int) -> tuple[dict[s
 
 
 def run_phoenix(python: Path, bodies: list[bytes], expected: Expected, work: Path, args: argparse.Namespace) -> Result:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    home = work / "phoenix"
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOENIX_", "OTEL_"))}
-    env.update(
-        PHOENIX_HOST="127.0.0.1",
-        PHOENIX_PORT=str(port),
-        PHOENIX_GRPC_PORT=str(free_port()),
-        PHOENIX_WORKING_DIR=str(home),
-        PHOENIX_TELEMETRY_ENABLED="false",
-    )
-    log = (work / "phoenix-serve.log").open("w")
-    began = time.perf_counter()
-    proc = subprocess.Popen([str(python.parent / "phoenix"), "serve"], stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc, url, port, start_s, log = launch_phoenix(python, work / "phoenix-run")
     try:
-        wait_until(
-            "phoenix serve", lambda: urllib.request.urlopen(f"{url}/healthz", timeout=2).status == 200, 180, proc
-        )
-        start_s = time.perf_counter() - began
 
         def count() -> int:
             request = urllib.request.Request(
@@ -373,16 +412,19 @@ def ingest(phoenix_python: Path, root: Path, args: argparse.Namespace) -> None:
     print(
         f"\nIngest and query: {expected.spans:,} spans in {len(bodies)} OTLP/HTTP protobuf requests "
         f"({size / 1e6:.0f} MB, {size / expected.spans:,.0f} bytes/span) from {args.senders} senders; "
-        f"queries: median of {args.query_repeats}",
+        f"queries: median of {args.query_repeats}; start: median of {args.starts}, interleaved, each on a new store",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="aw-peers-ingest-") as tmp:
         work = Path(tmp)
+        starts = extra_starts(phoenix_python, work, args.starts - 1)
         results = [
             run_agentwatch(bodies, expected, work, args),
             run_phoenix(phoenix_python, bodies, expected, work, args),
         ]
     mine, peer = results
+    mine.start_s = statistics.median([*starts[0], mine.start_s])
+    peer.start_s = statistics.median([*starts[1], peer.start_s])
     rows = [
         ("start, s", "start_s", lambda r: r.start_s, "{:.1f}", False),
         ("spans/s until queryable", "rate", lambda r: r.spans_per_s, "{:,.0f}", True),

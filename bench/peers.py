@@ -291,7 +291,7 @@ def main() -> None:
     parser.add_argument("--venvs", type=Path, default=default_root(), help="where the peers' venvs live")
     parser.add_argument("--fresh", action="store_true", help="remake every venv")
     parser.add_argument("--llm-calls", type=int, default=50)
-    parser.add_argument("--llm-rounds", type=int, default=60)
+    parser.add_argument("--llm-rounds", type=int, default=100)
     parser.add_argument("--tool-calls", type=int, default=500)
     parser.add_argument("--tool-rounds", type=int, default=40)
     parser.add_argument(
@@ -303,6 +303,7 @@ def main() -> None:
     )
     parser.add_argument("--senders", type=int, default=4, help="threads sending the load")
     parser.add_argument("--query-repeats", type=int, default=11)
+    parser.add_argument("--starts", type=int, default=3, help="starts of each server; the table has the median")
     args = parser.parse_args()
     began = time.perf_counter()
     wanted = [name for name in ENVS if name != "phoenix"] if args.only != "ingest" else []
