@@ -1,6 +1,7 @@
 """agentwatch beside the tools a user would pick instead, measured in one run on this machine.
 
     python bench/peers.py [--only instrumentation|ingest] [--fresh] [--venvs DIR]
+    python bench/peers.py --compare first.log second.log    # did a second run keep the ordering?
 
 1. **Instrumentation cost per call.** Each peer runs in its own process from its own pinned venv (made under a
    temporary folder on first use; ``--fresh`` remakes them), set up as its documentation says, exporting OTLP to a
@@ -25,6 +26,7 @@ import itertools
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -190,6 +192,45 @@ def ordering(rows: list[Row]) -> str:
     return text
 
 
+ORDERING_LINE = re.compile(r"^ordering \(.*?\): (.*)$", re.MULTILINE)
+
+
+def tiers(line: str) -> dict[str, int]:
+    """Each label of an ordering line with the number of ``<`` before it: two labels are ordered when theirs differ."""
+    tier, ranks = 0, {}
+    for token in re.split(r" ([<≈]) ", line.strip()):
+        if token == "<":
+            tier += 1
+        elif token != "≈":
+            ranks[token] = tier
+    return ranks
+
+
+def reversals(first: str, second: str) -> list[str]:
+    """The pairs one run orders one way and the other run the other way (what "the same ordering" rules out)."""
+    a, b = tiers(first), tiers(second)
+    both = [label for label in a if label in b]
+    return [
+        f"{x} < {y} in the first run, {y} < {x} in the second"
+        for x, y in itertools.permutations(both, 2)
+        if a[x] < a[y] and b[y] < b[x]
+    ]
+
+
+def compare(first: Path, second: Path) -> int:
+    """Print, for each table both logs hold, whether the second run kept the first one's ordering; 1 if not."""
+    lines = [ORDERING_LINE.findall(path.read_text(encoding="utf-8")) for path in (first, second)]
+    if not lines[0] or len(lines[0]) != len(lines[1]):
+        print(f"the logs hold {len(lines[0])} and {len(lines[1])} ordering lines: nothing to compare")
+        return 1
+    failed = 0
+    for one, two in zip(*lines, strict=True):
+        found = reversals(one, two)
+        print(f"{one}\n{two}\n  -> {'; '.join(found) if found else 'same ordering: no pair reverses'}\n")
+        failed |= bool(found)
+    return failed
+
+
 def measure(
     peers: list[tuple[str, str, str, str]],
     workload: str,
@@ -304,7 +345,12 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=4, help="threads sending the load")
     parser.add_argument("--query-repeats", type=int, default=11)
     parser.add_argument("--starts", type=int, default=3, help="starts of each server; the table has the median")
+    parser.add_argument(
+        "--compare", nargs=2, type=Path, metavar="LOG", help="check two runs' printed orderings agree; runs nothing"
+    )
     args = parser.parse_args()
+    if args.compare:
+        sys.exit(compare(*args.compare))
     began = time.perf_counter()
     wanted = [name for name in ENVS if name != "phoenix"] if args.only != "ingest" else []
     if args.only != "instrumentation":

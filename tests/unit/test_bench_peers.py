@@ -52,3 +52,31 @@ def test_ordering_marks_what_the_rounds_cannot_tell_apart(peers) -> None:
     dear = row(peers, "dear", [150.0 + i % 5 for i in range(40)])
     text = peers.ordering([dear, twin, cheap])
     assert text in ("cheap ≈ twin < dear", "twin ≈ cheap < dear")
+
+
+def test_two_runs_agree_unless_a_pair_reverses(peers) -> None:
+    first = "uninstrumented < agentwatch, content off < OTel openai-v2 ≈ agentwatch < Langfuse ≈ OpenInference"
+    # ties may resolve either way and neighbours within a tie may swap: still the same ordering
+    assert (
+        peers.reversals(
+            first, "uninstrumented < OTel openai-v2 ≈ agentwatch, content off ≈ agentwatch < OpenInference ≈ Langfuse"
+        )
+        == []
+    )
+    assert peers.reversals(
+        first, "uninstrumented < agentwatch < agentwatch, content off < OTel openai-v2 < Langfuse < OpenInference"
+    ) == ["agentwatch, content off < agentwatch in the first run, agentwatch < agentwatch, content off in the second"]
+
+
+def test_compare_reads_the_ordering_lines_of_two_logs(peers, tmp_path, capsys) -> None:
+    head = "ordering (CPU per call, sign test p < 0.01 for '<'): "
+    one, two, three = (tmp_path / name for name in ("one.log", "two.log", "three.log"))
+    one.write_text(f"table\n{head}a < b ≈ c\nmore\n{head}x < y\n", encoding="utf-8")
+    two.write_text(f"{head}a < c ≈ b\n{head}x ≈ y\n", encoding="utf-8")
+    three.write_text(f"{head}b < a ≈ c\n{head}x < y\n", encoding="utf-8")
+    assert peers.compare(one, two) == 0
+    assert peers.compare(one, three) == 1
+    assert "a < b in the first run, b < a in the second" in capsys.readouterr().out
+    empty = tmp_path / "empty.log"
+    empty.write_text("no table\n", encoding="utf-8")
+    assert peers.compare(one, empty) == 1
