@@ -2,8 +2,7 @@
 (embedded ClickHouse) and into ``phoenix serve`` (its default SQLite store), each alone on the machine in turn.
 
 For each: seconds to start (the median of ``--starts`` starts, the two servers taking turns, each on a new store);
-spans/s from the first request sent until every span is queryable (counted through
-its query interface: ClickHouse SQL on serve's read-only endpoint; Phoenix's GraphQL ``recordCount``); the peak
+spans/s from the first request sent until every span is queryable (counted through its query interface: ClickHouse SQL on serve's read-only endpoint; Phoenix's GraphQL ``recordCount``); the peak
 RSS of the server's processes; and, once the server has gone idle after the load, the median time of three
 questions through each one's query interface (agentwatch: the shipped ``session_timeline`` query and two ad-hoc SQL statements through ``clickhouse-connect``;
 Phoenix: its Python client), each answer checked against what was sent.
@@ -26,7 +25,8 @@ import threading
 import time
 import urllib.request
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,36 +218,35 @@ def check(expected: Expected, session: list[str], tokens: dict[str, int], slowes
     }
 
 
-def launch_agentwatch(work: Path) -> tuple[subprocess.Popen, Any, int, float, Any]:
-    """``agentwatch serve`` on a new embedded store under ``work``, up and answering SQL: (process, client, OTLP
-    port, seconds to start, log)."""
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    port: int  # where it takes OTLP/HTTP
+    start_s: float  # from launch until it answered
+    client: Any = None  # agentwatch: a clickhouse-connect client on serve's query endpoint
+    url: str = ""  # Phoenix: its HTTP root
+
+
+@contextmanager
+def serving(
+    what: str, command: list[str], env: dict[str, str], log_path: Path, ready: Callable[[], Any], timeout: float
+) -> Iterator[tuple[subprocess.Popen, float]]:
+    """Launch ``command``, wait until ``ready()`` holds, yield (process, seconds to start); always stop it after."""
+    with log_path.open("w") as log:
+        began = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            wait_until(what, ready, timeout, proc)
+            yield proc, time.perf_counter() - began
+        finally:
+            stop(proc)
+
+
+@contextmanager
+def agentwatch_serve(work: Path) -> Iterator[Server]:
+    """``agentwatch serve`` on a new embedded store under ``work``, up and answering SQL."""
     otlp, query = free_port(), free_port()
     work.mkdir(parents=True, exist_ok=True)
-    log = (work / "agentwatch-serve.log").open("w")
-    began = time.perf_counter()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agentwatch",
-            "serve",
-            "--http",
-            f"127.0.0.1:{otlp}",
-            "--grpc",
-            "",
-            "--query-http",
-            f"127.0.0.1:{query}",
-            "--no-evaluator",
-            "--no-alerts",
-            "--store",
-            f"chdb://{work / 'aw-store'}",
-            "--spool-dir",
-            str(work / "aw-spool"),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))},
-    )
     client: list[Any] = []
 
     def up() -> bool:
@@ -256,18 +255,32 @@ def launch_agentwatch(work: Path) -> tuple[subprocess.Popen, Any, int, float, An
         http.client.HTTPConnection("127.0.0.1", otlp, timeout=1).connect()
         return client[0].query("SELECT 1").result_rows == [(1,)]
 
-    try:
-        wait_until("agentwatch serve", up, 120, proc)
-    except BaseException:
-        stop(proc)
-        log.close()
-        raise
-    return proc, client[0], otlp, time.perf_counter() - began, log
+    command = [
+        sys.executable,
+        "-m",
+        "agentwatch",
+        "serve",
+        "--http",
+        f"127.0.0.1:{otlp}",
+        "--grpc",
+        "",
+        "--query-http",
+        f"127.0.0.1:{query}",
+        "--no-evaluator",
+        "--no-alerts",
+        "--store",
+        f"chdb://{work / 'aw-store'}",
+        "--spool-dir",
+        str(work / "aw-spool"),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
+    with serving("agentwatch serve", command, env, work / "agentwatch-serve.log", up, 120) as (proc, start_s):
+        yield Server(proc, otlp, start_s, client=client[0])
 
 
-def launch_phoenix(python: Path, work: Path) -> tuple[subprocess.Popen, str, int, float, Any]:
-    """``phoenix serve`` with its default SQLite store under ``work``, healthy: (process, URL, port, seconds to
-    start, log)."""
+@contextmanager
+def phoenix_serve(python: Path, work: Path) -> Iterator[Server]:
+    """``phoenix serve`` with its default SQLite store under ``work``, healthy."""
     port = free_port()
     home = work / "phoenix"
     home.mkdir(parents=True)
@@ -280,18 +293,10 @@ def launch_phoenix(python: Path, work: Path) -> tuple[subprocess.Popen, str, int
         PHOENIX_TELEMETRY_ENABLED="false",
     )
     url = f"http://127.0.0.1:{port}"
-    log = (work / "phoenix-serve.log").open("w")
-    began = time.perf_counter()
-    proc = subprocess.Popen([str(python.parent / "phoenix"), "serve"], stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        wait_until(
-            "phoenix serve", lambda: urllib.request.urlopen(f"{url}/healthz", timeout=2).status == 200, 180, proc
-        )
-    except BaseException:
-        stop(proc)
-        log.close()
-        raise
-    return proc, url, port, time.perf_counter() - began, log
+    healthy = lambda: urllib.request.urlopen(f"{url}/healthz", timeout=2).status == 200  # noqa: E731
+    command = [str(python.parent / "phoenix"), "serve"]
+    with serving("phoenix serve", command, env, work / "phoenix-serve.log", healthy, 180) as (proc, start_s):
+        yield Server(proc, port, start_s, url=url)
 
 
 def extra_starts(phoenix_python: Path, work: Path, times: int) -> tuple[list[float], list[float]]:
@@ -299,29 +304,25 @@ def extra_starts(phoenix_python: Path, work: Path, times: int) -> tuple[list[flo
     sample on a machine whose speed varies several-fold, so the table reports a median."""
     mine, peer = [], []
     for n in range(times):
-        proc, _, _, seconds, log = launch_agentwatch(work / f"start-aw-{n}")
-        stop(proc)
-        log.close()
-        mine.append(seconds)
-        proc, _, _, seconds, log = launch_phoenix(phoenix_python, work / f"start-phoenix-{n}")
-        stop(proc)
-        log.close()
-        peer.append(seconds)
+        with agentwatch_serve(work / f"start-aw-{n}") as server:
+            mine.append(server.start_s)
+        with phoenix_serve(phoenix_python, work / f"start-phoenix-{n}") as server:
+            peer.append(server.start_s)
     return mine, peer
 
 
 def run_agentwatch(bodies: list[bytes], expected: Expected, work: Path, args: argparse.Namespace) -> Result:
     from agentwatch import __version__
 
-    proc, ch, otlp, start_s, log = launch_agentwatch(work / "aw")
-    try:
+    with agentwatch_serve(work / "aw") as server:
+        ch = server.client
         count = lambda: ch.query("SELECT count() FROM otel_traces").result_rows[0][0]  # noqa: E731
         began = time.perf_counter()
-        backoffs = send(otlp, "/v1/traces", bodies, args.senders)
-        wait_until("all spans queryable in agentwatch", lambda: count() >= expected.spans, 600, proc)
+        backoffs = send(server.port, "/v1/traces", bodies, args.senders)
+        wait_until("all spans queryable in agentwatch", lambda: count() >= expected.spans, 600, server.proc)
         rate = expected.spans / (time.perf_counter() - began)
-        rss = peak_rss_mib(proc.pid)
-        settled = settle(proc.pid)
+        rss = peak_rss_mib(server.proc.pid)
+        settled = settle(server.proc.pid)
 
         timeline = load_sql("queries/session_timeline").body
         questions = {
@@ -344,11 +345,16 @@ def run_agentwatch(bodies: list[bytes], expected: Expected, work: Path, args: ar
         }
         times, answers = timed(questions, args.query_repeats)
         return Result(
-            "agentwatch serve", __version__, start_s, rate, backoffs, rss, times, check(expected, **answers), settled
+            "agentwatch serve",
+            __version__,
+            server.start_s,
+            rate,
+            backoffs,
+            rss,
+            times,
+            check(expected, **answers),
+            settled,
         )
-    finally:
-        stop(proc)
-        log.close()
 
 
 def timed(questions: dict[str, Callable[[], Any]], repeats: int) -> tuple[dict[str, float], dict[str, Any]]:
@@ -364,8 +370,8 @@ def timed(questions: dict[str, Callable[[], Any]], repeats: int) -> tuple[dict[s
 
 
 def run_phoenix(python: Path, bodies: list[bytes], expected: Expected, work: Path, args: argparse.Namespace) -> Result:
-    proc, url, port, start_s, log = launch_phoenix(python, work / "phoenix-run")
-    try:
+    with phoenix_serve(python, work / "phoenix-run") as server:
+        url = server.url
 
         def count() -> int:
             request = urllib.request.Request(
@@ -377,11 +383,11 @@ def run_phoenix(python: Path, bodies: list[bytes], expected: Expected, work: Pat
             return sum(edge["node"]["recordCount"] for edge in data)
 
         began = time.perf_counter()
-        backoffs = send(port, "/v1/traces", bodies, args.senders)
-        wait_until("all spans queryable in Phoenix", lambda: count() >= expected.spans, 600, proc)
+        backoffs = send(server.port, "/v1/traces", bodies, args.senders)
+        wait_until("all spans queryable in Phoenix", lambda: count() >= expected.spans, 600, server.proc)
         rate = expected.spans / (time.perf_counter() - began)
-        rss = peak_rss_mib(proc.pid)
-        settled = settle(proc.pid)
+        rss = peak_rss_mib(server.proc.pid)
+        settled = settle(server.proc.pid)
         out = subprocess.run(
             [str(python), str(HERE / "_phoenix_client.py"), url, expected.session, str(args.query_repeats)],
             capture_output=True,
@@ -399,11 +405,8 @@ def run_phoenix(python: Path, bodies: list[bytes], expected: Expected, work: Pat
         }
         times = {name: got[name]["ms"] for name in answers}
         return Result(
-            "phoenix serve", version, start_s, rate, backoffs, rss, times, check(expected, **answers), settled
+            "phoenix serve", version, server.start_s, rate, backoffs, rss, times, check(expected, **answers), settled
         )
-    finally:
-        stop(proc)
-        log.close()
 
 
 def ingest(phoenix_python: Path, root: Path, args: argparse.Namespace) -> None:
@@ -426,17 +429,17 @@ def ingest(phoenix_python: Path, root: Path, args: argparse.Namespace) -> None:
     mine.start_s = statistics.median([*starts[0], mine.start_s])
     peer.start_s = statistics.median([*starts[1], peer.start_s])
     rows = [
-        ("start, s", "start_s", lambda r: r.start_s, "{:.1f}", False),
-        ("spans/s until queryable", "rate", lambda r: r.spans_per_s, "{:,.0f}", True),
-        ("peak RSS, MiB", "rss", lambda r: r.rss_mib, "{:,.0f}", False),
-        ("a session's spans in order, ms", "q1", lambda r: r.query_ms["session"], "{:.1f}", False),
-        ("tokens per model, last hour, ms", "q2", lambda r: r.query_ms["tokens"], "{:.1f}", False),
-        ("10 slowest tool calls, ms", "q3", lambda r: r.query_ms["slowest"], "{:.1f}", False),
+        ("start, s", lambda r: r.start_s, "{:.1f}"),
+        ("spans/s until queryable", lambda r: r.spans_per_s, "{:,.0f}"),
+        ("peak RSS, MiB", lambda r: r.rss_mib, "{:,.0f}"),
+        ("a session's spans in order, ms", lambda r: r.query_ms["session"], "{:.1f}"),
+        ("tokens per model, last hour, ms", lambda r: r.query_ms["tokens"], "{:.1f}"),
+        ("10 slowest tool calls, ms", lambda r: r.query_ms["slowest"], "{:.1f}"),
     ]
     head = f"{'':<34}{mine.name + ' ' + mine.version:>24}{peer.name + ' ' + peer.version:>24}{'aw ÷ peer':>11}"
     print(head)
     print("-" * len(head))
-    for label, _, get, fmt, _higher in rows:
+    for label, get, fmt in rows:
         print(f"{label:<34}{fmt.format(get(mine)):>24}{fmt.format(get(peer)):>24}{get(mine) / get(peer):>10.2f}×")
     print(f"{'503/429 back-offs':<34}{mine.backoffs:>24}{peer.backoffs:>24}")
     print(f"{'idle after the load, s':<34}{mine.settled_s:>24.1f}{peer.settled_s:>24.1f}")
