@@ -210,6 +210,18 @@ class Config:
         check=_positive,
         side="agent",
     )
+    agent_name: str = _setting(
+        "AGENTWATCH_AGENT_NAME",
+        "",
+        "Agent name of runs read from plain LLM loops, outside @agentwatch.agent (empty: the service name).",
+        side="agent",
+    )
+    conversations: bool = _setting(
+        "AGENTWATCH_CONVERSATIONS",
+        True,
+        "Read agent runs, sessions and tool calls from the conversations of plain LLM loops (no decorators).",
+        side="agent",
+    )
     # agent side: guards (global defaults for every agent run; @agent(guards=...) overrides them)
     max_steps: int | None = _setting(
         "AGENTWATCH_MAX_STEPS",

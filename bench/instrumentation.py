@@ -189,6 +189,46 @@ def llm_overheads(
     }
 
 
+TOOLS = [{"type": "function", "function": {"name": "lookup_order", "parameters": {"type": "object"}}}]
+
+
+def loop_step(client: openai.OpenAI) -> Callable[[], None]:
+    """One turn of a plain tool-calling loop: the request carries the last tool result, the model asks for another
+    (so with conversation tracking each call ends a pending tool call and starts one). The conversation starts over
+    every six turns so its length stays the same from round to round."""
+    messages: list = []
+
+    def step() -> None:
+        if len(messages) > 12 or not messages:
+            messages[:] = [{"role": "user", "content": "Where is order 1093?"}]
+        message = client.chat.completions.create(model="gpt-4o", messages=messages, tools=TOOLS).choices[0].message
+        call = message.tool_calls[0]
+        messages.append(message.model_dump(exclude_none=True))
+        messages.append({"role": "tool", "tool_call_id": call.id, "content": '{"status": "delayed", "carrier": "DHL"}'})
+
+    return step
+
+
+def conversation_overhead(
+    step: Callable[[], None], provider: TracerProvider, per_round: int, rounds: int
+) -> dict[str, float]:
+    """µs per plain-loop turn (median over rounds): uninstrumented, instrumented with conversation tracking off (an
+    LLM span a call, as before it existed) and on (the run, and a tool span a call read from the conversation)."""
+    from agentwatch.instrumentation import _state
+
+    samples: dict[str, list[float]] = {"plain": [], "tracking off": [], "tracking on": []}
+    for _ in range(rounds):
+        samples["plain"].append(per_call(step, per_round, 1))
+        agentwatch.instrument(tracer_provider=provider, span_processor=BatchSpanProcessor(NullExporter()))
+        try:
+            for label, on in (("tracking off", False), ("tracking on", True)):
+                _state.conversations = on
+                samples[label].append(per_call(step, per_round, 1))
+        finally:
+            agentwatch.shutdown()
+    return {label: statistics.median(values) for label, values in samples.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=2_000, help="calls in a measured block")
@@ -278,6 +318,9 @@ def main() -> None:
             ),
         }
         llm_figures = llm_overheads(llm_calls, provider, args.llm_calls, args.llm_rounds)
+    with LLMServer(lambda p, b: Reply(tool_calls=[("lookup_order", {"order_id": "1093"})])) as llm:
+        client = openai.OpenAI(base_url=llm.base_url, api_key="sk-bench", max_retries=0)
+        loop_figures = conversation_overhead(loop_step(client), provider, args.llm_calls, args.llm_rounds)
 
     bare_us = results["bare"]
     print(f"bare SDK span, same attributes       {bare_us:8.1f} µs   1.00×")
@@ -313,6 +356,17 @@ def main() -> None:
         print(f"{name + ' instrumentation overhead':<37}{added_us:8.1f} µs   {added_us / bare_us:.2f}× a bare span")
     openai_added = llm_figures["OpenAI"][2]
     print(f"Anthropic overhead ÷ OpenAI overhead {llm_figures['Anthropic'][2] / openai_added:8.2f}×   (same rounds)")
+    plain_turn, off_turn, on_turn = (loop_figures[k] for k in ("plain", "tracking off", "tracking on"))
+    print(
+        f"plain-loop turn, uninstrumented       {plain_turn:8.1f} µs  (a request carrying a tool result, tools declared)"
+    )
+    print(
+        f"plain-loop turn, tracking off         {off_turn:8.1f} µs   overhead {off_turn - plain_turn:6.1f} µs (an LLM span)"
+    )
+    print(
+        f"plain-loop turn, tracking on          {on_turn:8.1f} µs   overhead {on_turn - plain_turn:6.1f} µs "
+        f"(+ its tool call's span)   {on_turn / off_turn:.3f}× off"
+    )
     print(f"shutdown with an unreachable collector: {shutdown_s:.2f} s (bounded by its timeout)")
     traced_ms, at_cap_ms, cut_ms = huge_result_cost()
     print(

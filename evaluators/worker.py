@@ -77,16 +77,43 @@ def _messages(recorded: str) -> list[dict] | str:
     return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else recorded
 
 
-def _conversation(recorded: str) -> tuple[str, str]:
-    """(the last user message, the conversation before it) of a recorded input."""
+def _conversation(recorded: str) -> tuple[str, str, list[Source]]:
+    """(the last user message, the rest of the conversation, the tool results it carries) of a recorded input.
+    Tool results count wherever they stand (a plain loop's last request carries them after the user's question);
+    the earlier turns are the conversation the answer continues."""
     messages = _messages(recorded)
     if isinstance(messages, str):
-        return messages, ""
-    for i in range(len(messages) - 1, -1, -1):
-        if messages[i].get("role") == "user":
-            earlier = [f"{m.get('role', '')}: {_parts(m)}" for m in messages[:i] if _parts(m)]
-            return _parts(messages[i]), "\n".join(earlier)
-    return "", ""
+        return messages, "", []
+    last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "user"), None)
+    names: dict[str, str] = {}
+    sources: list[Source] = []
+    rest: list[str] = []
+    for i, message in enumerate(messages):
+        if i == last:
+            continue
+        for part in message.get("parts") or ():
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") == "tool_call" and part.get("id"):
+                names[str(part["id"])] = str(part.get("name") or "")
+            elif part.get("type") == "tool_call_response":
+                response = part.get("response")
+                text = response if isinstance(response, str) else json.dumps(response)
+                sources.append(Source("tool", names.get(str(part.get("id")), "tool"), text))
+        if message.get("role") == "tool" and message.get("parts") is None:  # OpenAI-style, as OpenInference records
+            sources.append(Source("tool", str(message.get("name") or "tool"), _parts(message)))
+        elif message.get("role") != "tool" and _parts(message):
+            rest.append(f"{message.get('role', '')}: {_parts(message)}")
+    query = _parts(messages[last]) if last is not None else ""
+    return query, "\n".join(rest), sources
+
+
+def _asked_for_tools(recorded: str) -> bool:
+    """Whether a recorded output is a tool-call turn: the model asked for tools instead of answering."""
+    messages = _messages(recorded)
+    return isinstance(messages, list) and any(
+        isinstance(p, dict) and p.get("type") == "tool_call" for m in messages for p in m.get("parts") or ()
+    )
 
 
 def _reply(recorded: str) -> str:
@@ -98,6 +125,19 @@ def _reply(recorded: str) -> str:
         if message.get("role") in ("assistant", None, ""):
             return _parts(message)
     return ""
+
+
+def _skip_reason(inp: str, out: str, inline: dict[str, str]) -> str:
+    """Why an answer with no text cannot be evaluated, as it is: never a setting that is not set."""
+    if _asked_for_tools(out):
+        return "a tool-call turn: the model asked for tools and gave no answer to evaluate"
+    if inline.get(CAPTURE_ATTRIBUTE, "").lower() == "false":
+        return (
+            "no captured content: the answer was recorded with content capture off (AGENTWATCH_CAPTURE_CONTENT=false)"
+        )
+    if not inp and not out:
+        return "no content was recorded on this span (its instrumentation records no prompts or answers)"
+    return "no answer text was recorded (the span has no output messages)"
 
 
 def _rank(sources: list[Source], query: str, answer: str) -> list[Source]:
@@ -117,6 +157,7 @@ def _rank(sources: list[Source], query: str, answer: str) -> list[Source]:
 
 
 _START = (dt.datetime(1970, 1, 1), "", "")
+CAPTURE_ATTRIBUTE = "agentwatch.content.capture"  # false on spans recorded with content capture off
 
 
 def read_answers(
@@ -152,11 +193,13 @@ def read_answers(
     ).result_rows
     answers = []
     for trace, span, ts, service, agent, session, inp, out, evidence, inline, goal in rows:
-        (query, history), text = _conversation(inp), _reply(out)
+        (query, history, carried), text = _conversation(inp), _reply(out)
         # whether a tool failed is decided once, by agent_spans_mv (error status, exception, error payload)
         sources = [
             Source(kind, name, result, bool(errored)) for _, kind, name, result, errored in sorted(evidence or [])
         ]
+        recorded = {s.text for s in sources}
+        sources += [s for s in carried if s.text not in recorded]  # the same result, recorded twice, counts once
         answer = Answer(
             trace, span, ts, query, text, _rank(sources, query, text), service, agent, session, history, goal
         )
@@ -174,10 +217,7 @@ def read_answers(
             except (KeyError, ValueError):
                 answer.inline = None
         if not text and answer.inline is None:
-            answer.skip_reason = (
-                "no captured content: the answer was recorded with content capture off "
-                "(AGENTWATCH_CAPTURE_CONTENT=false)"
-            )
+            answer.skip_reason = _skip_reason(inp, out, inline or {})
         answers.append(answer)
     return answers
 

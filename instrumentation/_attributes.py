@@ -60,8 +60,12 @@ RESULT_ERROR = "agentwatch.tool.result.error"
 RESULT_FLAGS = "agentwatch.tool.result.flags"
 # agentwatch: cost
 COST = "agentwatch.usage.cost_usd"
+USAGE_ESTIMATED = "agentwatch.usage.estimated"  # a stream reported no usage: tokens estimated from its text
+DERIVED_AGENT = "agentwatch.agent.derived"  # a run read from a plain loop's conversation (no decorator)
+DERIVED_TOOL = "agentwatch.tool.derived"  # a tool call read from the conversation (no decorator)
 # agentwatch: content bookkeeping
 CONTENT_TRUNCATED = "agentwatch.content.truncated"
+CONTENT_CAPTURE = "agentwatch.content.capture"  # false on LLM and agent spans recorded with content capture off
 CONTENT_REDACTED = "agentwatch.content.redacted"
 # events
 SOURCES_EVENT = "agentwatch.sources"

@@ -28,6 +28,7 @@ class AgentRun:
     guard: Any = None  # a guards.RunGuard when guards are on (shared with child agents)
     intent: str = ""  # the last step's stated intent
     evidence: list = field(default_factory=list)  # tool results and sources, for the answer gate
+    tools_recorded: int = 0  # decorated tool calls so far (the conversation's record of them is then not needed)
     _steps: itertools.count = field(default_factory=lambda: itertools.count(1))
     _contract_attributes: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 

@@ -34,6 +34,7 @@ __all__ = [
     "before_handoff",
     "before_llm",
     "before_tool",
+    "block",
     "record",
     "schema_problems",
 ]
@@ -62,6 +63,9 @@ def _blocked(span_name: str, attributes: dict[str, Any], error: AgentGuardError)
     span.set_status(Status(StatusCode.ERROR, str(error)[:1000]))
     span.end()
     return error
+
+
+block = _blocked  # for the LLM seam: a refusal earned elsewhere (the conversation's loop guard), recorded alike
 
 
 def _budget(guard: RunGuard, what: str) -> AgentBudgetError | None:

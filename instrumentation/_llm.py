@@ -34,16 +34,22 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from agentwatch._version import __version__
 from agentwatch.instrumentation import _attributes as A
+from agentwatch.instrumentation import _conversation as conversation
+from agentwatch.instrumentation import _state
 from agentwatch.instrumentation._content import to_json, to_jsonable
 from agentwatch.instrumentation._context import current_run, current_session, next_step
-from agentwatch.instrumentation._guarding import after_llm, before_llm, record
+from agentwatch.instrumentation._conversation import PlainRun, Turn
+from agentwatch.instrumentation._guarding import after_llm, before_llm, block, record
 from agentwatch.instrumentation._safety import guard
 from agentwatch.instrumentation._state import policy
+from agentwatch.instrumentation._tokens import count_tokens, message_text
+from agentwatch.instrumentation.guards import AgentGuardError
 
 __all__ = [
     "LLMCall",
     "LLMInstrumentor",
     "Provider",
+    "RawResponse",
     "Request",
     "StreamManager",
     "Target",
@@ -136,7 +142,8 @@ class Request:
     server: tuple[str, int | None] | None = None
     attributes: dict[str, Any] = field(default_factory=dict)  # gen_ai.request.* the call set
     streamed: bool = False
-    messages: Callable[[], list[dict[str, Any]]] | None = None  # built only when content is captured
+    messages: Callable[[], list[dict[str, Any]]] | None = None  # built only when needed (content capture, estimates)
+    turn: Callable[[], Turn | None] | None = None  # what the request says of its conversation (tool results…)
 
 
 class LLMCall:
@@ -148,6 +155,11 @@ class LLMCall:
         self.run = run  # the agent run whose budget this call draws on
         self.request_model = model
         self.ended = False
+        self.plain: PlainRun | None = None  # the run derived from the conversation, outside decorated agents
+        self.parent: Any = None  # the context the call was made in (where the tool calls it asks for go)
+        self.position: int | None = None  # the index its answer will have in the conversation
+        self.request: Request | None = None
+        self.messages: list[dict[str, Any]] | None = None  # the request's messages, when built
         self.response_id: str | None = None
         self.model: str | None = None
         self.input_tokens: int | None = None
@@ -205,9 +217,9 @@ class LLMCall:
         return messages
 
     # -- content ----------------------------------------------------------------------------------
-    def set_content(self, key: str, text: str) -> None:
+    def set_content(self, key: str, text: str) -> str:
         """Captured content, redacted and cut to length; the span's bookkeeping sums over its content attributes, as
-        an agent or tool span's does: secrets masked so far, every key cut so far."""
+        an agent or tool span's does: secrets masked so far, every key cut so far. Returns what was recorded."""
         cleaned, redacted, cut = policy().clean(text)
         self.span.set_attribute(key, cleaned)
         if redacted:
@@ -216,6 +228,30 @@ class LLMCall:
         if cut and key not in self.truncated:
             self.truncated.append(key)
             self.span.set_attribute(A.CONTENT_TRUNCATED, list(self.truncated))
+        return cleaned
+
+    def estimate_usage(self) -> None:
+        """A stream that reported no usage (its request did not ask for it): tokens estimated from the text, marked
+        as such, so cost and the token budget are not blind to it."""
+        request = self.request
+        if request is None or not request.streamed or self.input_tokens is not None or self.output_tokens is not None:
+            return
+        if self.messages is None and request.messages is not None:
+            self.messages = request.messages()
+        out = [t for state in self.choices.values() for t in state["text"]]
+        out += [a for state in self.choices.values() for c in state["tool_calls"].values() for a in c["arguments"]]
+        self.input_tokens = count_tokens(message_text(self.messages or []))
+        self.output_tokens = count_tokens("".join(out))
+        self.span.set_attribute(A.USAGE_ESTIMATED, True)
+
+    def tool_calls(self) -> list[tuple[str, str, str]]:
+        """(id, name, arguments) of every tool call the response asked for."""
+        return [
+            (str(c["id"]), str(c["name"]), "".join(c["arguments"]))
+            for _, state in sorted(self.choices.items())
+            for _, c in sorted(state["tool_calls"].items())
+            if c["id"] and c["name"]
+        ]
 
     # -- the end ----------------------------------------------------------------------------------
     def finish(self, output: list[dict[str, Any]] | None = None) -> None:
@@ -224,6 +260,7 @@ class LLMCall:
         self.ended = True
         with guard("ending an LLM span"):
             span = self.span
+            self.estimate_usage()
             if self.response_id:
                 span.set_attribute(A.RESPONSE_ID, self.response_id)
             if self.model:
@@ -248,6 +285,12 @@ class LLMCall:
             if messages and policy().capture:
                 self.set_content(A.OUTPUT_MESSAGES, to_json(messages))
         self.span.end()
+        if self.operation == "chat" and (self.plain is not None or self.parent is not None):
+            with guard("following the conversation"):
+                calls = self.tool_calls()
+                if calls or self.plain is not None:
+                    text = "".join(self.choices[0]["text"]) if 0 in self.choices else ""
+                    conversation.responded(self.run, self.plain, self.parent, self.position, calls, text)
 
     def fail(self, exc: BaseException) -> None:
         if self.ended:
@@ -368,6 +411,30 @@ def wrap_stream(stream: Any, call: LLMCall, absorb: Absorb, *, is_async: bool | 
     return AsyncStream(stream, call, absorb) if is_async else SyncStream(stream, call, absorb)
 
 
+def _is_raw(result: Any) -> bool:
+    """An SDK's raw response object (``LegacyAPIResponse`` of openai and anthropic), not the parsed response."""
+    return hasattr(result, "http_response") and callable(getattr(result, "parse", None))
+
+
+class RawResponse(wrapt.ObjectProxy):  # type: ignore[misc]
+    """A streamed raw response: ``parse()`` gives the stream, wrapped so the span ends with it."""
+
+    def __init__(self, raw: Any, call: LLMCall, follow: Callable[[Any], Any]) -> None:
+        super().__init__(raw)
+        self._self_call = call
+        self._self_follow = follow
+        self._self_parsed: Any = None
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        if self._self_parsed is None:
+            self._self_parsed = self._self_follow(self.__wrapped__.parse(*args, **kwargs))
+        return self._self_parsed
+
+    def __del__(self) -> None:
+        if self._self_parsed is None:  # never parsed: nothing more will be seen of it
+            self._self_call.finish()
+
+
 class StreamManager(wrapt.ObjectProxy):  # type: ignore[misc]
     """A stream helper's context manager (``with client.messages.stream(...) as s``): the request is made when it is
     entered, inside the call's span; ``hook`` gets what was entered and routes its pieces through the call; the span
@@ -437,7 +504,15 @@ class Provider:
         raise NotImplementedError
 
     def result(self, kind: str, call: LLMCall, result: Any, request: Request) -> Any:
-        """What the application gets back: streams wrapped so the span ends with them, else the response, read."""
+        """What the application gets back: streams wrapped so the span ends with them, else the response, read. A
+        raw response (``with_raw_response``, as langchain-openai and CrewAI call the SDK) is read through its
+        ``parse()``, which the SDK caches, so the application parses the same object."""
+        if _is_raw(result):
+            if request.streamed:
+                return RawResponse(result, call, lambda parsed: self.result(kind, call, parsed, request))
+            parsed = result.parse()
+            self.result(kind, call, parsed, request)
+            return result
         if request.streamed:
             return wrap_stream(result, call, lambda c, piece: self.absorb_piece(kind, c, piece))
         output = None
@@ -497,7 +572,7 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return self._tracer
 
 
-def _start(provider: Provider, tracer: Tracer, request: Request) -> LLMCall:
+def _start(provider: Provider, tracer: Tracer, request: Request, plain: PlainRun | None, turn: Turn | None) -> LLMCall:
     attributes: dict[str, Any] = {
         A.OPERATION: request.operation,
         A.PROVIDER: request.provider,
@@ -511,44 +586,92 @@ def _start(provider: Provider, tracer: Tracer, request: Request) -> LLMCall:
     attributes.update(request.attributes)
     if request.streamed:
         attributes[A.REQUEST_STREAM] = True
-    run = current_run()
-    session = current_session()
+    if not policy().capture:
+        attributes[A.CONTENT_CAPTURE] = False
+    run = plain.run if plain is not None else current_run()
+    session = run.session_id if run is not None else current_session()
     if session:
         attributes[A.CONVERSATION_ID] = session
     if run is not None:
         attributes[A.AGENT_NAME] = run.name
-    attributes[A.STEP_INDEX] = next_step()
+    attributes[A.STEP_INDEX] = run.next_step() if run is not None else next_step()
     name = f"{request.operation} {request.model}".strip()
-    span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+    context = plain.context if plain is not None else None
+    span = tracer.start_span(name, context=context, kind=SpanKind.CLIENT, attributes=attributes)
     call = LLMCall(span, request.operation, run, request.model)
+    call.request = request
+    if turn is not None:
+        call.position = turn.length
+        call.plain = plain
+        call.parent = context if context is not None else otel_context.get_current()
     if run is not None and run.guard is not None:
         budget = run.guard.guards.budget
         record(span, "budget", "allowed", budget and budget.max_tokens, run.guard.tokens)
     if request.messages is not None and policy().capture:
-        messages = request.messages()
+        call.messages = messages = request.messages()
         if messages:
-            call.set_content(A.INPUT_MESSAGES, to_json(messages))
+            recorded = call.set_content(A.INPUT_MESSAGES, to_json(messages))
+            if plain is not None and plain.fresh:  # the run's input is what its first call was asked
+                plain.span.set_attribute(A.INPUT_MESSAGES, recorded)
+    if plain is not None:
+        plain.fresh = False
     return call
 
 
-def _backoff(kwargs: dict[str, Any]) -> float:
-    """The guards of the current agent run, checked before the call is made (raising, on purpose); returns the seconds
-    to wait first after rate limits, which the wrapper waits in its own way (sleep or await)."""
-    run = current_run()
-    if run is None or run.guard is None:
+Prepared = tuple[Request, Turn | None, PlainRun | None, Exception | None]
+
+
+def _prepare(provider: Provider, kind: str, instance: Any, args: tuple, kwargs: dict) -> Prepared | None:
+    """What the call's arguments say, and which run it belongs to (the conversation's tool results are recorded
+    here); None when that failed (the call is then not traced)."""
+    prepared = None
+    with guard("starting an LLM span"):
+        request = provider.request(kind, instance, args, kwargs)
+        turn = request.turn() if request.turn is not None and _state.conversations else None
+        plain, refused = conversation.begin(turn) if turn is not None else (None, None)
+        prepared = request, turn, plain, refused
+    return prepared
+
+
+def _check(prepared: Prepared | None, kwargs: dict[str, Any]) -> float:
+    """The guards of the call's run, checked before the call is made (raising, on purpose): a refusal the
+    conversation's tool results earned (the loop guard), then budgets and rate limits. Returns the seconds to wait
+    first after rate limits, which the wrapper waits in its own way (sleep or await)."""
+    plain, refused = (prepared[2], prepared[3]) if prepared is not None else (None, None)
+    run = plain.run if plain is not None else current_run()
+    if run is None or (run.guard is None and refused is None):
         return 0.0
     model = str(kwargs.get("model", ""))
-    return before_llm(run, model, {A.OPERATION: "chat", A.AGENT_NAME: run.name, A.REQUEST_MODEL: model})
+    attributes = {
+        A.OPERATION: "chat",
+        A.AGENT_NAME: run.name,
+        A.CONVERSATION_ID: run.session_id,
+        A.REQUEST_MODEL: model,
+    }
+    token = otel_context.attach(plain.context) if plain is not None else None
+    try:
+        if refused is not None:
+            raise block(f"chat {model}", attributes, refused)
+        return before_llm(run, model, attributes)
+    except AgentGuardError as exc:
+        if plain is not None:
+            conversation.end_run(plain, error=exc)
+        raise
+    finally:
+        if token is not None:
+            otel_context.detach(token)
 
 
 def _open(
-    provider: Provider, instrumentor: LLMInstrumentor, kind: str, instance: Any, args: tuple, kwargs: dict
+    provider: Provider, instrumentor: LLMInstrumentor, prepared: Prepared | None
 ) -> tuple[LLMCall, Request] | None:
     """The call's span, or None when it is not to be traced (failed to start)."""
+    if prepared is None:
+        return None
     opened = None
     with guard("starting an LLM span"):
-        request = provider.request(kind, instance, args, kwargs)
-        opened = _start(provider, instrumentor.tracer, request), request
+        request, turn, plain, _ = prepared
+        opened = _start(provider, instrumentor.tracer, request, plain, turn), request
     return opened
 
 
@@ -566,10 +689,11 @@ def _sync_wrapper(provider: Provider, kind: str, instrumentor: LLMInstrumentor) 
     def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
         if not _traced():
             return wrapped(*args, **kwargs)
-        delay = _backoff(kwargs)
+        prepared = _prepare(provider, kind, instance, args, kwargs)
+        delay = _check(prepared, kwargs)
         if delay:
             time.sleep(delay)
-        opened = _open(provider, instrumentor, kind, instance, args, kwargs)
+        opened = _open(provider, instrumentor, prepared)
         if opened is None:
             return wrapped(*args, **kwargs)
         call, request = opened
@@ -588,10 +712,11 @@ def _async_wrapper(provider: Provider, kind: str, instrumentor: LLMInstrumentor)
     async def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
         if not _traced():
             return await wrapped(*args, **kwargs)
-        delay = _backoff(kwargs)
+        prepared = _prepare(provider, kind, instance, args, kwargs)
+        delay = _check(prepared, kwargs)
         if delay:
             await asyncio.sleep(delay)  # not time.sleep: the event loop's other tasks go on meanwhile
-        opened = _open(provider, instrumentor, kind, instance, args, kwargs)
+        opened = _open(provider, instrumentor, prepared)
         if opened is None:
             return await wrapped(*args, **kwargs)
         call, request = opened

@@ -16,7 +16,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from agentwatch.instrumentation import _attributes as A
-from agentwatch.instrumentation import _state
+from agentwatch.instrumentation import _conversation, _state
 from agentwatch.instrumentation._content import (
     canonical_arguments,
     json_shape,
@@ -503,6 +503,8 @@ class AgentScope(_Scope):
             attributes[A.AGENT_ID] = self.agent_id
         if self.goal:
             attributes[A.GOAL] = self.goal
+        if not policy().capture:
+            attributes[A.CONTENT_CAPTURE] = False
         if parent is not None:
             attributes[A.STEP_INDEX] = parent.next_step()
         span = tracer().start_span(f"invoke_agent {name}", kind=SpanKind.INTERNAL, attributes=attributes)
@@ -612,8 +614,14 @@ class ToolScope(_Scope):
             arguments = self.arguments if fn is None else _bound_arguments(fn, args, kwargs)
             canonical, args_hash = canonical_arguments(arguments or {})
         attributes = self._attributes(name)
-        attributes[A.TOOL_CALL_ID] = self.call_id or f"call_{random.getrandbits(96):024x}"
+        asked = _conversation.adopt(run, name, args_hash)  # the model's call, if it asked for this one
+        attributes[A.TOOL_CALL_ID] = self.call_id or (
+            asked.call_id if asked is not None else f"call_{random.getrandbits(96):024x}"
+        )
         attributes[A.ARGUMENTS_HASH] = args_hash
+        parent = None
+        if run is None and asked is not None and asked.plain is not None:  # a plain loop's run
+            run, parent = asked.plain.run, asked.plain.context
         if run is not None:
             attributes[A.STEP_INDEX] = run.next_step()
             attributes.update(run.contract_attributes())
@@ -627,7 +635,7 @@ class ToolScope(_Scope):
         live = Live(trace.INVALID_SPAN)
         if arguments and policy().capture:  # in canonical form (sorted keys): the text the hash is of
             live.content(A.TOOL_CALL_ARGUMENTS, canonical, attributes)
-        live.span = tracer().start_span(f"execute_tool {name}", attributes=attributes)
+        live.span = tracer().start_span(f"execute_tool {name}", context=parent, attributes=attributes)
         for decision in decisions:
             record(live.span, *decision)
         return live

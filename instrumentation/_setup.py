@@ -115,6 +115,7 @@ def instrument(
         from agentwatch.instrumentation.guards import guards_from_config
 
         _state.default_guards = guards_from_config(config)  # global guard defaults (None: guards off)
+        _state.conversations = config.conversations
         set_policy(
             ContentPolicy(
                 capture=config.capture_content,
@@ -132,6 +133,7 @@ def instrument(
         processor = span_processor or BatchSpanProcessor(_exporter(config))
         provider.add_span_processor(processor)
         set_tracer_provider(provider)
+        _state.agent_name = config.agent_name or str(provider.resource.attributes.get("service.name") or "")
         instrumentors = _instrument_providers(PROVIDERS if providers is None else providers, provider)
         if threads:
             patch_threads()
@@ -196,6 +198,9 @@ def shutdown(timeout_millis: int = 30_000) -> None:
         current, _current = _current, None
     if current is None:
         return
+    from agentwatch.instrumentation import _conversation
+
+    _conversation.end_all()  # runs of plain loops still open: their spans end before the flush
     for instrumentor in current.instrumentors:
         instrumentor.uninstrument()
     unpatch_threads()
@@ -203,6 +208,8 @@ def shutdown(timeout_millis: int = 30_000) -> None:
     from agentwatch.instrumentation import _state
 
     _state.default_guards = None
+    _state.agent_name = ""
+    _state.conversations = True
     target = current.provider if current.owns_provider else current.processor
     if target is not None and not _bounded(target.shutdown, timeout_millis):
         log.warning(

@@ -12,6 +12,8 @@ __all__ = ["policy", "set_policy", "set_tracer_provider", "tracer"]
 _policy = ContentPolicy()
 _tracer: trace.Tracer | None = None
 default_guards = None  # guards.Guards for every agent without its own (from the environment); None: guards off
+agent_name = ""  # the name of runs derived from plain loops (AGENTWATCH_AGENT_NAME, else the service name)
+conversations = True  # derive runs, sessions and tool calls from plain loops' conversations
 
 
 def policy() -> ContentPolicy:

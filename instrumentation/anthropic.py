@@ -21,6 +21,7 @@ import wrapt
 from opentelemetry.instrumentation.utils import unwrap
 
 from agentwatch.instrumentation import _attributes as A
+from agentwatch.instrumentation._conversation import ToolResult, Turn
 from agentwatch.instrumentation._llm import (
     LLMCall,
     LLMInstrumentor,
@@ -97,6 +98,35 @@ def input_messages(kwargs: dict[str, Any]) -> list[dict[str, Any]]:
             role = "tool"
         out.append({"role": role, "parts": parts})
     return out
+
+
+def _turn(kwargs: dict[str, Any]) -> Turn:
+    """The ``tool_result`` blocks of the user turns after the last assistant message."""
+    messages = kwargs.get("messages") or []
+    if not isinstance(messages, list):
+        messages = list(messages)
+    results: list[ToolResult] = []
+    i = len(messages) - 1
+    while i >= 0:
+        if get(messages[i], "role") == "assistant":
+            break
+        content = get(messages[i], "content")
+        if isinstance(content, list):
+            blocks = [b for b in content if get(b, "type") == "tool_result"]
+            results[:0] = [
+                ToolResult(str(get(b, "tool_use_id") or ""), _text(get(b, "content")), bool(get(b, "is_error")))
+                for b in blocks
+            ]
+        i -= 1
+    turn = Turn(results, tools=bool(kwargs.get("tools")), length=len(messages))
+    if i >= 0:
+        turn.position = i
+        content = get(messages[i], "content")
+        if not results and isinstance(content, str):
+            turn.answer = content or None
+        elif not results and isinstance(content, list) and not any(get(b, "type") == "tool_use" for b in content):
+            turn.answer = "".join(str(get(b, "text") or "") for b in content if get(b, "type") == "text") or None
+    return turn
 
 
 def _usage(call: LLMCall, usage: Any) -> None:
@@ -189,6 +219,7 @@ class AnthropicProvider(Provider):
             attributes=attributes,
             streamed=kind == "stream" or bool(kwargs.get("stream")),
             messages=lambda: input_messages(kwargs),
+            turn=lambda: _turn(kwargs),
         )
 
     def result(self, kind: str, call: LLMCall, result: Any, request: Request) -> Any:

@@ -13,7 +13,7 @@ import functools
 from typing import Any
 
 from agentwatch.instrumentation._llm import LLMCall, LLMInstrumentor, Provider, Request, Target, server_of, wrap_stream
-from agentwatch.instrumentation.openai import absorb_chat, input_messages, request_attributes
+from agentwatch.instrumentation.openai import absorb_chat, chat_turn, input_messages, request_attributes
 
 __all__ = ["LiteLLMInstrumentor", "LiteLLMProvider"]
 
@@ -66,6 +66,7 @@ class LiteLLMProvider(Provider):
             attributes=request_attributes(kwargs),
             streamed=bool(kwargs.get("stream")),
             messages=lambda: input_messages(messages),
+            turn=lambda: chat_turn(messages, kwargs.get("tools")),
         )
 
     def result(self, kind: str, call: LLMCall, result: Any, request: Request) -> Any:

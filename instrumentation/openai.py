@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agentwatch.instrumentation import _attributes as A
+from agentwatch.instrumentation._conversation import ToolResult, Turn
 from agentwatch.instrumentation._llm import (
     LLMCall,
     LLMInstrumentor,
@@ -29,6 +30,7 @@ __all__ = [
     "OpenAIInstrumentor",
     "OpenAIProvider",
     "absorb_chat",
+    "chat_turn",
     "input_messages",
     "provider_name",
     "request_attributes",
@@ -98,6 +100,62 @@ def input_messages(messages: Any) -> list[dict[str, Any]]:
             )
         out.append({"role": role, "parts": parts})
     return out
+
+
+def _content_text(content: Any) -> Any:
+    """A message's content as text when it is text or a list of text parts."""
+    if isinstance(content, list):
+        texts = [get(part, "text") for part in content]
+        return "".join(t for t in texts if isinstance(t, str))
+    return content
+
+
+def chat_turn(messages: Any, tools: Any) -> Turn:
+    """What a chat request says of its conversation: the tool results after its last assistant message (also
+    LiteLLM's, which takes OpenAI's messages)."""
+    if not isinstance(messages, list):
+        messages = list(messages or ())
+    results: list[ToolResult] = []
+    i = len(messages) - 1
+    while i >= 0:
+        role = get(messages[i], "role")
+        if role == "assistant":
+            break
+        if role == "tool":
+            content = get(messages[i], "content")
+            results.append(ToolResult(str(get(messages[i], "tool_call_id") or ""), _content_text(content)))
+        i -= 1
+    turn = Turn(results[::-1], tools=bool(tools), length=len(messages))
+    if i >= 0:
+        turn.position = i
+        if not results and not get(messages[i], "tool_calls"):
+            answer = _content_text(get(messages[i], "content"))
+            turn.answer = answer if isinstance(answer, str) and answer else None
+    return turn
+
+
+def _responses_turn(kwargs: dict[str, Any]) -> Turn:
+    """The ``function_call_output`` items after the last call or assistant message of a Responses request (with
+    ``previous_response_id`` the input holds only those)."""
+    items = kwargs.get("input")
+    tools = bool(kwargs.get("tools"))
+    if not isinstance(items, list):
+        return Turn(tools=tools)
+    results: list[ToolResult] = []
+    i = len(items) - 1
+    while i >= 0:
+        item = items[i]
+        kind, role = get(item, "type"), get(item, "role")
+        if kind == "function_call_output":
+            results.append(ToolResult(str(get(item, "call_id") or ""), _content_text(get(item, "output"))))
+        elif kind == "function_call" or role == "assistant":
+            break
+        i -= 1
+    turn = Turn(results[::-1], tools=tools)
+    if i >= 0 and not results and get(items[i], "role") == "assistant":
+        answer = _content_text(get(items[i], "content"))
+        turn.answer = answer if isinstance(answer, str) and answer else None
+    return turn
 
 
 def request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -193,11 +251,13 @@ class OpenAIProvider(Provider):
 
     def request(self, kind: str, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         base_url = client_url(instance, "https://api.openai.com/v1")
-        messages = None
+        messages = turn = None
         if kind == "chat":
             messages = lambda: input_messages(kwargs.get("messages"))  # noqa: E731
+            turn = lambda: chat_turn(kwargs.get("messages"), kwargs.get("tools"))  # noqa: E731
         elif kind == "responses":
             messages = lambda: _responses_input(kwargs)  # noqa: E731
+            turn = lambda: _responses_turn(kwargs)  # noqa: E731
         return Request(
             model=str(kwargs.get("model") or ""),
             provider=provider_name(base_url),
@@ -206,6 +266,7 @@ class OpenAIProvider(Provider):
             attributes=request_attributes(kwargs),
             streamed=bool(kwargs.get("stream")),
             messages=messages,
+            turn=turn,
         )
 
     def absorb(self, kind: str, call: LLMCall, response: Any) -> list[dict[str, Any]] | None:

@@ -206,7 +206,11 @@ class LLMServer:
         message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
         if reply.tool_calls:
             message["tool_calls"] = [
-                {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+                {
+                    "id": f"call_{len(self.requests)}x{i}",
+                    "type": "function",
+                    "function": {"name": name, "arguments": json.dumps(args)},
+                }
                 for i, (name, args) in enumerate(reply.tool_calls)
             ]
         prompt_tokens = estimate_tokens(_prompt_text(body))
@@ -309,7 +313,7 @@ class LLMServer:
                 {
                     "type": "function_call",
                     "id": f"fc_{i}",
-                    "call_id": f"call_{i}",
+                    "call_id": f"call_{len(self.requests)}x{i}",
                     "name": name,
                     "arguments": json.dumps(args),
                     "status": "completed",
@@ -403,7 +407,9 @@ class LLMServer:
         if reply.text:
             content.append({"type": "text", "text": reply.text, "citations": None})
         for i, (name, args) in enumerate(reply.tool_calls):
-            content.append({"type": "tool_use", "id": f"toolu_{i:02d}", "name": name, "input": args})
+            content.append(
+                {"type": "tool_use", "id": f"toolu_{len(self.requests):04d}{i:02d}", "name": name, "input": args}
+            )
         prompt = estimate_tokens(_prompt_text(body))
         return {
             "id": f"msg_{len(self.requests):04d}",

@@ -8,7 +8,8 @@
 --    10,000) and shards by trace id across workers (shard of shards). Answers the judge failed on come back
 --    until max_attempts tries; answers put off for the judge's budget come back when it allows. Batches follow each other by the cursor
 --    (after_ts, after_trace, after_span). An answer already scored inline by a guard (agentwatch.evaluation.*
---    attributes) comes with those scores, so it is not scored again.
+--    attributes) comes with those scores, so it is not scored again; agentwatch.content.capture comes along so a
+--    skipped answer can say whether capture was off.
 WITH
     spans AS (
         SELECT TraceId, SpanId, ParentSpanId, Timestamp, ServiceName, Operation AS op, AgentName, SessionId, Goal,
@@ -77,7 +78,7 @@ SELECT t.TraceId, t.SpanId, t.Timestamp, t.ServiceName, t.agent, t.session,
        arrayFirst(x -> x != '', [c.a['gen_ai.output.messages'], c.a['output.value'], c.a['traceloop.entity.output'],
                                  c.a['gen_ai.completion.0.content'], c.a['llm.output_messages.0.message.content']]),
        arrayConcat(e.tools, d.docs) AS sources,
-       mapFilter((k, v) -> startsWith(k, 'agentwatch.evaluation.'), c.a) AS inline,
+       mapFilter((k, v) -> startsWith(k, 'agentwatch.evaluation.') OR k = 'agentwatch.content.capture', c.a) AS inline,
        t.goal
 FROM todo AS t
 LEFT JOIN texts AS c ON c.TraceId = t.TraceId AND c.SpanId = t.SpanId

@@ -47,6 +47,8 @@ def agent_trace(
                 "gen_ai.output.messages": _messages("assistant", answer),
             }
         )
+    else:
+        attrs["agentwatch.content.capture"] = "false"  # what the SDK records when content capture is off
     rows = [otel_row(root, attrs, trace_id=trace, timestamp=ts)]
     if tool_result is not None:
         rows.append(

@@ -145,9 +145,9 @@ def test_streamed_tool_use_and_early_close(spans, client):
     next(iter(stream))
     stream.close()  # the application stops reading: the span still ends
     whole, cut = chat_spans(spans)
-    assert json.loads(whole.attributes["gen_ai.output.messages"])[0]["parts"] == [
-        {"type": "tool_call", "id": "toolu_00", "name": "search_orders", "arguments": {"order_id": "A-17"}}
-    ]
+    [part] = json.loads(whole.attributes["gen_ai.output.messages"])[0]["parts"]
+    assert part.pop("id").startswith("toolu_")
+    assert part == {"type": "tool_call", "name": "search_orders", "arguments": {"order_id": "A-17"}}
     assert cut.end_time is not None
 
 
@@ -329,7 +329,7 @@ def test_an_anthropic_agent_end_to_end(store, tmp_path):
     assert all(r["ResponseModel"].endswith("-sim") and r["InputTokens"] > 0 and r["OutputTokens"] > 0 for r in chats)
     assert all((r["AgentName"], r["SessionId"]) == ("claude-support", "conv-claude") for r in chats)
     [tool] = [r for r in rows if r["Operation"] == "execute_tool"]
-    assert (tool["ToolName"], tool["ToolCallId"], tool["StepIndex"]) == ("search_orders", "toolu_00", 2)
+    assert (tool["ToolName"], tool["ToolCallId"][:6], tool["StepIndex"]) == ("search_orders", "toolu_", 2)
     leaked = store.query(
         "SELECT count() FROM otel_traces WHERE arrayExists(v -> v LIKE '%sk-ant-api03%', mapValues(SpanAttributes))"
     ).result_rows[0][0]
