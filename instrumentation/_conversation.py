@@ -26,6 +26,7 @@ most :data:`MAX_KEPT` of each.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from collections import OrderedDict
@@ -157,8 +158,16 @@ def _sweep(now: float) -> list[PlainRun]:
     return stale
 
 
+_exit_hook = False
+
+
 def _start_run(session: str) -> PlainRun:
+    global _exit_hook
     from agentwatch.instrumentation.guards import UNGUARDED, RunGuard
+
+    if not _exit_hook:  # registered after the SDK's own exit flush, so it runs before it (atexit is LIFO)
+        _exit_hook = True
+        atexit.register(end_all)
 
     name = _agent_name()
     run = AgentRun(name=name, session_id=session)

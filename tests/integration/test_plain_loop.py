@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import anthropic
 import openai
@@ -186,6 +187,32 @@ def test_import_agentwatch_auto_on_a_plain_loop(store, tmp_path, llm):
         done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert done.stdout.splitlines() == list(ANSWERS.values())
+        wait_for(lambda: count(store, "agent_spans") == 3 + (LOOP_CALLS + 2) + (LOOP_CALLS + 5), what="every span")
+    check_pipeline(store, start)
+
+
+def test_opentelemetry_instrument_on_a_plain_loop(store, tmp_path, llm):
+    """No import at all: ``opentelemetry-instrument`` finds agentwatch's instrumentors by their entry points."""
+    start = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    script = tmp_path / "agent.py"
+    script.write_text(SCRIPT.replace("import agentwatch.auto  # the one line\n", ""))
+    with RunningCollector(collector_config(store, tmp_path / "spool"), store) as rc:
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": rc.http_url,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+            "OTEL_SERVICE_NAME": AGENT,
+            "LLM_URL": llm.base_url,
+        }
+        instrument = str(Path(sys.executable).parent / "opentelemetry-instrument")
+        done = subprocess.run(
+            [instrument, sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
         wait_for(lambda: count(store, "agent_spans") == 3 + (LOOP_CALLS + 2) + (LOOP_CALLS + 5), what="every span")
     check_pipeline(store, start)
 
