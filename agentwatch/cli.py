@@ -6,13 +6,15 @@ import argparse
 import json
 import logging
 import re
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agentwatch._version import __version__
 from agentwatch.config import Config, configure
-from agentwatch.errors import AgentwatchError, ConfigError
+from agentwatch.errors import AgentwatchError, ConfigError, Terminated, raise_terminated
 
 __all__ = ["build_parser", "main"]
 
@@ -646,6 +648,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit codes: 0 done, 1 an error (or a check that failed), 2 a usage or configuration mistake, 130 Ctrl-C,
+    143 SIGTERM before the command finished (servers stop cleanly on SIGTERM once serving and exit 0)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, raise_terminated)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
@@ -668,6 +674,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Terminated:
+        return 143
 
 
 if __name__ == "__main__":  # pragma: no cover

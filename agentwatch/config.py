@@ -289,6 +289,12 @@ class Config:
     spool_max_bytes: int = _setting(
         "AGENTWATCH_SPOOL_MAX_BYTES", 1 << 30, "Spool size at which the collector answers 503.", check=_positive
     )
+    spool_min_free_bytes: int = _setting(
+        "AGENTWATCH_SPOOL_MIN_FREE_BYTES",
+        64 << 20,
+        "Free space kept on the spool's disk: below it the collector answers 503 (0: keep none).",
+        check=lambda v: None if v >= 0 else "must be 0 or more",
+    )
     rejected_max_bytes: int = _setting(
         "AGENTWATCH_REJECTED_MAX_BYTES",
         64 << 20,

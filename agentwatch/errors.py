@@ -24,6 +24,8 @@ __all__ = [
     "StoreError",
     "StoreLockedError",
     "StoreUnreachableError",
+    "Terminated",
+    "raise_terminated",
 ]
 
 
@@ -103,3 +105,13 @@ class QueryError(StoreError):
 
 class MigrationError(StoreError):
     """A schema migration failed or the recorded schema disagrees with the shipped one."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived while a command ran (outside a server's own signal handling): the command stops what it
+    started and exits 143. A BaseException, like KeyboardInterrupt, so no ``except Exception`` swallows it."""
+
+
+def raise_terminated(signum: int, frame: object) -> None:
+    """A SIGTERM handler for the main thread: turn the signal into :class:`Terminated`."""
+    raise Terminated()

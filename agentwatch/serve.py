@@ -206,15 +206,26 @@ class Server:
 
 
 async def _serve(server: Server, ready: Any = None) -> None:
+    """Start, serve until SIGTERM/SIGINT, stop. A signal while it is still starting (opening the store, replaying
+    the spool) stops it too: the start is abandoned, what started is stopped."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    await server.start()
-    if ready is not None:
-        ready(server)
-    await stop.wait()
+    starting = asyncio.ensure_future(server.start())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        log.info("stopping before the start finished")
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await starting
+    else:
+        starting.result()  # a start that failed says why
+        if ready is not None:
+            ready(server)
+        await stopping
     await server.stop()
 
 

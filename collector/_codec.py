@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from agentwatch.inflate import BodyTooLarge, MalformedBody, inflate
 
-__all__ = ["CLAMPED_ATTRIBUTE", "DecodedRequest", "IngestError", "TimeWindow", "decode_request", "encode_response"]
+__all__ = [
+    "CLAMPED_ATTRIBUTE",
+    "END_CLAMPED_ATTRIBUTE",
+    "DecodedRequest",
+    "IngestError",
+    "TimeWindow",
+    "decode_request",
+    "encode_response",
+]
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -52,7 +61,8 @@ class DecodedRequest:
         if self.clamped:
             notes.append(
                 f"{self.clamped} span(s) started outside the time the store keeps (0, far future, or older than "
-                f"the retention); stored at the receive time, the original in {CLAMPED_ATTRIBUTE}"
+                f"the retention), or had an end or event time it cannot hold; stored clamped (a start at the receive "
+                f"time), the originals in {CLAMPED_ATTRIBUTE} and {END_CLAMPED_ATTRIBUTE}"
             )
         return "; ".join(notes)
 
@@ -84,8 +94,25 @@ class TimeWindow:
     now_ns: int
 
 
+END_CLAMPED_ATTRIBUTE = "agentwatch.end_time.original"
+_INT64_MAX = (1 << 63) - 1
+# an AnyValue array whose first value is itself an array or a map, as protobuf writes it (array_value, values,
+# array_value | kvlist_value): only a request whose bytes have it is walked for nested values
+_NESTED = re.compile(rb"\x2a[\x00-\xff]{1,5}?\x0a[\x00-\xff]{1,5}?[\x2a\x32]", re.DOTALL)
+
+
+def _original(holder: Any, key: str, value: int) -> None:
+    """Keep an original time beside the clamped one (as text: a uint64 past int64 would not fit an int_value)."""
+    attribute = holder.attributes.add()
+    attribute.key = key
+    attribute.value.string_value = str(value)
+
+
 def _check(request: ExportTraceServiceRequest, window: TimeWindow | None) -> tuple[int, int, int]:
-    """(spans, rejected, clamped); spans outside ``window`` are moved to its ``now`` and keep the original."""
+    """(spans, rejected, clamped): times the columns cannot hold sensibly are clamped, the originals kept as
+    attributes — a start outside ``window`` moves to its ``now``; an end past the window or before the start
+    becomes the start (``agentwatch.end_time.original``); an event time outside the window becomes the span's start
+    (the event's ``agentwatch.timestamp.original``)."""
     spans = rejected = clamped = 0
     for resource_spans in request.resource_spans:
         for scope_spans in resource_spans.scope_spans:
@@ -93,16 +120,68 @@ def _check(request: ExportTraceServiceRequest, window: TimeWindow | None) -> tup
                 spans += 1
                 if len(span.trace_id) != 16 or len(span.span_id) != 8:
                     rejected += 1
-                elif window is not None and not window.oldest_ns <= span.start_time_unix_nano <= window.newest_ns:
-                    start, end = span.start_time_unix_nano, span.end_time_unix_nano
-                    duration = end - start if 0 <= end - start < _MAX_KEPT_DURATION else 0
-                    span.start_time_unix_nano = window.now_ns
-                    span.end_time_unix_nano = window.now_ns + duration
+                    continue
+                if window is None:
+                    continue
+                changed = False
+                start, end = span.start_time_unix_nano, span.end_time_unix_nano
+                if not window.oldest_ns <= start <= window.newest_ns:
+                    original, duration = start, end - start if 0 <= end - start < _MAX_KEPT_DURATION else 0
+                    span.start_time_unix_nano = start = window.now_ns
+                    span.end_time_unix_nano = end = window.now_ns + duration
                     attribute = span.attributes.add()
                     attribute.key = CLAMPED_ATTRIBUTE
-                    attribute.value.int_value = min(start, (1 << 63) - 1)
-                    clamped += 1
+                    attribute.value.int_value = min(original, _INT64_MAX)
+                    changed = True
+                elif end > window.newest_ns or (end and end < start):
+                    span.end_time_unix_nano = start
+                    _original(span, END_CLAMPED_ATTRIBUTE, end)
+                    changed = True
+                if span.events:
+                    for event in span.events:
+                        stamp = event.time_unix_nano
+                        if not window.oldest_ns <= stamp <= window.newest_ns:
+                            event.time_unix_nano = span.start_time_unix_nano
+                            _original(event, CLAMPED_ATTRIBUTE, stamp)
+                            changed = True
+                clamped += changed
     return spans, rejected, clamped
+
+
+def _json_of(value: Any) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return [_json_of(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: _json_of(kv.value) for kv in value.kvlist_value.values}
+    if kind == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode()
+    return None if kind is None else getattr(value, kind)
+
+
+def _nested(value: Any) -> bool:
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return any(v.WhichOneof("value") in ("array_value", "kvlist_value") for v in value.array_value.values)
+    if kind == "kvlist_value":
+        return any(kv.value.WhichOneof("value") in ("array_value", "kvlist_value") for kv in value.kvlist_value.values)
+    return False
+
+
+def _flatten_nested(request: ExportTraceServiceRequest) -> int:
+    """Attribute values nested deeper than the store's one level (an array of arrays, a map in an array) become
+    their JSON text, so nothing of them is lost; returns how many."""
+    flattened = 0
+    for resource_spans in request.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                holders = [span.attributes, *(event.attributes for event in span.events)]
+                for attributes in holders:
+                    for attribute in attributes:
+                        if _nested(attribute.value):
+                            attribute.value.string_value = json.dumps(_json_of(attribute.value), separators=(",", ":"))
+                            flattened += 1
+    return flattened
 
 
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
@@ -160,7 +239,8 @@ def decode_request(
             raise IngestError(400, f"malformed JSON: {exc}", "malformed") from None
         payload = request.SerializeToString()
     spans, rejected, clamped = _check(request, window)
-    if clamped:  # rare: the request is written again with the moved times
+    nested = _flatten_nested(request) if _NESTED.search(payload) else 0
+    if clamped or nested:  # rare: the request is written again with the moved times or the flattened values
         payload = request.SerializeToString()
     return DecodedRequest(payload=payload, spans=spans, rejected=rejected, json=media == JSON, clamped=clamped)
 

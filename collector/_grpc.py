@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 import grpc
@@ -10,7 +9,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from agentwatch.auth import bearer_matches
-from agentwatch.collector._codec import PROTOBUF, IngestError, decode_request, encode_response
+from agentwatch.collector._codec import PROTOBUF, IngestError
 from agentwatch.listen import address_taken
 
 if TYPE_CHECKING:
@@ -46,28 +45,14 @@ async def start_grpc(collector: Collector, address: str) -> tuple[grpc.aio.Serve
             if not bearer_matches(sent, token):
                 collector.count_request(protocol, 401)
                 await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
-        busy = collector.overloaded(len(body))
-        if busy:
-            collector.count_request(protocol, 503, reason="overloaded")
-            context.set_trailing_metadata(_retry_details(busy, collector.retry_after))
-            await context.abort(grpc.StatusCode.UNAVAILABLE, busy)
-        loop = asyncio.get_running_loop()
         try:
-            decoded = await loop.run_in_executor(
-                collector.executor,
-                decode_request,
-                body,
-                PROTOBUF,
-                "",
-                config.max_request_bytes,
-                collector.time_window(),
-            )
+            answer, _ = await collector.ingest(body, PROTOBUF, "", protocol)
         except IngestError as exc:
-            collector.count_request(protocol, exc.status, reason=exc.reason)
+            if exc.status == 503:
+                context.set_trailing_metadata(_retry_details(str(exc), collector.retry_after))
+                await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
             await context.abort(_STATUS.get(exc.status, grpc.StatusCode.INVALID_ARGUMENT), str(exc))
-        await loop.run_in_executor(collector.executor, collector.accept, decoded, protocol)
-        collector.count_request(protocol, 200)
-        return encode_response(False, decoded.rejected, decoded.message)
+        return answer
 
     handler = grpc.method_handlers_generic_handler(_SERVICE, {"Export": grpc.unary_unary_rpc_method_handler(export)})
     server = grpc.aio.server(

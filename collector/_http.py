@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from agentwatch.auth import bearer_matches
-from agentwatch.collector._codec import JSON, PROTOBUF, IngestError, decode_request, encode_response, status_body
+from agentwatch.collector._codec import JSON, PROTOBUF, IngestError, status_body
 
 if TYPE_CHECKING:
     from agentwatch.collector.server import Collector
@@ -81,26 +81,18 @@ def build_app(collector: Collector) -> web.Application:
                 collector.count_request(protocol, exc.status, reason=exc.reason)
                 headers = {"Retry-After": str(collector.retry_after)} if exc.status == 503 else {}
                 return _error(request, exc.status, str(exc), {**headers, **_CLOSE})
-            loop = asyncio.get_running_loop()
             try:
-                decoded = await loop.run_in_executor(
-                    collector.executor,
-                    decode_request,
+                answer, as_json = await collector.ingest(
                     body,
                     request.headers.get("Content-Type", ""),
                     request.headers.get("Content-Encoding", ""),
-                    config.max_request_bytes,
-                    collector.time_window(),
+                    protocol,
+                    counted=True,
                 )
             except IngestError as exc:
-                collector.count_request(protocol, exc.status, reason=exc.reason)
-                return _error(request, exc.status, str(exc))
-            await loop.run_in_executor(collector.executor, collector.accept, decoded, protocol)
-            collector.count_request(protocol, 200)
-            return web.Response(
-                body=encode_response(decoded.json, decoded.rejected, decoded.message),
-                content_type=JSON if decoded.json else PROTOBUF,
-            )
+                headers = {"Retry-After": str(collector.retry_after)} if exc.status == 503 else None
+                return _error(request, exc.status, str(exc), headers)
+            return web.Response(body=answer, content_type=JSON if as_json else PROTOBUF)
         finally:
             collector.inflight_bytes -= held[0]
 
@@ -113,7 +105,7 @@ def build_app(collector: Collector) -> web.Application:
 
     async def health(request: web.Request) -> web.Response:
         report = collector.health()
-        return web.json_response(report, status=200 if report["status"] != "unavailable" else 503)
+        return web.json_response(report, status=503 if report["status"] in ("unavailable", "failing") else 200)
 
     async def metrics(request: web.Request) -> web.Response:
         return web.Response(

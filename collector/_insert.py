@@ -33,8 +33,17 @@ TRANSIENT_ERRORS = frozenset(
         "ABORTED",
         "QUERY_WAS_CANCELLED",
         "UNKNOWN_FUNCTION",
+        # the store's disk is full or failing: the segment waits until it has room (nothing is set aside for it)
+        "CANNOT_WRITE_TO_FILE_DESCRIPTOR",
+        "CANNOT_WRITE_TO_OSTREAM",
+        "CANNOT_FSYNC",
+        "CANNOT_CREATE_DIRECTORY",
+        "CANNOT_RENAME",
+        "CANNOT_TRUNCATE_FILE",
+        "CANNOT_ALLOCATE_MEMORY",
     }
 )
+_DISK_FULL = ("no space left on device", "disk quota exceeded", "errno: 28", "errno: 122", "input/output error")
 
 NAME_CAP = 1024  # bytes of a span, event or scope name or an attribute key; longer ones are cut and marked
 _SCALAR = "string_value String, bool_value Bool, int_value Int64, double_value Float64, bytes_value String"
@@ -160,6 +169,8 @@ def is_transient(exc: Exception) -> bool:
     """A failure that says "not now". TOO_MANY_PARTS is both "merges are behind" (wait) and "this one insert touches
     too many partitions" (it never will succeed: the segment is written request by request instead)."""
     if not isinstance(exc, QueryError):
+        return True
+    if any(words in str(exc).lower() for words in _DISK_FULL):
         return True
     if exc.name == "TOO_MANY_PARTS" and "partitions for single insert" in str(exc).lower():
         return False

@@ -12,6 +12,7 @@ insert is under way: after a crash it may or may not have landed), ``rejected/â€
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -23,9 +24,23 @@ from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-__all__ = ["Segment", "Spool", "read_records", "varint"]
+__all__ = ["DISK_ERRNOS", "Segment", "Spool", "SpoolFull", "is_disk_error", "read_records", "varint"]
 
 log = logging.getLogger("agentwatch.collector")
+
+# what a local disk says when it cannot take more (full, over quota, failing, remounted read-only): not a reason to
+# lose or set aside anything; the collector answers 503 and the writer waits
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG})
+
+
+def is_disk_error(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in DISK_ERRNOS
+
+
+class SpoolFull(Exception):
+    """The spool's disk refused a write (full, over quota, failing): back-pressure. The request was not kept, the
+    segment holds exactly the requests acknowledged before it."""
+
 
 _MAX_SEGMENT_BYTES = 32 << 20  # one segment is one insert: its bytes bound the insert's memory, whatever the span size
 
@@ -73,6 +88,14 @@ def count_spans(record: bytes) -> int:
     request = ExportTraceServiceRequest()
     request.ParseFromString(record)
     return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+
+
+def _safe_count(record: bytes) -> int:
+    """Spans of a record, 0 for a corrupt one (the writer sets it aside with its reason; start-up goes on)."""
+    try:
+        return count_spans(record)
+    except Exception:
+        return 0
 
 
 @dataclass(frozen=True)
@@ -141,7 +164,7 @@ class Spool:
                 if not records:
                     path.unlink()
                     continue
-                spans = sum(count_spans(r) for r in records)
+                spans = sum(_safe_count(r) for r in records)
                 ready = path.with_name(f"{seq:012d}-{spans}.ready")
                 path.rename(ready)
                 self._add_ready(Segment(seq, spans, ready))
@@ -170,20 +193,38 @@ class Spool:
         """Write one request; when this returns the request survives a crash of this process."""
         record = varint(len(payload)) + payload
         with self._lock:
-            if self._open_file is None:
-                self._open_seq = self._next_seq
-                self._next_seq += 1
-                path = self.directory / f"{self._open_seq:012d}.open"
-                self._open_file = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-                self._open_since = time.monotonic()
-            view = memoryview(record)
-            while view:
-                written = os.write(self._open_file, view)
-                view = view[written:]
+            try:
+                if self._open_file is None:
+                    path = self.directory / f"{self._next_seq:012d}.open"
+                    self._open_file = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                    self._open_seq = self._next_seq
+                    self._next_seq += 1
+                    self._open_since = time.monotonic()
+                view = memoryview(record)
+                while view:
+                    written = os.write(self._open_file, view)
+                    view = view[written:]
+            except OSError as exc:
+                if not is_disk_error(exc):
+                    raise
+                self._cut_partial_locked()
+                raise SpoolFull(f"the spool's disk refused the write ({exc.strerror or exc}); retry later") from exc
             self._open_spans += spans
             self._open_bytes += len(record)
             if self._open_spans >= self.batch_max_spans or self._open_bytes >= _MAX_SEGMENT_BYTES:
                 self._close_open_locked()
+
+    def _cut_partial_locked(self) -> None:
+        """A write the disk cut short leaves part of a record: cut the segment back to its last whole record (a
+        shrink needs no space), so it stays valid. If even that fails, the segment is closed as it is and the writer
+        stores the records before the damage (:func:`read_records` stops there)."""
+        if self._open_file is None:
+            return
+        try:
+            os.ftruncate(self._open_file, self._open_bytes)
+        except OSError as exc:
+            log.error("could not cut a partial record from the open spool segment (%s); closing it", exc)
+            self._close_open_locked()
 
     def _close_open_locked(self) -> None:
         if self._open_file is None:

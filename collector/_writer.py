@@ -7,17 +7,33 @@ import threading
 import time
 from pathlib import Path
 
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from agentwatch.collector._insert import OtlpInserter, is_transient
 from agentwatch.collector._metrics import Metrics
-from agentwatch.collector._spool import Segment, Spool, count_spans, read_records, varint
+from agentwatch.collector._spool import Segment, Spool, count_spans, is_disk_error, read_records, varint
+from agentwatch.errors import QueryError
 
 __all__ = ["Writer"]
 
 log = logging.getLogger("agentwatch.collector")
 
 _RELEASE_EVERY = 1.0  # seconds between returns of freed memory to the system (one takes ~10-80 ms)
+MAX_RESTARTS = 5  # a writer thread that dies is started again this many times (with back-off), then health fails
+
+
+def passing(exc: BaseException) -> bool:
+    """A failure that says "not now": the store is away or busy, or a disk (the spool's or the store's) is full.
+    Only ClickHouse refusing the data itself is a reason to set it aside."""
+    return is_disk_error(exc) or not isinstance(exc, QueryError) or is_transient(exc)
+
+
+def _span_count(record: bytes) -> int:
+    try:
+        return count_spans(record)
+    except DecodeError:
+        return 0
 
 
 def _last_span_ids(segment: Segment) -> tuple[str, str] | None:
@@ -31,6 +47,11 @@ def _last_span_ids(segment: Segment) -> tuple[str, str] | None:
                     if len(span.trace_id) == 16 and len(span.span_id) == 8:
                         return span.trace_id.hex(), span.span_id.hex()
     return None
+
+
+def _says_disk_full(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "no space left" in text or "disk quota exceeded" in text or "not_enough_space" in text
 
 
 def _canonical(record: bytes) -> bytes:
@@ -60,7 +81,7 @@ class Writer:
         self.inserters = inserters
         self.inserter = inserters[0]
         self._threads = [
-            threading.Thread(target=self._loop, args=(i,), name=f"agentwatch-writer-{i}", daemon=True)
+            threading.Thread(target=self._supervised, args=(i,), name=f"agentwatch-writer-{i}", daemon=True)
             for i in range(len(inserters))
         ]
         self.metrics = metrics
@@ -75,9 +96,14 @@ class Writer:
         self._failed_lock = threading.Lock()
         self._released = 0.0
         self._release_lock = threading.Lock()
+        self._per_record: set[int] = set()  # segments ClickHouse refused whole: written request by request
+        self.deaths: dict[str, str] = {}  # thread → its last unexpected exception (cleared when it runs again)
+        self.dead: dict[str, str] = {}  # threads that died more than MAX_RESTARTS times: health fails
+        self.restarts = 0
 
     def start(self) -> None:
-        self._check_recovered()
+        """Start the writer threads; the first checks segments an earlier process left mid-insert (off the caller's
+        thread: a store that is down or a damaged segment never holds up start-up)."""
         for thread in self._threads:
             thread.start()
 
@@ -95,6 +121,28 @@ class Writer:
         self._stopping.set()
         with self.spool.changed:
             self.spool.changed.notify_all()
+
+    def _supervised(self, index: int) -> None:
+        """The thread's work, started again (bounded, with back-off) when an unexpected error ends it; every death
+        is logged, counted and shown by health, never silent."""
+        name = threading.current_thread().name
+        for attempt in range(MAX_RESTARTS + 1):
+            try:
+                if index == 0 and attempt == 0:
+                    self._check_recovered()
+                self._loop(index)
+                return
+            except Exception as exc:
+                self.deaths[name] = f"{type(exc).__name__}: {exc}"
+                self.metrics.inc("agentwatch_collector_thread_deaths_total", thread=name)
+                log.error("writer thread %s died: %r", name, exc, exc_info=exc)
+                if attempt == MAX_RESTARTS or self._stopping.is_set():
+                    break
+                self.restarts += 1
+                self._stopping.wait(min(30.0, 0.5 * 2**attempt))
+                self.deaths.pop(name, None)
+        self.dead[name] = self.deaths.get(name, "stopped")
+        log.error("writer thread %s gave up after %d restarts; the collector's health is failing", name, MAX_RESTARTS)
 
     def _loop(self, index: int) -> None:
         inserter = self.inserters[index]
@@ -121,9 +169,13 @@ class Writer:
         did not reach (a materialized view's target, when the crash fell between otel_traces and the views) gets
         them. A segment whose last span is in otel_traces is not counted as replayed."""
         for segment in list(self.spool.recovered):
+            try:
+                ids = _last_span_ids(segment)
+            except (DecodeError, OSError) as exc:  # damaged: it cannot say; it is written (or set aside) like any
+                log.warning("spool segment %s is damaged (%s); writing what it holds", segment.path.name, exc)
+                ids = None
             while not self._stopping.is_set():
                 try:
-                    ids = _last_span_ids(segment)
                     stored = ids is not None and self.inserter.contains(*ids)
                     break
                 except Exception as exc:
@@ -144,40 +196,61 @@ class Writer:
             segment.path.rename(restored.path)
             self.spool.requeue(restored, new_bytes=True)
 
-    def _note_failure(self, exc: Exception) -> None:
+    def _note_failure(self, exc: BaseException) -> None:
+        what = "a disk is full or failing" if is_disk_error(exc) or _says_disk_full(exc) else "the store is unavailable"
         if self.store_up:
-            log.warning("the store is unavailable (%s); spooling to %s and retrying", exc, self.spool.directory)
+            log.warning("%s (%s); spooling to %s and retrying", what, exc, self.spool.directory)
         self.store_up = False
-        self.last_error = str(exc)
+        self.last_error = f"{what}: {exc}"
         self._retry_delay = min(self.retry_max, self._retry_delay * 2)
 
     def _write(self, segment: Segment, inserter: OtlpInserter) -> None:
-        active = self.spool.begin(segment)
+        try:
+            active = self.spool.begin(segment)
+        except OSError as exc:  # the spool's disk: the segment waits in line
+            self.spool.requeue(segment)
+            self._later(segment, exc)
+            return
         started = time.perf_counter()
         try:
+            if segment.seq in self._per_record:
+                self._write_records(active, inserter)
+                return
             inserter.insert(active.path)
         except Exception as exc:
-            if is_transient(exc):
+            if passing(exc):
                 self.spool.retry_later(active)
-                with self._failed_lock:
-                    first_failure = segment.seq not in self._failed
-                    self._failed.add(segment.seq)
-                if first_failure:
-                    self.metrics.inc("agentwatch_collector_batches_spilled_total")
-                self._note_failure(exc)
-                # wait before retrying, but wake up to finish a shutdown that has given up on the store
-                self._stopping.wait(self._retry_delay) if not self._stopping.is_set() else time.sleep(
-                    min(self._retry_delay, max(0.0, self._drain_deadline - time.monotonic()))
-                )
+                self._later(segment, exc)
                 return
             log.error(
                 "ClickHouse refused spool segment %s (%s); writing its requests one by one", active.path.name, exc
             )
-            self._write_records(active, inserter)
+            self._per_record.add(segment.seq)
+            try:
+                self._write_records(active, inserter)
+            except Exception as again:
+                if not passing(again):
+                    raise
+                self.spool.retry_later(active)
+                self._later(segment, again)
             return
         self.metrics.observe_write(time.perf_counter() - started)
         self._written(active)
         self._release_memory(inserter)
+
+    def _later(self, segment: Segment, exc: BaseException) -> None:
+        """A passing failure: count the spill once per segment, note it for health, wait before the next try (waking
+        up to finish a shutdown that has given up on the store)."""
+        with self._failed_lock:
+            first_failure = segment.seq not in self._failed
+            self._failed.add(segment.seq)
+        if first_failure:
+            self.metrics.inc("agentwatch_collector_batches_spilled_total")
+        self._note_failure(exc)
+        if not self._stopping.is_set():
+            self._stopping.wait(self._retry_delay)
+        else:
+            time.sleep(min(self._retry_delay, max(0.0, self._drain_deadline - time.monotonic())))
 
     def _release_memory(self, inserter: OtlpInserter) -> None:
         with self._release_lock:
@@ -196,6 +269,7 @@ class Writer:
             log.info("the store is back; writing the spool")
         self.store_up = True
         self._retry_delay = self.retry_min
+        self._per_record.discard(segment.seq)
         self.metrics.inc("agentwatch_collector_spans_written_total", segment.spans)
         self.metrics.inc("agentwatch_collector_batches_written_total")
         with self._failed_lock:
@@ -206,7 +280,7 @@ class Writer:
         self.spool.finish(segment)
 
     @staticmethod
-    def _insert_record(single: Path, record: bytes, inserter: OtlpInserter) -> None:
+    def _insert_record(single: Path, record: bytes, canonical: bytes, inserter: OtlpInserter) -> None:
         """One request on its own; if ClickHouse refuses it, once more as Python's protobuf writes it again.
 
         Protobuf parsers accept wire forms that ClickHouse's reader refuses — a oneof with two values (the last one
@@ -217,45 +291,71 @@ class Writer:
         try:
             inserter.insert(single)
             return
-        except Exception:
-            canonical = _canonical(record)
-            if canonical == record:
+        except Exception as exc:
+            if canonical == record or passing(exc):
                 raise
             single.write_bytes(varint(len(canonical)) + canonical)
             inserter.insert(single)
 
     def _write_records(self, segment: Segment, inserter: OtlpInserter) -> None:
-        """A segment ClickHouse refuses: store what it can, request by request; keep the rest aside, counted."""
-        records, _ = read_records(segment.path.read_bytes())
-        canonical = [_canonical(record) for record in records]
-        if canonical != records:  # first the whole segment as protobuf writes it: one insert, not one per request
-            whole = segment.path.with_name(f"{segment.seq:012d}.canonical")
-            whole.write_bytes(b"".join(varint(len(r)) + r for r in canonical))
+        """A segment ClickHouse refuses: store what it can, request by request; keep the rest aside, counted, with
+        the reason — ClickHouse refused it, the request is corrupt, or the segment's tail is torn (the requests
+        before the damage are stored). A passing failure (the store away, a disk full) is raised: the segment is
+        tried again later, in this mode, and the requests already stored are not stored twice (each request's
+        deduplication token is its bytes')."""
+        data = segment.path.read_bytes()
+        records, end = read_records(data)
+        refused: list[bytes] = []
+        reasons: list[str] = []
+        refused_spans = 0
+        if end < len(data):
+            refused.append(data[end:])
+            reasons.append(f"torn: {len(data) - end} byte(s) after the last whole request (cut off mid-write)")
+            self.metrics.inc("agentwatch_collector_corrupt_records_total", reason="torn")
+        canonical: list[bytes | None] = []
+        for record in records:
             try:
+                canonical.append(_canonical(record))
+            except DecodeError:
+                canonical.append(None)
+        if None not in canonical and canonical != records:  # first the whole segment as protobuf writes it
+            whole = segment.path.with_name(f"{segment.seq:012d}.canonical")
+            try:
+                whole.write_bytes(b"".join(varint(len(r)) + r for r in canonical if r is not None))
                 inserter.insert(whole)
                 self._written(segment)
                 return
             except Exception as exc:
+                if passing(exc):
+                    raise
                 log.error("ClickHouse refused spool segment %s in canonical form too (%s)", segment.path.name, exc)
             finally:
                 whole.unlink(missing_ok=True)
-        refused, reasons, refused_spans = [], [], 0
-        for i, record in enumerate(records):
+        for i, (record, rewritten) in enumerate(zip(records, canonical, strict=True)):
+            if rewritten is None:
+                refused.append(record)
+                reasons.append("corrupt: the request does not parse as OTLP")
+                self.metrics.inc("agentwatch_collector_corrupt_records_total", reason="corrupt")
+                log.error("spool segment %s holds a corrupt request (#%d); setting it aside", segment.path.name, i)
+                continue
             single = segment.path.with_name(f"{segment.seq:012d}.{i}.single")
             try:
-                self._insert_record(single, record, inserter)
-                self.metrics.inc("agentwatch_collector_spans_written_total", count_spans(record))
+                self._insert_record(single, record, rewritten, inserter)
+                self.metrics.inc("agentwatch_collector_spans_written_total", _span_count(record))
             except Exception as exc:
+                if passing(exc):
+                    raise
                 refused.append(record)
-                reasons.append(str(exc))
-                spans = count_spans(record)
+                reasons.append(f"ClickHouse refused it: {exc}")
+                spans = _span_count(record)
                 refused_spans += spans
                 self.metrics.inc("agentwatch_collector_spans_rejected_total", spans, reason="store_rejected")
                 log.error("ClickHouse refused a request of %d span(s): %s", spans, exc)
             finally:
                 single.unlink(missing_ok=True)
+        self._per_record.discard(segment.seq)
         if refused:
-            segment.path.write_bytes(b"".join(varint(len(r)) + r for r in refused))
+            segment.path.write_bytes(b"".join(varint(len(r)) + r for r in refused))  # a torn tail as one record
             kept, deleted = self.spool.reject(segment, reasons, refused_spans)
             log.error(
                 "kept %d refused request(s) in %s for inspection (why: %s)",

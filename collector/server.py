@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,12 +13,12 @@ from typing import Any
 
 from aiohttp import web
 
-from agentwatch.collector._codec import DecodedRequest, TimeWindow
+from agentwatch.collector._codec import DecodedRequest, IngestError, TimeWindow, decode_request, encode_response
 from agentwatch.collector._grpc import start_grpc
 from agentwatch.collector._http import build_app
 from agentwatch.collector._insert import OtlpInserter
 from agentwatch.collector._metrics import Metrics
-from agentwatch.collector._spool import Spool
+from agentwatch.collector._spool import Spool, SpoolFull
 from agentwatch.collector._writer import Writer
 from agentwatch.config import Config
 from agentwatch.errors import ConfigError
@@ -76,7 +77,57 @@ class Collector:
         if self.inflight_bytes + incoming > _MAX_INFLIGHT_BYTES:
             self.retry_after = 1
             return "too many requests in flight; retry later"
+        reserve = self.config.spool_min_free_bytes
+        if reserve:
+            try:
+                free = shutil.disk_usage(self.spool.directory).free
+            except OSError:
+                free = reserve + incoming  # cannot tell: the write itself will say
+            if free < reserve + incoming:
+                self.retry_after = 5
+                return (
+                    f"the spool's disk is nearly full ({free} bytes free, {reserve} kept in reserve by "
+                    "AGENTWATCH_SPOOL_MIN_FREE_BYTES); retry later"
+                )
         return ""
+
+    async def ingest(
+        self, body: bytes, content_type: str, content_encoding: str, protocol: str, *, counted: bool = False
+    ) -> tuple[bytes, bool]:
+        """The one path of an OTLP request, whatever carried it: limits, decoding, the spool, the accounting.
+        Returns the response body and whether it is JSON; raises :class:`IngestError` with the HTTP status to
+        answer, which each receiver translates (a full spool or disk is a 503 with Retry-After, never a 500).
+        ``counted``: the body's bytes are already in ``inflight_bytes`` (the HTTP receiver counts them as they
+        arrive)."""
+        if not counted:
+            self.inflight_bytes += len(body)
+        try:
+            busy = self.overloaded(0)
+            if busy:
+                raise IngestError(503, busy, "overloaded")
+            loop = asyncio.get_running_loop()
+            decoded = await loop.run_in_executor(
+                self.executor,
+                decode_request,
+                body,
+                content_type,
+                content_encoding,
+                self.config.max_request_bytes,
+                self.time_window(),
+            )
+            try:
+                await loop.run_in_executor(self.executor, self.accept, decoded, protocol)
+            except SpoolFull as exc:
+                self.retry_after = 5
+                raise IngestError(503, str(exc), "disk_full") from None
+        except IngestError as exc:
+            self.count_request(protocol, exc.status, reason=exc.reason)
+            raise
+        finally:
+            if not counted:
+                self.inflight_bytes -= len(body)
+        self.count_request(protocol, 200)
+        return encode_response(decoded.json, decoded.rejected, decoded.message), decoded.json
 
     def time_window(self) -> TimeWindow:
         """Start times the store keeps now: from the retention (less an hour, so a row is not dropped by TTL
@@ -106,13 +157,22 @@ class Collector:
     def health(self) -> dict[str, Any]:
         full = self.spool.pending_bytes >= self.config.spool_max_bytes
         status = "unavailable" if full or not self._accepting else "ok" if self.writer.store_up else "degraded"
+        deaths = {**self.writer.deaths, **self.writer.dead}
+        if deaths:  # a thread that died is never "ok", even while it is being restarted
+            status = "failing"
+            writer = "; ".join(f"{name} died: {error}" for name, error in sorted(deaths.items()))
+            writer += " (gave up)" if self.writer.dead else " (restarting)"
+        else:
+            writer = "running" if self.writer.is_alive() else "stopped"
         report = {
             "status": status,
             "store": "up" if self.writer.store_up else f"down: {self.writer.last_error}",
             "queue_spans": self.spool.pending_spans,
             "spool_bytes": self.spool.pending_bytes,
-            "writer": "running" if self.writer.is_alive() else "stopped",
+            "writer": writer,
         }
+        if self.writer.restarts:
+            report["writer_restarts"] = self.writer.restarts
         if self.health_extra is not None:
             parts = {k: v for k, v in self.health_extra().items() if k != "collector"}
             report["parts"] = parts
@@ -146,7 +206,9 @@ class Collector:
         if self._runner is not None:
             await self._runner.cleanup()
         self.writer.stop(drain_timeout)
-        await asyncio.get_running_loop().run_in_executor(None, self.writer.join)
+        # bounded: an insert under way finishes (chDB cannot be interrupted), then the threads end; what is left
+        # stays in the spool for the next start
+        await asyncio.get_running_loop().run_in_executor(None, self.writer.join, drain_timeout + 15)
         self.executor.shutdown(wait=True)
         for extra in self._extra_stores:
             extra.close()
@@ -154,11 +216,11 @@ class Collector:
 
 
 async def _serve(collector: Collector, stop: asyncio.Event) -> None:
-    await collector.start()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT):  # before the start: a signal during it still stops
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    await collector.start()
     await stop.wait()
     log.info("stopping: no new requests; flushing the spool")
     await collector.stop()

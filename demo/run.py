@@ -9,6 +9,7 @@ import datetime as dt
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from agentwatch.alerts import parse_rules
 from agentwatch.audit import label
 from agentwatch.config import configure
 from agentwatch.demo.scenarios import SCENARIOS, Scenario
+from agentwatch.errors import Terminated, raise_terminated
 from agentwatch.listen import free_port
 from agentwatch.output import render_rows
 from agentwatch.serve import Parts, Server
@@ -145,6 +147,8 @@ def run_demo(
     out: Any = sys.stdout,
 ) -> int:
     started = time.monotonic()
+    if threading.current_thread() is threading.main_thread():  # SIGTERM stops it as cleanly as Ctrl-C does
+        signal.signal(signal.SIGTERM, raise_terminated)
     started_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(minutes=1)
     work = Path(tempfile.mkdtemp(prefix="agentwatch-demo-"))
     port = free_port()
@@ -167,110 +171,111 @@ def run_demo(
     server.store.insert(
         "model_context_windows", [("sim-", 16_000, dt.datetime(2026, 1, 1))], ["Model", "ContextTokens", "UpdatedAt"]
     )
-    print(f"agentwatch serve: store {config.store}, OTLP on http://127.0.0.1:{port}", file=out)
-    with LLMServer(responder) as llm:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
-        env.update(
-            OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
-            OTEL_SERVICE_NAME="demo-agents",
-            AGENTWATCH_DEMO_LLM=llm.base_url,
-            AGENTWATCH_DEMO_SEED=str(seed),
-        )
-        print("running the agent fleet (import agentwatch.auto, a simulated LLM, real tools)…", file=out)
-        fleet = subprocess.run(
-            [sys.executable, "-m", "agentwatch.demo.fleet"], env=env, capture_output=True, text=True, timeout=120
-        )
-        if fleet.returncode != 0:
-            print(f"the fleet failed:\n{fleet.stderr}", file=out)
-            return 2
-    injected = [s for s in SCENARIOS if s.failure_mode]
-    findings: list[dict[str, Any]] = []
-    interactive, last_caught = bool(getattr(out, "isatty", lambda: False)()), -1
-    while True:
-        rows = server.store.query(
-            "SELECT Detector, FailureMode, Fingerprint, SessionId, AgentName, ToolName, argMax(Summary, LastSeen) "
-            "FROM findings GROUP BY Detector, FailureMode, Fingerprint, SessionId, AgentName, ToolName"
-        )
-        findings = [
-            dict(
-                zip(
-                    ["detector", "failure_mode", "fingerprint", "session_id", "agent_name", "tool_name", "summary"],
-                    r,
-                    strict=True,
-                )
+    try:
+        print(f"agentwatch serve: store {config.store}, OTLP on http://127.0.0.1:{port}", file=out)
+        with LLMServer(responder) as llm:
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
+            env.update(
+                OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
+                OTEL_SERVICE_NAME="demo-agents",
+                AGENTWATCH_DEMO_LLM=llm.base_url,
+                AGENTWATCH_DEMO_SEED=str(seed),
             )
-            for r in rows.result_rows
-        ]
+            print("running the agent fleet (import agentwatch.auto, a simulated LLM, real tools)…", file=out)
+            fleet = subprocess.run(
+                [sys.executable, "-m", "agentwatch.demo.fleet"], env=env, capture_output=True, text=True, timeout=120
+            )
+            if fleet.returncode != 0:
+                print(f"the fleet failed:\n{fleet.stderr}", file=out)
+                return 2
+        injected = [s for s in SCENARIOS if s.failure_mode]
+        findings: list[dict[str, Any]] = []
+        interactive, last_caught = bool(getattr(out, "isatty", lambda: False)()), -1
+        while True:
+            rows = server.store.query(
+                "SELECT Detector, FailureMode, Fingerprint, SessionId, AgentName, ToolName, argMax(Summary, LastSeen) "
+                "FROM findings GROUP BY Detector, FailureMode, Fingerprint, SessionId, AgentName, ToolName"
+            )
+            findings = [
+                dict(
+                    zip(
+                        ["detector", "failure_mode", "fingerprint", "session_id", "agent_name", "tool_name", "summary"],
+                        r,
+                        strict=True,
+                    )
+                )
+                for r in rows.result_rows
+            ]
+            alerted = {(p["detector"], p["fingerprint"]) for p in hook.payloads}
+            caught = {
+                s.key
+                for s in injected
+                if any(
+                    (o := _owner(f)) is not None
+                    and o.key == s.key
+                    and f["failure_mode"] == s.failure_mode
+                    and (f["detector"], f["fingerprint"]) in alerted
+                    for f in findings
+                )
+            }
+            spans = server.store.query("SELECT count() FROM agent_spans").result_rows[0][0]
+            evaluated = server.store.query("SELECT uniqExact(TraceId) FROM evaluations").result_rows[0][0]
+            elapsed = time.monotonic() - started
+            line = (
+                f"  {elapsed:4.0f}s  spans {spans:>5}  answers evaluated {evaluated:>3}  findings {len(findings):>3}  "
+                f"alerts {len(hook.payloads):>3}  failure modes caught {len(caught)}/{len(injected)}"
+            )
+            if interactive:  # one line, rewritten in place
+                print(f"\r{line}", end="", file=out, flush=True)
+            elif len(caught) != last_caught:  # redirected: a line when something changed, not a pile of \r
+                print(line, file=out, flush=True)
+            last_caught = len(caught)
+            if len(caught) == len(injected) or elapsed > timeout:
+                break
+            time.sleep(1.0)
+        time.sleep(2.5)  # one more detector turn: late findings from the same sessions show up in the table too
         alerted = {(p["detector"], p["fingerprint"]) for p in hook.payloads}
-        caught = {
-            s.key
-            for s in injected
-            if any(
-                (o := _owner(f)) is not None
-                and o.key == s.key
-                and f["failure_mode"] == s.failure_mode
-                and (f["detector"], f["fingerprint"]) in alerted
-                for f in findings
-            )
-        }
-        spans = server.store.query("SELECT count() FROM agent_spans").result_rows[0][0]
-        evaluated = server.store.query("SELECT uniqExact(TraceId) FROM evaluations").result_rows[0][0]
-        elapsed = time.monotonic() - started
-        line = (
-            f"  {elapsed:4.0f}s  spans {spans:>5}  answers evaluated {evaluated:>3}  findings {len(findings):>3}  "
-            f"alerts {len(hook.payloads):>3}  failure modes caught {len(caught)}/{len(injected)}"
+        print("\n" if interactive else "", file=out)
+        table = []
+        for scenario in SCENARIOS:
+            mine = [f for f in findings if (o := _owner(f)) is not None and o.key == scenario.key]
+            if not mine:
+                table.append(
+                    (
+                        scenario.failure_mode or "(healthy)",
+                        scenario.session,
+                        scenario.description,
+                        "-" if not scenario.failure_mode else "MISSED",
+                        "",
+                        "",
+                    )
+                )
+            for f in sorted(mine, key=lambda f: (f["failure_mode"] != scenario.failure_mode, f["detector"])):
+                table.append(
+                    (
+                        scenario.failure_mode or "(healthy)",
+                        scenario.session,
+                        scenario.description,
+                        f"{f['detector']} ({f['failure_mode']})",
+                        "yes" if (f["detector"], f["fingerprint"]) in alerted else "no",
+                        f["summary"],
+                    )
+                )
+        print(
+            render_rows(["injected", "session", "what happened", "caught by", "alert", "summary"], table, max_width=58),
+            file=out,
         )
-        if interactive:  # one line, rewritten in place
-            print(f"\r{line}", end="", file=out, flush=True)
-        elif len(caught) != last_caught:  # redirected: a line when something changed, not a pile of \r
-            print(line, file=out, flush=True)
-        last_caught = len(caught)
-        if len(caught) == len(injected) or elapsed > timeout:
-            break
-        time.sleep(1.0)
-    time.sleep(2.5)  # one more detector turn: late findings from the same sessions show up in the table too
-    alerted = {(p["detector"], p["fingerprint"]) for p in hook.payloads}
-    print("\n" if interactive else "", file=out)
-    table = []
-    for scenario in SCENARIOS:
-        mine = [f for f in findings if (o := _owner(f)) is not None and o.key == scenario.key]
-        if not mine:
-            table.append(
-                (
-                    scenario.failure_mode or "(healthy)",
-                    scenario.session,
-                    scenario.description,
-                    "-" if not scenario.failure_mode else "MISSED",
-                    "",
-                    "",
-                )
-            )
-        for f in sorted(mine, key=lambda f: (f["failure_mode"] != scenario.failure_mode, f["detector"])):
-            table.append(
-                (
-                    scenario.failure_mode or "(healthy)",
-                    scenario.session,
-                    scenario.description,
-                    f"{f['detector']} ({f['failure_mode']})",
-                    "yes" if (f["detector"], f["fingerprint"]) in alerted else "no",
-                    f["summary"],
-                )
-            )
-    print(
-        render_rows(["injected", "session", "what happened", "caught by", "alert", "summary"], table, max_width=58),
-        file=out,
-    )
-    healthy_findings = [f for f in findings if (o := _owner(f)) is not None and not o.failure_mode]
-    missed = [s for s in injected if s.key not in caught]
-    print(
-        f"\n{len(injected) - len(missed)} of {len(injected)} failure modes caught and alerted; "
-        f"{len(healthy_findings)} finding(s) on healthy sessions; {time.monotonic() - started:.0f}s.",
-        file=out,
-    )
-    audited = _print_audit(server.store, started_at, out)
-    preview = preview_hint(config.store)
-    print(
-        f"""
+        healthy_findings = [f for f in findings if (o := _owner(f)) is not None and not o.failure_mode]
+        missed = [s for s in injected if s.key not in caught]
+        print(
+            f"\n{len(injected) - len(missed)} of {len(injected)} failure modes caught and alerted; "
+            f"{len(healthy_findings)} finding(s) on healthy sessions; {time.monotonic() - started:.0f}s.",
+            file=out,
+        )
+        audited = _print_audit(server.store, started_at, out)
+        preview = preview_hint(config.store)
+        print(
+            f"""
 Where to look next (the store is {config.store}; while --keep serves, these go through it):
   agentwatch sql --store {config.store} "SELECT Detector, Severity, Summary FROM findings FINAL"
   agentwatch sql --store {config.store} "SELECT SessionId, Operation, ToolName, ResultShape FROM agent_spans \\
@@ -278,24 +283,46 @@ Where to look next (the store is {config.store}; while --keep serves, these go t
   agentwatch detect --store {config.store} --window 1h
   agentwatch alerts list --store {config.store}
   {preview}""",
-        file=out,
-    )
-    if keep:
-        # the demo's rules ran every 2 s to finish quickly; serving on, each detector keeps its own schedule
-        server.scheduler.rules = list(parse_rules(_rules(hook.url, webhook, fast=False), "demo rules").rules)
-        server.parts = dataclasses.replace(server.parts, evaluate_every=Parts().evaluate_every)
-        print(
-            f"\n--keep: serving until Ctrl-C: OTLP on http://127.0.0.1:{port}, ClickHouse HTTP (read-only, for Grafana "
-            f'and SQL) on {query_url}:\n  agentwatch sql --store {query_url} "SELECT count() FROM agent_spans"',
             file=out,
         )
+        if keep:
+            # the demo's rules ran every 2 s to finish quickly; serving on, each detector keeps its own schedule
+            server.scheduler.rules = list(parse_rules(_rules(hook.url, webhook, fast=False), "demo rules").rules)
+            server.parts = dataclasses.replace(server.parts, evaluate_every=Parts().evaluate_every)
+            print(
+                f"\n--keep: serving until Ctrl-C: OTLP on http://127.0.0.1:{port}, ClickHouse HTTP (read-only, "
+                f"for Grafana and SQL) on {query_url}:\n"
+                f'  agentwatch sql --store {query_url} "SELECT count() FROM agent_spans"',
+                file=out,
+            )
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+        return 1 if missed or healthy_findings or not audited else 0
+    except (KeyboardInterrupt, Terminated) as stop:
+        print("\ninterrupted: stopping agentwatch serve", file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
+    finally:
+        _stop(server, loop, hook)
+
+
+def _stop(server: Server, loop: asyncio.AbstractEventLoop, hook: Webhook) -> None:
+    """Stop what the demo started, whichever way it ends (done, failed early, Ctrl-C): a process that exits with
+    the engine's threads still at work crashes in chDB's shutdown. A second Ctrl-C does not cut this short."""
+    previous = (
+        signal.signal(signal.SIGINT, signal.SIG_IGN) if threading.current_thread() is threading.main_thread() else None
+    )
+    try:
         try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(60)
-    server.store.close()
-    loop.call_soon_threadsafe(loop.stop)
-    hook.server.shutdown()
-    return 1 if missed or healthy_findings or not audited else 0
+            asyncio.run_coroutine_threadsafe(server.stop(), loop).result(60)
+        except Exception as exc:  # stopping is best effort; what is left is said
+            print(f"agentwatch serve did not stop cleanly: {exc!r}", file=sys.stderr)
+        if server.store is not None:
+            server.store.close()
+        loop.call_soon_threadsafe(loop.stop)
+        hook.server.shutdown()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
