@@ -3,22 +3,27 @@
 Runs ``agentwatch collector`` (a process, free ports, a fresh embedded store) for ``--seconds``. Senders post OTLP
 protobuf requests with unique span ids; alongside them: malformed protobuf, ids of the wrong length (rejected in
 ``partial_success``), start times of 0, far future and past the retention (stored at receive time), bodies of two
-gzip members, and slow senders that declare 64 MiB and send one byte. Halfway the collector is killed (SIGKILL) and
-started again. At the end it stops (SIGTERM) and the store is counted. Prints spans acknowledged (answered 200 and
-not rejected), stored in otel_traces and agent_spans, rejected (told to the sender) and kept in rejected/: stored
-must equal acknowledged, and agent_spans must equal otel_traces.
+gzip members, and slow senders that declare 64 MiB and send one byte. The store and the spool live on a small
+tmpfs (``--disk-mb``, mounted when run as root): for the second quarter of the run it is filled but for 3 MB, so
+the collector meets a full disk (its answers must be 200 or 503, never 500), then space comes back. Halfway the
+collector is killed (SIGKILL) and started again. At the end it stops (SIGTERM) and the store is counted. Prints
+spans acknowledged (answered 200 and not rejected), stored in otel_traces and agent_spans, rejected (told to the
+sender) and kept in rejected/: stored must equal acknowledged, agent_spans must equal otel_traces, and nothing may
+be kept aside for a local disk error.
 
-    python bench/soak.py [--seconds 40] [--senders 3]
+    python bench/soak.py [--seconds 40] [--senders 3] [--disk-mb 256]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,6 +53,8 @@ class Books:
         self.rejected = 0
         self.refused_requests = 0
         self.unanswered = 0
+        self.server_errors = 0  # 5xx other than the retryable 502/503/504: must stay 0
+        self.backoffs = 0  # 503/429 answers (retried)
         self.next_id = 1
 
     def ids(self, n: int) -> range:
@@ -116,6 +123,8 @@ def sender(port: int, books: Books, stop: threading.Event, seed: int) -> None:
                 time.sleep(0.2)  # the collector is restarting
                 continue
             if status in (429, 502, 503, 504):
+                with books.lock:
+                    books.backoffs += 1
                 time.sleep(0.2)
                 continue
             break
@@ -124,6 +133,8 @@ def sender(port: int, books: Books, stop: threading.Event, seed: int) -> None:
                 books.unanswered += spans
             continue
         with books.lock:
+            if status >= 500:
+                books.server_errors += 1
             if status == 200:
                 rejected = ExportTraceServiceResponse.FromString(payload).partial_success.rejected_spans
                 books.acknowledged += spans - rejected
@@ -156,14 +167,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--senders", type=int, default=3)
+    parser.add_argument("--disk-mb", type=int, default=256, help="tmpfs for the store and spool (0: no disk phase)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="aw-soak-"))
+    disk = _small_disk(work / "disk", args.disk_mb) if args.disk_mb else None
+    home = disk or work
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
     env.update(
-        AGENTWATCH_STORE=f"chdb://{work / 'store'}",
-        AGENTWATCH_SPOOL_DIR=str(work / "spool"),
+        AGENTWATCH_STORE=f"chdb://{home / 'store'}",
+        AGENTWATCH_SPOOL_DIR=str(home / "spool"),
         AGENTWATCH_REQUEST_TIMEOUT="2s",
+        AGENTWATCH_SPOOL_MIN_FREE_BYTES="0",  # no reserve: the disk itself says no (the harder case)
     )
     port = free_port()
     books, stop = Books(), threading.Event()
@@ -172,7 +187,13 @@ def main() -> None:
     threads.append(threading.Thread(target=slow_senders, args=(port, stop)))
     for thread in threads:
         thread.start()
-    time.sleep(args.seconds / 2)
+    time.sleep(args.seconds / 4)
+    if disk is not None:  # the disk-full phase: a quarter of the run with 3 MB free
+        filler = _fill(disk, 3 << 20)
+        time.sleep(args.seconds / 4)
+        filler.unlink()
+    else:
+        time.sleep(args.seconds / 4)
     proc.send_signal(signal.SIGKILL)  # the restart, the hard way
     proc.wait(30)
     proc = start(env, port)
@@ -191,17 +212,52 @@ def main() -> None:
         "json",
     )
     stored = json.loads(out.stdout)[0]
-    kept = sum(json.loads(p.read_text())["spans"] for p in (work / "spool" / "rejected").glob("*.json"))
+    notes = [json.loads(p.read_text()) for p in (home / "spool" / "rejected").glob("*.json")]
+    kept = sum(note["spans"] for note in notes)
+    disk_reasons = [r for note in notes for r in note["errors"] if "space" in r.lower() or "errno 28" in r.lower()]
+    if disk is not None:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
     print(f"spans acknowledged            {books.acknowledged:>9,}")
     print(f"spans stored (otel_traces)    {stored['traces']:>9,}   (distinct ids {stored['uniq']:,})")
     print(f"spans stored (agent_spans)    {stored['agent_spans']:>9,}")
     print(f"spans rejected to the sender  {books.rejected:>9,}   (invalid ids, told in partial_success)")
     print(f"spans kept in rejected/       {kept:>9,}   (acknowledged, then refused by ClickHouse)")
     print(f"requests refused (4xx)        {books.refused_requests:>9,}")
-    print(f"spans never answered          {books.unanswered:>9,}")
+    print(f"spans never answered          {books.unanswered:>9,}   (a sender's retries ran out: never acknowledged)")
+    print(f"answers 503/429 (retried)     {books.backoffs:>9,}")
+    print(f"answers 500 and other 5xx     {books.server_errors:>9,}   (a full disk must be 503)")
+    print(f"kept aside for a disk error   {len(disk_reasons):>9,}")
+    print(f"disk-full phase               {'yes, ' + str(args.disk_mb) + ' MB tmpfs' if disk else 'no (not root?)'}")
     balanced = stored["traces"] + kept == books.acknowledged == stored["uniq"] + kept == stored["agent_spans"] + kept
-    print("books balance: acknowledged = stored + kept aside, agent_spans = otel_traces:", "yes" if balanced else "NO")
+    balanced = balanced and not books.server_errors and not disk_reasons
+    print(
+        "books balance: acknowledged = stored + kept aside (not for the disk), agent_spans = otel_traces, no 500:",
+        "yes" if balanced else "NO",
+    )
     sys.exit(0 if balanced else 1)
+
+
+def _small_disk(path: Path, megabytes: int) -> Path | None:
+    """A tmpfs of ``megabytes`` (needs root); None, with a word, when it cannot be had."""
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={megabytes}m,mode=0700", "tmpfs", str(path)], capture_output=True
+    )
+    if done.returncode != 0:
+        print(f"no disk-full phase: cannot mount a tmpfs ({done.stderr.decode().strip()})", flush=True)
+        return None
+    return path
+
+
+def _fill(disk: Path, leave: int) -> Path:
+    filler = disk / "filler"
+    size = shutil.disk_usage(disk).free - leave
+    with open(filler, "wb") as f, contextlib.suppress(OSError):  # the senders may fill it first
+        while size > 0:
+            f.write(b"\0" * min(size, 1 << 20))
+            f.flush()
+            size -= 1 << 20
+    return filler
 
 
 if __name__ == "__main__":

@@ -96,9 +96,39 @@ class TimeWindow:
 
 END_CLAMPED_ATTRIBUTE = "agentwatch.end_time.original"
 _INT64_MAX = (1 << 63) - 1
-# an AnyValue array whose first value is itself an array or a map, as protobuf writes it (array_value, values,
-# array_value | kvlist_value): only a request whose bytes have it is walked for nested values
-_NESTED = re.compile(rb"\x2a[\x00-\xff]{1,5}?\x0a[\x00-\xff]{1,5}?[\x2a\x32]", re.DOTALL)
+# a KeyValue whose value is an array whose first element is itself an array or a map, as protobuf writes it:
+# value (0x12) len, array_value (0x2a) len, values (0x0a) len, array_value | kvlist_value — candidates are found by
+# this pattern and confirmed by their lengths (see _has_nested), so ids and text that happen to hold these bytes
+# do not send a request down the slow path
+_NESTED = re.compile(
+    rb"\x2a([\x80-\xff]{0,4}[\x00-\x7f])\x0a([\x80-\xff]{0,4}[\x00-\x7f])[\x2a\x32]([\x80-\xff]{0,4}[\x00-\x7f])",
+    re.DOTALL,
+)
+
+
+def _varint(data: bytes) -> int:
+    value = 0
+    for shift, byte in enumerate(data):
+        value |= (byte & 0x7F) << (7 * shift)
+    return value
+
+
+def _has_nested(payload: bytes) -> bool:
+    """Whether any attribute value of the request is an array holding arrays or maps: a candidate of the pattern is
+    confirmed by its lengths (each part fits in the one around it, and the KeyValue's value (0x12) before it holds
+    exactly the array)."""
+    for match in _NESTED.finditer(payload):
+        array, element, inner = match.group(1), match.group(2), match.group(3)
+        size = _varint(array)
+        if not (1 + len(element) + _varint(element) <= size and 1 + len(inner) + _varint(inner) <= _varint(element)):
+            continue
+        at = match.start()
+        for width in range(1, 6):  # the value's length, just before: 0x12, then a varint of `width` bytes
+            head = payload[at - width - 1 : at]
+            well_formed = len(head) == width + 1 and head[0] == 0x12 and all(b & 0x80 for b in head[1:-1])
+            if well_formed and head[-1] < 0x80 and _varint(head[1:]) == 1 + len(array) + size:
+                return True
+    return False
 
 
 def _original(holder: Any, key: str, value: int) -> None:
@@ -114,6 +144,8 @@ def _check(request: ExportTraceServiceRequest, window: TimeWindow | None) -> tup
     becomes the start (``agentwatch.end_time.original``); an event time outside the window becomes the span's start
     (the event's ``agentwatch.timestamp.original``)."""
     spans = rejected = clamped = 0
+    if window is not None:
+        oldest, newest, now = window.oldest_ns, window.newest_ns, window.now_ns
     for resource_spans in request.resource_spans:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
@@ -123,27 +155,28 @@ def _check(request: ExportTraceServiceRequest, window: TimeWindow | None) -> tup
                     continue
                 if window is None:
                     continue
-                changed = False
                 start, end = span.start_time_unix_nano, span.end_time_unix_nano
-                if not window.oldest_ns <= start <= window.newest_ns:
+                if oldest <= start <= newest and start <= end <= newest and not span.events:
+                    continue  # the common case, decided with as few field reads as possible
+                changed = False
+                if not oldest <= start <= newest:
                     original, duration = start, end - start if 0 <= end - start < _MAX_KEPT_DURATION else 0
-                    span.start_time_unix_nano = start = window.now_ns
-                    span.end_time_unix_nano = end = window.now_ns + duration
+                    span.start_time_unix_nano = start = now
+                    span.end_time_unix_nano = end = now + duration
                     attribute = span.attributes.add()
                     attribute.key = CLAMPED_ATTRIBUTE
                     attribute.value.int_value = min(original, _INT64_MAX)
                     changed = True
-                elif end > window.newest_ns or (end and end < start):
+                elif end > newest or (end and end < start):
                     span.end_time_unix_nano = start
                     _original(span, END_CLAMPED_ATTRIBUTE, end)
                     changed = True
-                if span.events:
-                    for event in span.events:
-                        stamp = event.time_unix_nano
-                        if not window.oldest_ns <= stamp <= window.newest_ns:
-                            event.time_unix_nano = span.start_time_unix_nano
-                            _original(event, CLAMPED_ATTRIBUTE, stamp)
-                            changed = True
+                for event in span.events:
+                    stamp = event.time_unix_nano
+                    if not oldest <= stamp <= newest:
+                        event.time_unix_nano = start
+                        _original(event, CLAMPED_ATTRIBUTE, stamp)
+                        changed = True
                 clamped += changed
     return spans, rejected, clamped
 
@@ -239,7 +272,7 @@ def decode_request(
             raise IngestError(400, f"malformed JSON: {exc}", "malformed") from None
         payload = request.SerializeToString()
     spans, rejected, clamped = _check(request, window)
-    nested = _flatten_nested(request) if _NESTED.search(payload) else 0
+    nested = _flatten_nested(request) if _has_nested(payload) else 0
     if clamped or nested:  # rare: the request is written again with the moved times or the flattened values
         payload = request.SerializeToString()
     return DecodedRequest(payload=payload, spans=spans, rejected=rejected, json=media == JSON, clamped=clamped)

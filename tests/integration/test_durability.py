@@ -58,11 +58,11 @@ def fill(disk: Path, leave: int) -> Path:
     """Fill ``disk`` until ``leave`` bytes are free; the filler file, to delete when space is to come back."""
     filler = disk / "filler"
     size = shutil.disk_usage(disk).free - leave
-    with open(filler, "wb") as f:
-        f.truncate(0)
+    with open(filler, "wb") as f, contextlib.suppress(OSError):  # the collector may fill it first
         block = b"\0" * (1 << 20)
         while size > 0:
             f.write(block[: min(size, len(block))])
+            f.flush()
             size -= len(block)
     return filler
 
