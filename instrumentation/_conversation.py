@@ -115,7 +115,7 @@ class Pending:
 
 _lock = threading.Lock()
 _pending: OrderedDict[str, list[Pending]] = OrderedDict()  # call id → calls asked under it (ids can repeat)
-_answers: OrderedDict[str, str] = OrderedDict()  # a run's answer → its session
+_answers: OrderedDict[int, str] = OrderedDict()  # the hash of a run's answer → its session
 _open: OrderedDict[int, PlainRun] = OrderedDict()  # id → run, least recently used first
 
 
@@ -194,12 +194,12 @@ def begin(turn: Turn) -> tuple[PlainRun | None, Exception | None]:
         taken = [(p, r) for r in turn.results if (p := _take(r, turn.position)) is not None]
         if decorated is None:
             owner = next((p.plain for p, _ in taken if p.plain is not None), None)
+            asked_again = _answers.get(hash(turn.answer)) if turn.answer is not None else None
             if owner is not None and not owner.ended:
                 plain = owner
-            elif taken or turn.tools or (turn.answer is not None and turn.answer in _answers):
-                session = current_session() or (_answers.get(turn.answer) if turn.answer is not None else None)
-                if owner is not None:
-                    session = owner.run.session_id  # its run ended (idle): the conversation goes on
+            elif taken or turn.tools or asked_again is not None:
+                # a run that ended idle goes on in its session; a question after an answer is that answer's session
+                session = owner.run.session_id if owner is not None else current_session() or asked_again
                 stale = _sweep(now)
                 plain = _start_run(session or new_session_id())
                 _open[id(plain)] = plain
@@ -318,8 +318,9 @@ def responded(
     if plain is not None:
         with _lock:
             if text:
-                _answers[text] = plain.run.session_id
-                _answers.move_to_end(text)
+                key = hash(text)
+                _answers[key] = plain.run.session_id
+                _answers.move_to_end(key)
         end_run(plain, answer=text)
 
 
