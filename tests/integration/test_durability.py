@@ -258,27 +258,37 @@ def test_grpc_and_http_share_one_ingest_path(store, tmp_path, monkeypatch):
         assert rc.collector.inflight_bytes == 0
 
 
-@pytest.mark.parametrize("state", ["idle", "store_gone", "corrupt_segment"])
+@pytest.mark.parametrize("state", ["idle", "disk_full", "corrupt_segment"])
 def test_sigterm_stops_the_collector_in_every_state(tmp_path, cli_env, state):
-    spool = tmp_path / "spool"
+    """SIGTERM stops the collector within the drain timeout (30 s) whatever it is doing: idle, waiting on a full
+    disk with segments it cannot write, or starting over a damaged segment."""
+    home = tmp_path
+    if state == "disk_full":
+        home = tmp_path / "disk"
+        mount_tmpfs(home, 64)
+    spool = home / "spool"
     spool.mkdir()
-    env = dict(cli_env, AGENTWATCH_SPOOL_DIR=str(spool))
+    env = dict(cli_env, AGENTWATCH_SPOOL_DIR=str(spool), AGENTWATCH_STORE=f"chdb://{home / 'store'}")
+    env["AGENTWATCH_SPOOL_MIN_FREE_BYTES"] = "0"
     if state == "corrupt_segment":
         (spool / "000000000001-2.inserting").write_bytes(varint(9) + b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff")
     port = free_port()
     proc = start_agentwatch("collector", env, port)
     try:
-        if state == "store_gone":  # the store cannot be written: segments wait, retried
-            assert _post(port, _request(3, 10)) == 200
-            store_dir = Path(env["AGENTWATCH_STORE"].removeprefix("chdb://"))
-            with contextlib.suppress(OSError):
-                os.chmod(store_dir, 0o500)
+        if state == "disk_full":  # accepted spans that cannot be written: the writer is retrying when the signal comes
+            for i in range(20):
+                _post(port, _request(100 + i, 100, attributes=True))
+            fill(home, 0)
+            for i in range(20):
+                assert _post(port, _request(200 + i, 100, attributes=True)) in (200, 503)
     finally:
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(60)
+        code = proc.wait(90)
         stderr = proc.stderr.read() if proc.stderr else ""
-    assert code == 0 and time.monotonic() - started < 40, stderr
+        if state == "disk_full":
+            unmount(home)
+    assert code == 0 and time.monotonic() - started < 60, stderr
     assert "Traceback" not in stderr, stderr
 
 
