@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -157,7 +158,8 @@ def cmd_sql(args: argparse.Namespace, config: Config) -> int:
             result = store.run_sql(f"queries/{args.query}", params)
         else:
             result = store.query(statement, params or None)
-        print(render_rows(list(result.column_names), result.result_rows, fmt, args.max_width))
+        rows = result.result_rows
+        print(render_rows(list(result.column_names), rows, fmt, args.max_width, terminal=sys.stdout.isatty()))
     return 0
 
 
@@ -654,6 +656,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, raise_terminated)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "command", None) != "grafana":  # a store, a spool, a report: readable by their owner only
+        os.umask(0o077)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

@@ -346,6 +346,11 @@ class Config:
         "Password the query endpoint requires (empty: none, as ClickHouse's default).",
         secret=True,
     )
+    allowed_hosts: str = _setting(
+        "AGENTWATCH_ALLOWED_HOSTS",
+        "",
+        "Host names the listeners answer besides localhost, their own and IP addresses, comma-separated (* for any).",
+    )
     query_origins: str = _setting(
         "AGENTWATCH_QUERY_ORIGINS",
         "",

@@ -49,9 +49,9 @@ class ControlServer:
     async def start(self, query_url: str | None = None) -> None:
         from aiohttp import web
 
-        from agentwatch.listen import start_site
+        from agentwatch.listen import allowed_hosts, host_guard, start_site
 
-        app = web.Application(client_max_size=_MAX_REQUEST)
+        app = web.Application(client_max_size=_MAX_REQUEST, middlewares=[host_guard(allowed_hosts())])
         app.router.add_post("/v1/{operation}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -89,6 +89,8 @@ class ControlServer:
             body = await request.json()
         except ValueError:
             return web.json_response({"error": "the body is not JSON"}, status=400)
+        if not isinstance(body, dict):
+            return web.json_response({"error": "the body must be a JSON object", "kind": "ConfigError"}, status=400)
         loop = asyncio.get_running_loop()
         try:
             answer = await loop.run_in_executor(None, self._run, name, body)

@@ -4,15 +4,17 @@ be had."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from agentwatch.errors import ConfigError
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-__all__ = ["address_taken", "free_port", "split_address", "start_site"]
+__all__ = ["address_taken", "allowed_hosts", "free_port", "host_allowed", "host_guard", "split_address", "start_site"]
 
 
 def free_port() -> int:
@@ -49,3 +51,51 @@ async def start_site(runner: web.AppRunner, address: str, setting: str) -> int:
     except OSError as exc:
         raise address_taken(setting, address, str(exc.strerror or exc)) from None
     return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+
+def allowed_hosts(addresses: Iterable[str] = (), extra: str = "") -> frozenset[str]:
+    """The host names a listener answers: localhost, the names among its listen ``addresses``, and ``extra``
+    (AGENTWATCH_ALLOWED_HOSTS, comma-separated; ``*`` for any). IP addresses are always answered (see
+    :func:`host_allowed`)."""
+    names = {"localhost"}
+    for address in addresses:
+        if address:
+            names.add(split_address(address)[0].lower())
+    names.update(n.strip().lower().rstrip(".") for n in extra.split(",") if n.strip())
+    return frozenset(names)
+
+
+def host_allowed(header: str | None, allowed: frozenset[str]) -> bool:
+    """Whether a request's ``Host`` may be answered. DNS rebinding makes a browser send a page's requests to
+    127.0.0.1 under the attacker's *name*, with no ``Origin`` (same-origin after the rebinding): so a name must be
+    one of ours, while an IP address, which no rebinding can make, is fine. A request with no Host (HTTP/1.0 tools)
+    is answered; browsers always send one."""
+    if not header:
+        return True
+    host = header[1 : header.find("]")] if header.startswith("[") else header.rsplit(":", 1)[0]
+    host = host.lower().rstrip(".")
+    if "*" in allowed or host in allowed or host.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def host_guard(allowed: frozenset[str]) -> Any:
+    """aiohttp middleware refusing requests addressed to a host name that is not ours (403)."""
+    from aiohttp import web
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> Any:
+        header = request.headers.get("Host")
+        if not host_allowed(header, allowed):
+            return web.Response(
+                status=403,
+                text=f"Host {header!r} is not answered here: agentwatch answers requests addressed to localhost, "
+                "an IP address or a name listed in AGENTWATCH_ALLOWED_HOSTS (DNS rebinding protection)\n",
+            )
+        return await handler(request)
+
+    return guard

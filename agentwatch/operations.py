@@ -21,13 +21,29 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+_MAX_SECONDS = 10 * 366 * 86400.0  # ten years: more than any retention
+
+
+def _seconds(request: dict[str, Any], key: str) -> float:
+    """A duration field of a request, in seconds: a finite number above zero and at most ten years."""
+    if key not in request:
+        raise ConfigError(key, "is missing from the request")
+    try:
+        value = float(request[key])
+    except (TypeError, ValueError):
+        raise ConfigError(key, f"must be a number of seconds, not {request[key]!r}") from None
+    if not 0 < value <= _MAX_SECONDS:
+        raise ConfigError(key, f"must be more than 0 and at most {_MAX_SECONDS:.0f} seconds, not {value!r}")
+    return value
+
+
 def detect(store: Store, request: dict[str, Any]) -> dict[str, Any]:
     from agentwatch.detectors import run_detectors
 
     runs = run_detectors(
         store,
-        window=float(request["window"]),
-        baseline=float(request["baseline"]),
+        window=_seconds(request, "window"),
+        baseline=_seconds(request, "baseline"),
         names=request.get("detectors") or None,
         params=request.get("params") or {},
         write=bool(request.get("write", True)),
@@ -82,7 +98,7 @@ def evaluate(store: Store, request: dict[str, Any]) -> dict[str, Any]:
     stats = run_evaluation(
         store,
         judge,
-        since=_now() - dt.timedelta(seconds=float(request["since"])),
+        since=_now() - dt.timedelta(seconds=_seconds(request, "since")),
         sample=float(request.get("sample", 1.0)),
         shard=int(request.get("shard", 0)),
         shards=int(request.get("shards", 1)),
@@ -109,6 +125,14 @@ OPERATIONS: dict[str, Callable[[Store, dict[str, Any]], dict[str, Any]]] = {
 
 
 def run_operation(name: str, store: Store, request: dict[str, Any]) -> dict[str, Any]:
+    """Run an operation; a request of the wrong shape is a ConfigError that names the field, never a crash."""
     if name not in OPERATIONS:
         raise ConfigError("operation", f"{name!r} is not one of {sorted(OPERATIONS)}")
-    return OPERATIONS[name](store, request)
+    if not isinstance(request, dict):
+        raise ConfigError("request", f"must be a JSON object, not {type(request).__name__}")
+    try:
+        return OPERATIONS[name](store, request)
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0]), "is missing from the request") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConfigError("request", f"{name}: {exc}") from None

@@ -7,11 +7,13 @@ import datetime as dt
 import decimal
 import io
 import json
+import math
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["FORMATS", "render_rows", "to_jsonable"]
+__all__ = ["FORMATS", "json_text", "printable", "render_rows", "to_jsonable"]
 
 FORMATS = ("table", "csv", "json", "vertical")
 
@@ -31,6 +33,42 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+# C0 and C1 control characters and DEL: a terminal acts on them (ESC sequences set the title, clear the screen,
+# rewrite what was printed), so text from spans is shown with them spelled out, never sent as they are
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _spelled(match: re.Match[str]) -> str:
+    char = match.group()
+    return "⏎" if char == "\n" else "\\t" if char == "\t" else f"\\x{ord(char):02x}"
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal line: control characters spelled out (``\\x1b``), a newline shown as ⏎."""
+    return _CONTROL.sub(_spelled, text) if _CONTROL.search(text) else text
+
+
+_UNESCAPED_BY_JSON = re.compile(r"[\x7f-\x9f]")  # json.dumps escapes C0 itself, but not DEL and C1 (8-bit CSI…)
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities as null: JSON has no such numbers (a bare NaN makes the document unreadable)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def json_text(value: Any, **options: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, …)`` with DEL and C1 control characters escaped too (``\\u009b``), so
+    JSON printed to a terminal cannot drive it."""
+    text = json.dumps(_finite(value), ensure_ascii=False, allow_nan=False, **options)
+    return _UNESCAPED_BY_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _cell(value: Any, width: int) -> str:
     if value is None:
         text = "NULL"
@@ -38,24 +76,30 @@ def _cell(value: Any, width: int) -> str:
         text = json.dumps(to_jsonable(value), ensure_ascii=False)
     else:
         text = str(to_jsonable(value))
-    text = text.replace("\n", "⏎")
+    text = printable(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table", max_width: int = 60) -> str:
-    """Render ``rows`` as ``table`` (aligned, long cells cut at ``max_width``), ``csv`` or ``json``."""
+def render_rows(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    fmt: str = "table",
+    max_width: int = 60,
+    *,
+    terminal: bool = False,
+) -> str:
+    """Render ``rows`` as ``table`` (aligned, long cells cut at ``max_width``; control characters spelled out),
+    ``vertical``, ``csv`` or ``json`` (which escapes them itself). ``terminal``: CSV bound for a terminal has its
+    control characters spelled out too (written to a file or a pipe, it is left as data)."""
     if fmt == "json":
-        return json.dumps(
-            [dict(zip(columns, to_jsonable(list(r)), strict=False)) for r in rows], ensure_ascii=False, indent=2
-        )
+        return json_text([dict(zip(columns, to_jsonable(list(r)), strict=False)) for r in rows], indent=2)
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(
-                [json.dumps(to_jsonable(v)) if isinstance(v, (dict, list, tuple)) else to_jsonable(v) for v in row]
-            )
+            values = [json.dumps(to_jsonable(v)) if isinstance(v, (dict, list, tuple)) else to_jsonable(v) for v in row]
+            writer.writerow([printable(v) if terminal and isinstance(v, str) else v for v in values])
         return buffer.getvalue().rstrip("\n")
     if fmt == "vertical":  # one "column: value" line per cell, a header per row, as clickhouse-client's Vertical
         width = max((len(c) for c in columns), default=0)
@@ -68,6 +112,7 @@ def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str 
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     cells = [[_cell(v, max_width) for v in row] for row in rows]
+    columns = [printable(str(c)) for c in columns]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False))
     rule = "  ".join("─" * w for w in widths)

@@ -12,6 +12,7 @@ import logging
 import os
 import queue
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -107,6 +108,20 @@ def _locked(path: str, pid: int | None, command: str | None) -> StoreLockedError
     return StoreLockedError(path, pid, command, control.get("query_url"))
 
 
+def _keep_private(path: str, umask: int) -> None:
+    """The embedded engine sets the process's umask to 0 when it starts, so every directory and part it writes would
+    be readable (and writable) by every local user: put the umask back, closed to group and others, and take those
+    bits off what is already there. The store holds every prompt, answer and tool result."""
+    os.umask(umask | 0o077)
+    for root, directories, files in os.walk(path):
+        for name in (*directories, *files):
+            with contextlib.suppress(OSError):
+                full = os.path.join(root, name)
+                mode = os.lstat(full).st_mode
+                if mode & 0o077 and not stat.S_ISLNK(mode):
+                    os.chmod(full, stat.S_IMODE(mode) & 0o700)
+
+
 def _connect(dsn: StoreDsn) -> Client:
     driver = _import_driver()
     if dsn.embedded:
@@ -115,14 +130,19 @@ def _connect(dsn: StoreDsn) -> Client:
         except ImportError:
             raise MissingExtraError("chdb", "server", "The embedded store") from None
         try:
-            Path(dsn.path).mkdir(parents=True, exist_ok=True)
+            Path(dsn.path).mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(dsn.path, 0o700)  # private whatever the umask: the store holds every prompt and answer
         except OSError as exc:
             raise StoreUnreachableError(f"cannot create the embedded store directory {dsn.path}: {exc}") from exc
         locked, pid, command = _lock_holder(dsn.path)  # asked first: chDB would print its own raw lock error
         if locked and pid != os.getpid():
             raise _locked(dsn.path, pid, command)
         try:
-            return driver.get_client(dsn=f"chdb://{dsn.path}")
+            previous = os.umask(0o077)
+            os.umask(previous)
+            client = driver.get_client(dsn=f"chdb://{dsn.path}")
+            _keep_private(dsn.path, previous)
+            return client
         except Exception as exc:
             locked, pid, command = _lock_holder(dsn.path)
             if locked and pid != os.getpid():

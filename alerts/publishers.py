@@ -26,6 +26,7 @@ from typing import Any
 
 from agentwatch.alerts.rules import Channel
 from agentwatch.errors import AgentwatchError
+from agentwatch.output import json_text
 
 __all__ = ["DeliveryError", "Notification", "deliver", "sign"]
 
@@ -108,7 +109,7 @@ def deliver(channel: Channel, notification: Notification) -> None:
     """Send one notification to one channel, with retries; raise :class:`DeliveryError` when it cannot."""
     if channel.type == "log":
         with _stdout_lock:
-            print(json.dumps({"alert": notification.payload()}, ensure_ascii=False), file=sys.stdout, flush=True)
+            print(json_text({"alert": notification.payload()}), file=sys.stdout, flush=True)
         return
     if channel.type == "slack":
         _post(channel, json.dumps(_slack(notification)).encode(), {})

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 from agentwatch.audit import QUESTIONS, Audit, label
-from agentwatch.output import render_rows, to_jsonable
+from agentwatch.output import json_text, printable, render_rows, to_jsonable
 
 __all__ = ["render", "render_html", "render_markdown", "render_table"]
 
@@ -57,22 +58,28 @@ def render_table(audit: Audit, *, detail: bool = True) -> str:
         render_rows(columns, rows).rsplit("\n", 1)[0],  # without the "(n rows)" footer
         "",
         _fleet_line(audit),
-        _fleet_step(audit),
+        printable(_fleet_step(audit)),
     ]
     if detail:
         for agent in audit.agents:
-            lines += ["", f"{agent.agent}: {label(agent.overall)}"]
+            lines += ["", f"{printable(agent.agent)}: {label(agent.overall)}"]
             for answer in agent.answers:
                 lines.append(
-                    f"  {answer.question.number} {answer.question.key:<12} {label(answer.verdict):<10} {answer.reason}"
+                    f"  {answer.question.number} {answer.question.key:<12} {label(answer.verdict):<10} "
+                    f"{printable(answer.reason)}"
                 )
             if agent.next_step is not None:
-                lines.append(f"  next step: {agent.next_step.next_step}")
+                lines.append(f"  next step: {printable(agent.next_step.next_step)}")
     return "\n".join(lines)
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]()!|<>~#])")
+
+
 def _md(text: str) -> str:
-    return text.replace("|", "\\|")
+    """Text from spans as Markdown *text*: one line (control characters spelled out, newlines as ⏎), every character
+    that could start a link, an image, emphasis, a table cell, HTML or a heading escaped."""
+    return _MARKDOWN.sub(r"\\\1", printable(text))
 
 
 def render_markdown(audit: Audit) -> str:
@@ -85,7 +92,7 @@ def render_markdown(audit: Audit) -> str:
     for a in audit.agents:
         cells = [_md(a.agent), f"**{label(a.overall)}**", *(label(x.verdict) for x in a.answers)]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", _fleet_line(audit), "", _fleet_step(audit)]
+    lines += ["", _fleet_line(audit), "", _md(_fleet_step(audit))]
     for a in audit.agents:
         lines += ["", f"## {_md(a.agent)}: {label(a.overall)}", "", "| question | verdict | why | next step |"]
         lines.append("|---|---|---|---|")
@@ -166,7 +173,7 @@ def render_html(audit: Audit) -> str:
 
 def render(audit: Audit, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(audit.to_json(), ensure_ascii=False, indent=2)
+        return json_text(audit.to_json(), indent=2)
     if fmt == "markdown":
         return render_markdown(audit)
     if fmt == "html":

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from agentwatch.auth import bearer_matches
 from agentwatch.collector._codec import JSON, PROTOBUF, IngestError, status_body
+from agentwatch.listen import allowed_hosts, host_guard
 
 if TYPE_CHECKING:
     from agentwatch.collector.server import Collector
@@ -120,7 +121,8 @@ def build_app(collector: Collector) -> web.Application:
             request, 404, f"no such endpoint: {request.method} {request.path}; OTLP traces go to POST /v1/traces"
         )
 
-    app = web.Application(client_max_size=config.max_request_bytes + 1)
+    hosts = allowed_hosts([config.collector_http], config.allowed_hosts)
+    app = web.Application(client_max_size=config.max_request_bytes + 1, middlewares=[host_guard(hosts)])
     app.router.add_post("/v1/traces", traces)
     app.router.add_post("/v1/logs", not_supported)
     app.router.add_post("/v1/metrics", not_supported)

@@ -118,8 +118,10 @@ class Spool:
         self, directory: str | Path, *, batch_max_spans: int, batch_max_age: float, rejected_max_bytes: int = 64 << 20
     ) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / "rejected").mkdir(exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (self.directory / "rejected").mkdir(exist_ok=True, mode=0o700)
+        for private in (self.directory, self.directory / "rejected"):  # whatever the umask: spans are private
+            os.chmod(private, 0o700)
         self.rejected_max_bytes = rejected_max_bytes
         self.batch_max_spans = batch_max_spans
         self.batch_max_age = batch_max_age

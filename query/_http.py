@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 import uuid
 import zlib
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from aiohttp import web
 
 from agentwatch.auth import secret_matches
 from agentwatch.inflate import BodyTooLarge, MalformedBody, inflate
+from agentwatch.listen import allowed_hosts, host_guard
 from agentwatch.query._engine import QueryRequest
 from agentwatch.query._errors import ClickHouseError
 
@@ -49,6 +51,7 @@ _RESERVED = frozenset(
     }
 )
 _OK = b"Ok.\n"
+_QUERY_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 log = logging.getLogger("agentwatch.query")
 
 _READ_ONLY_WRITE = (
@@ -116,7 +119,8 @@ def _compress(body: bytes, accept: str, level: int) -> tuple[bytes, str]:
 
 
 def build_app(endpoint: QueryEndpoint) -> web.Application:
-    app = web.Application(client_max_size=endpoint.max_query_bytes)
+    hosts = allowed_hosts([endpoint.config.query_http], endpoint.config.allowed_hosts)
+    app = web.Application(client_max_size=endpoint.max_query_bytes, middlewares=[host_guard(hosts)])
     base_headers = {"X-ClickHouse-Server-Display-Name": "agentwatch", "X-ClickHouse-Timezone": endpoint.timezone}
 
     def error(exc: ClickHouseError, query_id: str) -> web.Response:
@@ -159,6 +163,12 @@ def build_app(endpoint: QueryEndpoint) -> web.Application:
 
     async def root(request: web.Request) -> web.Response:
         query_id = request.query.get("query_id") or str(uuid.uuid4())
+        if not _QUERY_ID.fullmatch(query_id):  # it is echoed in a header: no CR/LF, nothing odd
+            endpoint.count("BAD_ARGUMENTS")
+            return error(
+                ClickHouseError(36, "BAD_ARGUMENTS", "query_id may hold letters, digits and ._:- (at most 128)"),
+                str(uuid.uuid4()),
+            )
         try:
             refused = _cross_site(request, endpoint.allowed_origins)
             if refused:
