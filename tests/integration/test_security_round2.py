@@ -146,8 +146,15 @@ def test_every_string_a_sender_controls_is_redacted_and_capped(served):
             span.start_time_unix_nano = span.end_time_unix_nano = time.time_ns()
         _post_spans(serve, request)
     huge = ExportTraceServiceRequest()
-    span = huge.resource_spans.add().scope_spans.add().spans.add(
-        trace_id=b"\xee" * 16, span_id=b"\xee" * 8, start_time_unix_nano=time.time_ns(), trace_state="x" * (20 << 20)
+    span = (
+        huge.resource_spans.add()
+        .scope_spans.add()
+        .spans.add(
+            trace_id=b"\xee" * 16,
+            span_id=b"\xee" * 8,
+            start_time_unix_nano=time.time_ns(),
+            trace_state="x" * (20 << 20),
+        )
     )
     span.end_time_unix_nano = span.start_time_unix_nano
     _post_spans(serve, huge)
@@ -176,11 +183,15 @@ def test_store_and_spool_are_private_whatever_the_umask(served):
 # -- 6, 7. output is data, not control --------------------------------------------------------------------
 def _evil_agent(serve: Serve) -> None:
     request = ExportTraceServiceRequest()
-    span = request.resource_spans.add().scope_spans.add().spans.add(
-        name="invoke_agent evil",
-        trace_id=b"\xab" * 16,
-        span_id=b"\xab" * 8,
-        start_time_unix_nano=time.time_ns(),
+    span = (
+        request.resource_spans.add()
+        .scope_spans.add()
+        .spans.add(
+            name="invoke_agent evil",
+            trace_id=b"\xab" * 16,
+            span_id=b"\xab" * 8,
+            start_time_unix_nano=time.time_ns(),
+        )
     )
     span.end_time_unix_nano = span.start_time_unix_nano + 1000
     for key, value in (("gen_ai.operation.name", "invoke_agent"), ("gen_ai.agent.name", EVIL_NAME)):
