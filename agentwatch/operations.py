@@ -24,16 +24,19 @@ def _now() -> dt.datetime:
 _MAX_SECONDS = 10 * 366 * 86400.0  # ten years: more than any retention
 
 
-def _seconds(request: dict[str, Any], key: str) -> float:
-    """A duration field of a request, in seconds: a finite number above zero and at most ten years."""
+def _seconds(request: dict[str, Any], key: str, *, positive: bool = False) -> float:
+    """A duration field of a request, in seconds: a number no longer than ten years (and above zero if
+    ``positive``; the detectors say so about their window themselves)."""
     if key not in request:
         raise ConfigError(key, "is missing from the request")
     try:
         value = float(request[key])
     except (TypeError, ValueError):
         raise ConfigError(key, f"must be a number of seconds, not {request[key]!r}") from None
-    if not 0 < value <= _MAX_SECONDS:
-        raise ConfigError(key, f"must be more than 0 and at most {_MAX_SECONDS:.0f} seconds, not {value!r}")
+    if not abs(value) <= _MAX_SECONDS:  # also NaN
+        raise ConfigError(key, f"must be at most {_MAX_SECONDS:.0f} seconds (ten years), not {value!r}")
+    if positive and value <= 0:
+        raise ConfigError(key, f"must be longer than zero, not {value:g}s")
     return value
 
 
@@ -98,7 +101,7 @@ def evaluate(store: Store, request: dict[str, Any]) -> dict[str, Any]:
     stats = run_evaluation(
         store,
         judge,
-        since=_now() - dt.timedelta(seconds=_seconds(request, "since")),
+        since=_now() - dt.timedelta(seconds=_seconds(request, "since", positive=True)),
         sample=float(request.get("sample", 1.0)),
         shard=int(request.get("shard", 0)),
         shards=int(request.get("shards", 1)),
@@ -132,6 +135,8 @@ def run_operation(name: str, store: Store, request: dict[str, Any]) -> dict[str,
         raise ConfigError("request", f"must be a JSON object, not {type(request).__name__}")
     try:
         return OPERATIONS[name](store, request)
+    except ConfigError:
+        raise
     except KeyError as exc:
         raise ConfigError(str(exc.args[0]), "is missing from the request") from None
     except (TypeError, ValueError, OverflowError) as exc:

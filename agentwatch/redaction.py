@@ -19,7 +19,7 @@ REDACTED = "[REDACTED]"
 # few alternatives: the collector's RE2 matches all patterns as one automaton, and its size sets the speed.
 _SECRET_KEYS = (
     r"(?i:pass(?:word|wd|phrase)|pwd|secret(?:_?(?:access_?)?key)?|api[_-]?key|(?:access|private|account)_?key"
-    r"|credentials?|authorization"
+    r"|credentials?|_pass\b"
     r"|\b(?:(?:access|auth|refresh|session|id|bearer|api|sas|security)_|x-(?:auth|access)-)?token)"
 )
 _TOKEN_CHARS = r"[A-Za-z0-9._~+=/\\-]"  # \ too: JSON writes / as \/
@@ -30,14 +30,39 @@ _KEY_VALUE = (
 )
 
 BUILTIN_PATTERNS: dict[str, str] = {
-    "private_key": r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+    # a PEM or PGP private key block; one whose END marker was cut off (captured content is cut to length) is masked
+    # to the end of the text, so no key material is kept
+    "private_key": (
+        r"-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----|$)"
+    ),
     "openai_style_key": r"\bsk-(?:proj-|ant-|live-)?[A-Za-z0-9_-]{20,}",
     # an access key id with its 40-character secret next to it (before the id alone, so the pair goes whole)
     "aws_key_pair": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b[\s:,;|\"'=]{1,6}[A-Za-z0-9+/\\]{40,44}",
     "aws_access_key": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
     "github_token": r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})",
     "huggingface_token": r"\bhf_[A-Za-z0-9]{30,}",
-    "slack_token": r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
+    "slack_token": r"\b(?:xox[abprs]|xapp)-[A-Za-z0-9-]{10,}",
+    # also as JSON escapes it (an array value is stored as JSON: \/)
+    "webhook_url": (
+        r"(?i:hooks\.slack\.com\\?/services|discord(?:app)?\.com\\?/api\\?/webhooks)\\?/[A-Za-z0-9/_\\-]+"
+    ),
+    "stripe_webhook_secret": r"\bwhsec_[A-Za-z0-9+/=]{16,}",
+    "gitlab_token": r"\bglpat-[A-Za-z0-9_-]{20,}",
+    "npm_token": r"\bnpm_[A-Za-z0-9]{36}\b",
+    "sendgrid_key": r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}",
+    "twilio_key": r"\bSK[0-9a-fA-F]{32}\b",
+    "azure_sas_signature": r"\bsig=[A-Za-z0-9%+/=]{16,}",
+    # a cookie header's name=value pairs, and curl's -u user:password
+    "cookie_header": r"(?i:set-cookie|cookie)\s*:\s*[^\s=;,]+=[^\r\n]*",
+    "curl_user": r"(?i:curl)\b[^\r\n]*?\s(?:-u|--user)\s*[^\s:]+:[^\s]+",
+    # Authorization: a scheme and its token, or a token-like value (prose such as "approved by the manager" stays)
+    "authorization": (
+        r"(?i:authorization)(?:\\*[\"'])?\s*[:=]\s*(?:\\*[\"'])?(?:(?i:basic|bearer|digest|token|negotiate|apikey)\s+"
+        + _TOKEN_CHARS
+        + "+|"
+        + _TOKEN_CHARS
+        + "{20,})"
+    ),
     "google_api_key": r"\bAIza[0-9A-Za-z_-]{35}",
     "stripe_key": r"\b[rs]k_live_[0-9A-Za-z]{16,}",
     "jwt": r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
@@ -47,7 +72,8 @@ BUILTIN_PATTERNS: dict[str, str] = {
     "bearer_token": (
         r"(?i:bearer)\s+(?:" + _TOKEN_CHARS + "{16,}|" + _TOKEN_CHARS + r"*[0-9._~+=/-]" + _TOKEN_CHARS + "*)"
     ),
-    "url_password": r"\\?/\\?/[^\s/:@]+:[^\s/@]+@",  # also as JSON escapes it: \/\/user:pass@
+    # also as JSON escapes it (\/\/user:pass@), with no user (redis://:pass@) and with @ in the password (to the last @)
+    "url_password": r"\\?/\\?/[^\s/:@]*:[^\s/]+@",
     "key_value_secret": _KEY_VALUE,
 }
 
@@ -62,14 +88,24 @@ PATTERN_HINTS: dict[str, tuple[str, ...]] = {
     "aws_access_key": ("akia", "asia"),
     "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     "huggingface_token": ("hf_",),
-    "slack_token": ("xox",),
+    "slack_token": ("xox", "xapp-"),
+    "webhook_url": ("hooks.slack.com", "discord"),
+    "stripe_webhook_secret": ("whsec_",),
+    "gitlab_token": ("glpat-",),
+    "npm_token": ("npm_",),
+    "sendgrid_key": ("sg.",),
+    "twilio_key": ("sk",),
+    "azure_sas_signature": ("sig=",),
+    "cookie_header": ("cookie",),
+    "curl_user": ("curl",),
+    "authorization": ("authorization",),
     "google_api_key": ("aiza",),
     "stripe_key": ("_live_",),
     "jwt": ("eyj",),
     "azure_storage_key": ("accountkey", "sharedaccesskey"),
     "bearer_token": ("bearer",),
     "url_password": ("@",),
-    "key_value_secret": ("pass", "pwd", "secret", "key", "token", "credential", "authorization"),
+    "key_value_secret": ("pass", "pwd", "secret", "key", "token", "credential"),
 }
 BUILTIN_HINTS = tuple(dict.fromkeys(hint for hints in PATTERN_HINTS.values() for hint in hints))
 

@@ -150,7 +150,7 @@ def slow_senders(port: int, stop: threading.Event) -> None:
         for _ in range(4):
             try:
                 sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-                sock.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 67108864\r\n\r\n\x0a")
+                sock.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 67108864\r\n\r\n\x0a")
                 socks.append(sock)
             except OSError:
                 pass

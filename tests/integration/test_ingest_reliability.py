@@ -90,7 +90,7 @@ def test_slow_senders_do_not_block_other_exports(store, tmp_path):
         for _ in range(4):  # each declares the largest body and sends one byte
             sock = socket.create_connection(("127.0.0.1", rc.collector.http_port), timeout=10)
             sock.sendall(
-                b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
                 b"Content-Length: 67108864\r\n\r\n\x0a"
             )
             slow.append(sock)

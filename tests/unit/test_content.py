@@ -135,3 +135,19 @@ def test_the_attribute_module_lists_every_name_it_defines():
     defined = {name for name in vars(A) if name.isupper()}
     assert defined and set(A.__all__) == defined
     assert all(isinstance(getattr(A, name), str) for name in A.__all__)
+
+
+def test_a_private_key_cut_before_its_end_marker_keeps_no_key_material():
+    """A tool result of 15,000 characters and then a 6,419-character PKCS#8 key: the capture is cut at 16,384
+    characters, past the BEGIN marker and before the END marker; nothing of the key is kept."""
+    import base64
+    import os
+
+    body = base64.b64encode(os.urandom(4700)).decode()
+    pem = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+    pem += "\n-----END PRIVATE KEY-----"
+    assert len(pem) > 6000
+    cleaned, redacted, cut = ContentPolicy().clean("x" * 15000 + pem)
+    assert cut and redacted == 1
+    assert not any(line in cleaned for line in body[:2000].split("\n") if len(line) > 8)
+    assert body[:16] not in cleaned and body[64:80] not in cleaned
