@@ -20,7 +20,9 @@ from typing import Any
 
 from agentwatch.query._errors import ClickHouseError, from_engine
 from agentwatch.query._policy import (
+    SHOW_ROOTS,
     STATEMENT_ROOTS,
+    SYSTEM_TABLES,
     TABLE_FUNCTIONS,
     TRANSPORT_SETTINGS,
     check_format,
@@ -107,6 +109,17 @@ class _Counts:
         return counts
 
 
+def _check_table(database: str, table: str) -> None:
+    """A system table must be one on the allow-list (SYSTEM_TABLES); the store's own tables are the client's."""
+    if database.strip("`\"").lower() == "system" and table.strip("`\"") not in SYSTEM_TABLES:
+        raise ClickHouseError(
+            497,
+            "ACCESS_DENIED",
+            f"system.{table} is not readable through the agentwatch query endpoint (system tables for the schema, "
+            "functions and formats are: tables, columns, databases, functions, formats …)",
+        )
+
+
 class ReadOnlyEngine:
     """Runs queries on the embedded store at ``path`` (the process's open chDB engine) under ``limits``."""
 
@@ -131,7 +144,7 @@ class ReadOnlyEngine:
         if not sql:
             raise ClickHouseError(62, "SYNTAX_ERROR", "Empty query")
         statements = self._settings(request)  # refused settings before any work
-        canonical, root = self._check(sql, request.params)
+        canonical, root = self._check(sql, request.params, request.database)
         match = _FORMAT_CLAUSE.search(canonical)
         fmt = check_format(match.group(1) if match else request.default_format)
         conn = self._connect(self.path)
@@ -226,7 +239,7 @@ class ReadOnlyEngine:
         statements.append("SET readonly = 1")
         return statements
 
-    def _check(self, sql: str, params: dict[str, str]) -> tuple[str, str]:
+    def _check(self, sql: str, params: dict[str, str], database: str = "") -> tuple[str, str]:
         """Refuse what is not one read-only statement; returns it in ClickHouse's canonical form, and its kind.
 
         On a read-only connection of its own, without the client's limits (the syntax tree is a result too): first
@@ -251,7 +264,7 @@ class ReadOnlyEngine:
             conn.close()
         lines = tree.splitlines()
         root = lines[0].split(" ", 1)[0] if lines else ""
-        if not root.startswith(STATEMENT_ROOTS):
+        if not root.startswith(STATEMENT_ROOTS) or (root.startswith("Show") and root not in SHOW_ROOTS):
             raise ClickHouseError(
                 164,
                 "READONLY",
@@ -266,6 +279,10 @@ class ReadOnlyEngine:
                 parents.pop()
             words = node.split(" ")
             parent = parents[-1][1].split(" ", 1)[0] if parents else ""
+            if words[0] == "TableIdentifier" and len(words) > 1:
+                _check_table(*(words[1].split(".", 1) if "." in words[1] else (database, words[1])))
+            elif words[0] in ("ShowCreateTableQuery", "ExistsTableQuery", "DescribeQuery") and len(words) > 2:
+                _check_table(words[1], words[2])
             if words[0] == "Function" and len(words) > 1:
                 if parent == "TableExpression" and words[1] not in TABLE_FUNCTIONS:
                     raise ClickHouseError(

@@ -15,7 +15,9 @@ __all__ = [
     "CLIENT_SETTINGS",
     "CLIENT_SETTING_PREFIXES",
     "OUTPUT_FORMATS",
+    "SHOW_ROOTS",
     "STATEMENT_ROOTS",
+    "SYSTEM_TABLES",
     "TABLE_FUNCTIONS",
     "TRANSPORT_SETTINGS",
     "check_format",
@@ -34,12 +36,25 @@ STATEMENT_ROOTS = (
     "Exists",
 )
 
+# SHOW statements a client may run: tables, databases, columns, settings and a table's definition (each reads an
+# allowed system table); SHOW PROCESSLIST, GRANTS, USERS … are refused.
+SHOW_ROOTS = ("ShowTables", "ShowColumns", "ShowCreateTableQuery", "ShowCreateViewQuery", "ShowCreateDatabaseQuery")
+
+# System tables a dashboard or a person exploring needs: the schema, the functions, the formats. Everything else —
+# processes and query_log (other clients' queries, the collector's INSERT with its redaction pattern), parts and
+# disks (paths), users, grants, settings changes … — is refused like any other object outside the store's tables.
+SYSTEM_TABLES = frozenset(
+    {"one", "numbers", "numbers_mt", "zeros", "zeros_mt", "tables", "columns", "databases", "functions", "formats",
+     "table_functions", "table_engines", "data_type_families", "aggregate_function_combinators", "collations",
+     "time_zones", "keywords", "settings", "data_skipping_indices", "contributors", "build_options"}
+)  # fmt: skip
+
 # Table functions that generate rows or read the store's own tables — agentwatch's parameterised views among them
 # (sql/schema: answer_scores, agent_guards, agent_findings) —; every other one (file, url, s3, sqlite, remote, input,
-# format, executable, mysql, …) reaches outside the store and is refused.
+# format, executable, mysql, merge (which reads any database's tables), …) is refused.
 TABLE_FUNCTIONS = frozenset(
     {"numbers", "numbers_mt", "zeros", "zeros_mt", "values", "null", "generateRandom", "generate_series",
-     "generateSeries", "view", "merge", "answer_scores", "agent_guards", "agent_findings"}
+     "generateSeries", "view", "answer_scores", "agent_guards", "agent_findings"}
 )  # fmt: skip
 
 # Output formats that write the answer and nothing else, and read no schema or template file.

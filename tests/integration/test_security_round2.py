@@ -263,3 +263,37 @@ def test_malformed_parameters_get_the_interfaces_own_errors(served):
         status, _, answer = http_request(port, "POST", f"/v1/{operation}", payload, auth)
         assert status in (400, 422), (operation, payload, status, answer)
         assert "error" in json.loads(answer)
+
+
+# -- 8. system tables on an allow-list --------------------------------------------------------------------
+def test_system_tables_other_clients_queries_live_in_are_refused(served):
+    serve, _, _ = served
+    refused = [
+        "SELECT query FROM system.processes",
+        "SELECT query FROM system.query_log",
+        "SELECT * FROM system.parts",
+        "SELECT * FROM view(SELECT query FROM system.processes)",
+        "SELECT * FROM merge('system', 'processes')",
+        "SHOW PROCESSLIST",
+        "SHOW GRANTS",
+        "DESCRIBE system.query_log",
+        "EXISTS system.processes",
+        "SHOW CREATE TABLE system.processes",
+    ]
+    for sql in refused:
+        status, headers, body = serve.get(sql)
+        assert status >= 400 and headers.get("X-ClickHouse-Exception-Code") in ("497", "164"), (sql, status, body)
+    status, _, body = serve.get("SELECT * FROM processes", database="system")
+    assert status >= 400 and b"system.processes" in body
+    allowed = [
+        "SELECT name FROM system.tables WHERE database = currentDatabase()",
+        "SELECT name, type FROM system.columns WHERE table = 'agent_spans'",
+        "SELECT name FROM system.databases",
+        "SELECT count() FROM system.functions",
+        "SHOW TABLES",
+        "DESCRIBE agent_spans",
+        "SELECT 1 FROM system.one",
+    ]
+    for sql in allowed:
+        status, _, body = serve.get(sql)
+        assert status == 200, (sql, body)
