@@ -366,6 +366,30 @@ class Config:
     query_timeout: float = _setting(
         "AGENTWATCH_QUERY_TIMEOUT", 60.0, "Seconds one endpoint query may run (e.g. 30s, 2m).", check=_positive
     )
+    query_concurrency: int = _setting(
+        "AGENTWATCH_QUERY_CONCURRENCY",
+        max(1, (os.cpu_count() or 2) // 2),
+        "Endpoint queries running at once (default: half the cores, so ingestion keeps the other half).",
+        check=_positive,
+    )
+    query_threads: int = _setting(
+        "AGENTWATCH_QUERY_THREADS",
+        1,
+        "Threads one endpoint query may use (a client may ask for fewer).",
+        check=_positive,
+    )
+    query_queue: int = _setting(
+        "AGENTWATCH_QUERY_QUEUE",
+        8,
+        "Endpoint queries that may wait for a turn; more are answered 503 with Retry-After.",
+        check=_positive,
+    )
+    query_queue_timeout: float = _setting(
+        "AGENTWATCH_QUERY_QUEUE_TIMEOUT",
+        1.0,
+        "Seconds a query waits for a turn before it is answered 503 with Retry-After (e.g. 500ms).",
+        check=_positive,
+    )
     query_max_memory: int = _setting(
         "AGENTWATCH_QUERY_MAX_MEMORY",
         1 << 30,

@@ -43,9 +43,7 @@ BUILTIN_PATTERNS: dict[str, str] = {
     "huggingface_token": r"\bhf_[A-Za-z0-9]{30,}",
     "slack_token": r"\b(?:xox[abprs]|xapp)-[A-Za-z0-9-]{10,}",
     # also as JSON escapes it (an array value is stored as JSON: \/)
-    "webhook_url": (
-        r"(?i:hooks\.slack\.com\\?/services|discord(?:app)?\.com\\?/api\\?/webhooks)\\?/[A-Za-z0-9/_\\-]+"
-    ),
+    "webhook_url": (r"(?i:hooks\.slack\.com\\?/services|discord(?:app)?\.com\\?/api\\?/webhooks)\\?/[A-Za-z0-9/_\\-]+"),
     "stripe_webhook_secret": r"\bwhsec_[A-Za-z0-9+/=]{16,}",
     "gitlab_token": r"\bglpat-[A-Za-z0-9_-]{20,}",
     "npm_token": r"\bnpm_[A-Za-z0-9]{36}\b",

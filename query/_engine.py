@@ -45,6 +45,7 @@ class Limits:
     max_result_bytes: int
     max_execution_time: float
     max_memory_usage: int
+    max_threads: int = 1
 
     def clamp(self, settings: dict[str, str]) -> dict[str, str]:
         """The limit settings for one query: what the client asked for where that is lower, else the cap."""
@@ -111,7 +112,7 @@ class _Counts:
 
 def _check_table(database: str, table: str) -> None:
     """A system table must be one on the allow-list (SYSTEM_TABLES); the store's own tables are the client's."""
-    if database.strip("`\"").lower() == "system" and table.strip("`\"") not in SYSTEM_TABLES:
+    if database.strip('`"').lower() == "system" and table.strip('`"') not in SYSTEM_TABLES:
         raise ClickHouseError(
             497,
             "ACCESS_DENIED",
@@ -220,12 +221,12 @@ class ReadOnlyEngine:
         statements = [f"USE {_quoted_identifier(request.database)}"]
         for name, value in request.settings.items():
             check_setting(name, value, self.known_settings)
-            if name in TRANSPORT_SETTINGS or name in _LIMIT_SETTINGS or name in ("readonly", "max_block_size"):
-                continue  # transport shapes the answer; limits and block size are clamped below; read-only is set
             if not _SETTING_VALUE.match(value):
                 raise ClickHouseError(
                     36, "BAD_ARGUMENTS", f"Value of setting '{name}' has characters this endpoint does not accept"
                 )
+            if name in TRANSPORT_SETTINGS or name in _LIMIT_SETTINGS or name in ("readonly", "max_block_size"):
+                continue  # transport shapes the answer; limits and block size are clamped below; read-only is set
             statements.append(f"SET {name} = '{value}'")  # the name is a known setting, the value quote-free
         limits = self.limits.clamp(request.settings)
         statements += [f"SET {name} = {value}" for name, value in limits.items()]

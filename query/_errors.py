@@ -71,6 +71,7 @@ _STATUS_BY_NAME = {
     "SOCKET_TIMEOUT": 503,
     "CANNOT_OPEN_FILE": 503,
     "CANNOT_SCHEDULE_TASK": 503,
+    "TOO_MANY_SIMULTANEOUS_QUERIES": 503,
     "HTTP_LENGTH_REQUIRED": 411,
     "TIMEOUT_EXCEEDED": 408,
 }
@@ -79,10 +80,11 @@ _STATUS_BY_NAME = {
 class ClickHouseError(Exception):
     """A ClickHouse exception: ``code`` and ``name`` as ClickHouse numbers and names them."""
 
-    def __init__(self, code: int, name: str, message: str) -> None:
+    def __init__(self, code: int, name: str, message: str, *, retry_after: int | None = None) -> None:
         self.code = code
         self.name = name
         self.message = message
+        self.retry_after = retry_after  # seconds, sent as Retry-After (the endpoint is busy, not broken)
         super().__init__(f"Code: {code}. DB::Exception: {message}. ({name})")
 
     @property

@@ -124,12 +124,15 @@ def build_app(endpoint: QueryEndpoint) -> web.Application:
     base_headers = {"X-ClickHouse-Server-Display-Name": "agentwatch", "X-ClickHouse-Timezone": endpoint.timezone}
 
     def error(exc: ClickHouseError, query_id: str) -> web.Response:
+        headers = {**base_headers, "X-ClickHouse-Exception-Code": str(exc.code), "X-ClickHouse-Query-Id": query_id}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
         return web.Response(
             status=exc.status,
             body=exc.render(endpoint.version),
             content_type="text/plain",
             charset="UTF-8",
-            headers={**base_headers, "X-ClickHouse-Exception-Code": str(exc.code), "X-ClickHouse-Query-Id": query_id},
+            headers=headers,
         )
 
     async def read_query(request: web.Request) -> str:

@@ -297,3 +297,25 @@ def test_system_tables_other_clients_queries_live_in_are_refused(served):
     for sql in allowed:
         status, _, body = serve.get(sql)
         assert status == 200, (sql, body)
+
+
+# -- 9. a fair share of the engine ------------------------------------------------------------------------
+def test_heavy_queries_wait_their_turn_or_are_told_to_retry(served):
+    """Eight heavy queries at once (max_threads=16): they take turns, each on the endpoint's thread cap; those that
+    find no turn are answered 503 with Retry-After, and so is a SELECT 1 that finds none — never a minute's wait.
+    (The latency and the collector's share under this load: bench/query_admission.py.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    serve, _, _ = served
+    heavy = {"max_threads": "16", "max_execution_time": "3"}
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(serve.get, "SELECT count() FROM numbers_mt(1e13)", **heavy) for _ in range(8)]
+        time.sleep(0.5)
+        probe = serve.get("SELECT 1")
+        answers = [f.result() for f in futures]
+    statuses = [status for status, _, _ in answers]
+    assert statuses.count(503) >= 1, statuses
+    assert all(headers.get("Retry-After") for status, headers, _ in answers if status == 503)
+    assert all(status in (200, 408, 503) for status in statuses), [(s, b[:200]) for s, _, b in answers]
+    assert probe[0] in (200, 503) and (probe[0] == 200 or probe[1].get("Retry-After")), probe
+    assert serve.get("SELECT 1")[0] == 200  # the load is gone: answered at once
