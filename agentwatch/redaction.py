@@ -9,17 +9,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-__all__ = [
-    "BARE_KEY_HINT",
-    "BARE_SECRET_KEY",
-    "BUILTIN_HINTS",
-    "BUILTIN_PATTERNS",
-    "PATTERN_HINTS",
-    "REDACTED",
-    "combined_pattern",
-    "mask_bare_keys",
-    "redact",
-]
+__all__ = ["BUILTIN_HINTS", "BUILTIN_PATTERNS", "PATTERN_HINTS", "REDACTED", "combined_pattern", "redact"]
 
 REDACTED = "[REDACTED]"
 
@@ -85,18 +75,6 @@ BUILTIN_PATTERNS: dict[str, str] = {
     "key_value_secret": _KEY_VALUE,
 }
 
-# An AWS secret access key on its own, with no key id or key name beside it: 40 base64 characters with a capital
-# letter among them (a git SHA or any lower-case hex has none; a generated key lacks one once in 10^10), between
-# characters that cannot continue it; the delimiters are groups 1 and 2, put back around the mask. Without
-# look-around (RE2) "a capital somewhere in 40" is 40 alternatives, which cost 2.5x the whole pattern set to compile
-# and run, so both engines try it only on text holding a 40-character base64 run (BARE_KEY_HINT).
-BARE_KEY_HINT = r"[A-Za-z0-9/+]{40}"
-BARE_SECRET_KEY = (
-    r"(^|[^A-Za-z0-9/+=])(?:"
-    + "|".join(f"[a-z0-9/+]{{{k}}}[A-Z][A-Za-z0-9/+]{{{39 - k}}}" for k in range(40))
-    + r")($|[^A-Za-z0-9/+=])"
-)
-
 EMAIL_PATTERN = r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"
 
 # Every match of a built-in pattern contains one of its hints (lower-cased), so text containing none of them needs
@@ -149,15 +127,6 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def mask_bare_keys(text: str) -> tuple[str, int]:
-    """``text`` with every bare secret key (BARE_SECRET_KEY) masked, and how many were."""
-    if _compiled(BARE_KEY_HINT).search(text) is None:
-        return text, 0
-    return _compiled(BARE_SECRET_KEY).subn(rf"\1{REDACTED}\2", text)
-
-
 def redact(text: str, pattern: str | None = None) -> tuple[str, int]:
     """``text`` with every secret replaced by ``[REDACTED]``, and how many were replaced."""
-    text, bare = mask_bare_keys(text)
-    text, found = _compiled(pattern or combined_pattern()).subn(REDACTED, text)
-    return text, bare + found
+    return _compiled(pattern or combined_pattern()).subn(REDACTED, text)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agentwatch.config import Config
 from agentwatch.errors import ConfigError, QueryError
-from agentwatch.redaction import BARE_SECRET_KEY, combined_pattern
+from agentwatch.redaction import combined_pattern
 from agentwatch.sqlfiles import load_sql
 from agentwatch.store import Store
 
@@ -118,7 +118,6 @@ class OtlpInserter:
         self.parameters = {
             "structure": otlp_structure(),
             "redact": combined_pattern(config.redact_patterns),
-            "bare": BARE_SECRET_KEY,
             "cap": config.max_attribute_length,
             "name_cap": min(NAME_CAP, config.max_attribute_length),
         }

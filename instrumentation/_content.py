@@ -16,7 +16,7 @@ from hashlib import blake2b
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-from agentwatch.redaction import BUILTIN_HINTS, PATTERN_HINTS, REDACTED, combined_pattern, mask_bare_keys
+from agentwatch.redaction import BUILTIN_HINTS, PATTERN_HINTS, REDACTED, combined_pattern
 
 __all__ = [
     "ContentPolicy",
@@ -60,13 +60,11 @@ class ContentPolicy:
         cut = len(text) > self.max_length
         if cut:
             text = text[: self.max_length + _REDACT_MARGIN]
-        text, redacted = mask_bare_keys(text)
+        redacted = 0
         if self.extra_patterns or self.redact_emails:
-            text, found = self.pattern.subn(REDACTED, text)
-            redacted += found
+            text, redacted = self.pattern.subn(REDACTED, text)
         elif _may_hold_secret(text):  # only the built-in patterns whose hints the text holds (same matches, faster)
-            text, found = _compiled("", False, _candidates(text.lower())).subn(REDACTED, text)
-            redacted += found
+            text, redacted = _compiled("", False, _candidates(text.lower())).subn(REDACTED, text)
         if cut or len(text) > self.max_length:
             return text[: self.max_length] + "…[truncated]", redacted, True
         return text, redacted, False
