@@ -92,10 +92,7 @@ def chat_loop(client: Any, question: str, *, stream: bool = False, raw: bool = F
         text, calls = _collect_chat(response) if stream else _message_of(response)
         if not calls:
             return text
-        messages.append({"role": "assistant", "content": text or None, "tool_calls": calls})
-        for call in calls:
-            result = lookup_order(**json.loads(call["function"]["arguments"]))
-            messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)})
+        _run_tools(messages, text, calls)
 
 
 async def async_chat_loop(
@@ -116,10 +113,15 @@ async def async_chat_loop(
             text, calls = _message_of(response)
         if not calls:
             return text
-        messages.append({"role": "assistant", "content": text or None, "tool_calls": calls})
-        for call in calls:
-            result = lookup_order(**json.loads(call["function"]["arguments"]))
-            messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)})
+        _run_tools(messages, text, calls)
+
+
+def _run_tools(messages: list[Any], text: str, calls: list[dict[str, Any]]) -> None:
+    """What a loop does with a tool-calling turn: keep the assistant's message, run each call, send its result."""
+    messages.append({"role": "assistant", "content": text or None, "tool_calls": calls})
+    for call in calls:
+        result = lookup_order(**json.loads(call["function"]["arguments"]))
+        messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)})
 
 
 def _message_of(response: Any) -> tuple[str, list[dict[str, Any]]]:
