@@ -4,6 +4,7 @@ caught next to what was injected. Deterministic with a seed; exits non-zero when
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import importlib.util
@@ -165,13 +166,16 @@ def run_demo(
     server = Server(config, Parts(evaluate_every=1.0), ruleset)
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
-    asyncio.run_coroutine_threadsafe(server.start(), loop).result(60)
-    query_url = f"http://127.0.0.1:{server.query.port}" if server.query else ""
-    # the simulated LLM's context window, so the audit can say how much of it each call used
-    server.store.insert(
-        "model_context_windows", [("sim-", 16_000, dt.datetime(2026, 1, 1))], ["Model", "ContextTokens", "UpdatedAt"]
-    )
+    starting = asyncio.run_coroutine_threadsafe(server.start(), loop)
     try:
+        starting.result(60)
+        query_url = f"http://127.0.0.1:{server.query.port}" if server.query else ""
+        # the simulated LLM's context window, so the audit can say how much of it each call used
+        server.store.insert(
+            "model_context_windows",
+            [("sim-", 16_000, dt.datetime(2026, 1, 1))],
+            ["Model", "ContextTokens", "UpdatedAt"],
+        )
         print(f"agentwatch serve: store {config.store}, OTLP on http://127.0.0.1:{port}", file=out)
         with LLMServer(responder) as llm:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
@@ -305,16 +309,18 @@ Where to look next (the store is {config.store}; while --keep serves, these go t
         print("\ninterrupted: stopping agentwatch serve", file=sys.stderr)
         return 143 if isinstance(stop, Terminated) else 130
     finally:
-        _stop(server, loop, hook)
+        _stop(server, loop, hook, starting)
 
 
-def _stop(server: Server, loop: asyncio.AbstractEventLoop, hook: Webhook) -> None:
-    """Stop what the demo started, whichever way it ends (done, failed early, Ctrl-C): a process that exits with
-    the engine's threads still at work crashes in chDB's shutdown. A second Ctrl-C does not cut this short."""
-    previous = (
-        signal.signal(signal.SIGINT, signal.SIG_IGN) if threading.current_thread() is threading.main_thread() else None
-    )
+def _stop(server: Server, loop: asyncio.AbstractEventLoop, hook: Webhook, starting: Any) -> None:
+    """Stop what the demo started, whichever way it ends (done, failed early, Ctrl-C even while serve was still
+    starting): a process that exits with the engine's threads still at work crashes in chDB's shutdown. A second
+    Ctrl-C does not cut this short."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
     try:
+        with contextlib.suppress(Exception):  # a start cut short by the signal finishes before the stop
+            starting.result(60)
         try:
             asyncio.run_coroutine_threadsafe(server.stop(), loop).result(60)
         except Exception as exc:  # stopping is best effort; what is left is said
@@ -324,5 +330,5 @@ def _stop(server: Server, loop: asyncio.AbstractEventLoop, hook: Webhook) -> Non
         loop.call_soon_threadsafe(loop.stop)
         hook.server.shutdown()
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -335,7 +335,11 @@ def test_values_at_the_edges_are_clamped_and_kept(store, tmp_path):
 _CRASH_SIGNS = ("Traceback", "Exception in", "Segmentation fault", "ShutdownTablesThreadPool", "cannot schedule")
 
 
-@pytest.mark.parametrize(("signum", "after"), [(signal.SIGINT, 1.5), (signal.SIGINT, 5.0), (signal.SIGTERM, 3.0)])
+@pytest.mark.parametrize(
+    ("signum", "after"),
+    [(signal.SIGINT, 0.9), (signal.SIGINT, 1.3), (signal.SIGINT, 1.7), (signal.SIGINT, 5.0), (signal.SIGTERM, 1.5),
+     (signal.SIGTERM, 3.0)],
+)  # fmt: skip
 def test_the_demo_stops_cleanly_when_interrupted(tmp_path, cli_env, signum, after):
     """Ctrl-C (exit 130) or SIGTERM (exit 143) at any moment of ``agentwatch demo``: what it started is stopped, no
     traceback, no crash of the engine at exit."""
