@@ -680,6 +680,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Terminated:
         return 143
+    except BrokenPipeError:  # `agentwatch sql … | head`: the reader has what it wanted; not an error to report
+        _quiet_stdout()
+        return 141  # as a shell reports a command ended by SIGPIPE
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so Python's flush at exit does not fail a second time on the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -73,3 +73,29 @@ def test_an_agent_only_install_names_the_extra_the_pipeline_needs(cli_env):
         code = f"import sys; sys.modules['yaml'] = None; from agentwatch.cli import main; main({command!r})"
         out = subprocess.run([PYTHON, "-c", code], env=cli_env, capture_output=True, text=True, timeout=60)
         assert "pip install 'agentwatch[server]'" in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("sql", "SELECT number, repeat('x', 100) AS pad FROM numbers(200000)", "--format", "json"),
+        ("sql", "SELECT number FROM numbers(200000)"),
+        ("config", "--format", "json"),
+    ],
+)
+def test_a_pipe_closed_early_is_no_error(cli_env, args):
+    """`agentwatch … | head -2`: the reader stops reading; no BrokenPipeError traceback (issue 34, item 2)."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "agentwatch", "db", "init"], env=cli_env, capture_output=True, check=True)
+    command = " ".join(["'" + a.replace("'", "'\\''") + "'" for a in (sys.executable, "-m", "agentwatch", *args)])
+    done = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command} | head -2"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
+    assert len(done.stdout.splitlines()) == 2
