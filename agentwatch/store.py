@@ -122,13 +122,20 @@ def _keep_private(path: str, umask: int) -> None:
                     os.chmod(full, stat.S_IMODE(mode) & 0o700)
 
 
-def _connect(dsn: StoreDsn) -> Client:
+def _connect(dsn: StoreDsn, create: bool = True) -> Client:
+    """A client of the store; an embedded store that is not there is created only when ``create`` (a mistyped path
+    given to a command that reads must not leave directories behind)."""
     driver = _import_driver()
     if dsn.embedded:
         try:
             import chdb  # noqa: F401
         except ImportError:
             raise MissingExtraError("chdb", "server", "The embedded store") from None
+        if not create and not Path(dsn.path).is_dir():
+            raise StoreError(
+                f"there is no embedded store at {dsn.path} (nothing was created there); if that is where it should "
+                f"be, run: agentwatch db init --store chdb://{dsn.path}"
+            )
         try:
             Path(dsn.path).mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(dsn.path, 0o700)  # private whatever the umask: the store holds every prompt and answer
@@ -344,7 +351,7 @@ def open_store(
     config = config or get_config()
     dsn = parse_store_dsn(store) if store else config.store_dsn
     db = database or config.database
-    client = _connect(dsn)
+    client = _connect(dsn, create)
     handle = Store(client, dsn, db, config.cluster)
     if not handle.database_exists():
         if not create:

@@ -99,3 +99,13 @@ def test_a_pipe_closed_early_is_no_error(cli_env, args):
     )
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
     assert len(done.stdout.splitlines()) == 2
+
+
+def test_a_read_only_command_on_a_mistyped_store_path_creates_nothing(cli_env, tmp_path):
+    """`agentwatch sql --store chdb:///no/such/dir/store …` says there is no store there and leaves no directory
+    behind (issue 34, item 4)."""
+    missing = tmp_path / "no" / "such" / "dir" / "store"
+    done = run(cli_env, "sql", "--store", f"chdb://{missing}", "SELECT 1", check=False)
+    assert done.returncode == 1 and "there is no embedded store at" in done.stderr, done.stderr
+    assert "run: agentwatch db init" in done.stderr
+    assert not (tmp_path / "no").exists()

@@ -64,7 +64,7 @@ def test_locked_embedded_store_names_the_holder(tmp_path):
 
 def test_a_second_path_in_one_process_is_explained(tmp_path, store):
     with pytest.raises(StoreError, match="one process can open one embedded store at a time"):
-        open_store(configure(store=f"chdb://{tmp_path / 'other'}"))
+        open_store(configure(store=f"chdb://{tmp_path / 'other'}"), create=True)
 
 
 def test_unusable_embedded_path(tmp_path):
@@ -72,5 +72,5 @@ def test_unusable_embedded_path(tmp_path):
     blocker.write_text("")
     start = time.monotonic()
     with pytest.raises(StoreUnreachableError, match="cannot create the embedded store directory"):
-        open_store(configure(store=f"chdb://{blocker}/store"))
+        open_store(configure(store=f"chdb://{blocker}/store"), create=True)  # as db init and serve open it
     assert time.monotonic() - start < 30
