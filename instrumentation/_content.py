@@ -24,6 +24,7 @@ __all__ = [
     "canonical_arguments",
     "is_error_payload",
     "json_shape",
+    "parse_arguments",
     "result_flags",
     "to_json",
     "to_jsonable",
@@ -171,6 +172,16 @@ def to_json(value: Any) -> str:
         return _compact(value)
     except _UNENCODABLE:
         return _compact_repr(to_jsonable(value))
+
+
+def parse_arguments(text: Any) -> Any:
+    """Tool-call arguments (or a tool result) as JSON values when they parse, else as they came."""
+    if isinstance(text, str):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return to_jsonable(text)
 
 
 def canonical_arguments(arguments: Any) -> tuple[str, str]:

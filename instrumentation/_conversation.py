@@ -38,7 +38,13 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from agentwatch.instrumentation import _attributes as A
 from agentwatch.instrumentation import _state
-from agentwatch.instrumentation._content import canonical_arguments, json_shape, result_flags, to_json
+from agentwatch.instrumentation._content import (
+    canonical_arguments,
+    json_shape,
+    parse_arguments,
+    result_flags,
+    to_json,
+)
 from agentwatch.instrumentation._context import AgentRun, current_run, current_session, new_session_id
 from agentwatch.instrumentation._safety import guard
 from agentwatch.instrumentation._state import policy, tracer
@@ -223,11 +229,10 @@ def _record_tool(pending: Pending, result: ToolResult, end_ns: int, plain: Plain
     """An ``execute_tool`` span for a tool call whose result came back; returns a loop-guard error when the call
     was one identical call too many."""
     from agentwatch.instrumentation._guarding import record
-    from agentwatch.instrumentation._llm import parse_arguments
 
     run = pending.run if pending.run is not None else (plain.run if plain is not None else None)
     parent = pending.parent if pending.plain is None or plain is None else plain.context
-    arguments = parse_arguments(pending.arguments) if pending.arguments else {}
+    arguments = _arguments(pending.arguments)
     canonical, args_hash = canonical_arguments(arguments)
     value = parse_arguments(result.content) if isinstance(result.content, str) else result.content
     text = result.content if isinstance(result.content, str) else to_json(value)
@@ -360,7 +365,7 @@ def adopt(run: AgentRun | None, name: str, args_hash: str) -> Pending | None:
                     continue
                 if pending.run is not run if run is not None else pending.plain is None:
                     continue
-                if canonical_arguments(_loads(pending.arguments))[1] == args_hash:
+                if canonical_arguments(_arguments(pending.arguments))[1] == args_hash:
                     pending.recorded = True
                     return pending
                 fallback = fallback or pending
@@ -369,9 +374,8 @@ def adopt(run: AgentRun | None, name: str, args_hash: str) -> Pending | None:
         return fallback
 
 
-def _loads(text: str) -> Any:
-    from agentwatch.instrumentation._llm import parse_arguments
-
+def _arguments(text: str) -> Any:
+    """A pending call's arguments as its decorated tool would have bound them (none: an empty object)."""
     return parse_arguments(text) if text else {}
 
 

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import functools
 import importlib
-import json
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextvars import ContextVar
@@ -36,7 +35,7 @@ from agentwatch._version import __version__
 from agentwatch.instrumentation import _attributes as A
 from agentwatch.instrumentation import _conversation as conversation
 from agentwatch.instrumentation import _state
-from agentwatch.instrumentation._content import to_json, to_jsonable
+from agentwatch.instrumentation._content import parse_arguments, to_json
 from agentwatch.instrumentation._context import current_run, current_session, next_step
 from agentwatch.instrumentation._conversation import PlainRun, Turn
 from agentwatch.instrumentation._guarding import after_llm, before_llm, block, record
@@ -109,16 +108,6 @@ def numeric_params(kwargs: dict[str, Any], names: dict[str, str]) -> dict[str, A
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             found[attribute] = value
     return found
-
-
-def parse_arguments(text: Any) -> Any:
-    """Tool-call arguments as JSON values when they parse, else as they came."""
-    if isinstance(text, str):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return to_jsonable(text)
 
 
 @dataclass(frozen=True)
