@@ -51,13 +51,15 @@ def _setting(
     *,
     alt: tuple[str, ...] = (),
     check: Callable[[Any], str | None] | None = None,
+    parse: Callable[[Any], Any] | None = None,
     secret: bool = False,
     side: Side = "server",
 ) -> Any:
     """A field of the settings table. A callable ``default`` is resolved when settings are, not at import.
     A ``secret`` one is never shown: not by ``agentwatch config``, not in ``repr``, logs or error messages.
-    ``side`` says who reads it: the instrumented application (agent) or agentwatch's own processes (server)."""
-    metadata = {"env": env, "alt": alt, "doc": doc, "check": check, "secret": secret, "side": side}
+    ``side`` says who reads it: the instrumented application (agent) or agentwatch's own processes (server).
+    ``parse`` reads a raw value in place of the type's own rule (raising ValueError for a bad one)."""
+    metadata = {"env": env, "alt": alt, "doc": doc, "check": check, "parse": parse, "secret": secret, "side": side}
     if callable(default):
         return field(default_factory=default, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -69,6 +71,25 @@ def _default(f: dataclasses.Field[Any]) -> Any:
 
 def _default_store() -> str:
     return f"chdb://{default_store_path()}"
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+# OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT is shared with other GenAI instrumentations, which set the
+# values the semantic conventions define: where content goes (span, event) is theirs to choose; agentwatch reads
+# both, so any of them but NO_CONTENT means "capture".
+_CAPTURE_MODES = {"span_only": True, "event_only": True, "span_and_event": True, "no_content": False}
+
+
+def _capture_mode(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    if text in _CAPTURE_MODES:
+        return _CAPTURE_MODES[text]
+    raise ValueError(f"{raw!r} is not a boolean (true/false) nor SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT, NO_CONTENT")
 
 
 def _identifier_or_empty(value: str) -> str | None:
@@ -189,8 +210,10 @@ class Config:
     capture_content: bool = _setting(
         "AGENTWATCH_CAPTURE_CONTENT",
         True,
-        "Record prompts, answers, tool arguments and results (secrets redacted).",
+        "Record prompts, answers, tool arguments and results (secrets redacted). Also takes the GenAI conventions' "
+        "SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT (on) and NO_CONTENT (off).",
         alt=("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",),
+        parse=_capture_mode,
         side="agent",
     )
     redact_emails: bool = _setting(
@@ -474,10 +497,8 @@ def _convert(name: str, hint: Any, raw: Any) -> Any:
         if isinstance(raw, bool):
             return raw
         text = str(raw).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
         raise ValueError(f"{raw!r} is not a boolean (true/false)")
     if kind is int:
         if isinstance(raw, bool) or not re.fullmatch(r"\s*-?\d+\s*", str(raw)):
@@ -520,7 +541,8 @@ def _resolve(f: dataclasses.Field[Any], hint: Any, values: Mapping[str, Any], en
                 raw, label = env[var], var
                 break
     try:
-        value = _convert(name, hint, raw)
+        parse = f.metadata["parse"]
+        value = parse(raw) if parse else _convert(name, hint, raw)
     except (TypeError, ValueError) as exc:
         raise ConfigError(label, "is not valid" if f.metadata["secret"] else str(exc)) from None
     check = f.metadata["check"]

@@ -120,9 +120,12 @@ def _make(root: Path, env: Env, wheel: Path | None) -> tuple[str, float]:
         subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
         constraints = root / "constraints.txt"
         extra = ["-c", str(constraints)] if env.constrained else []
-        wanted = [*env.requirements, *([str(wheel)] if wheel else [])]
         try:
-            _pip(python(root, env), *extra, *wanted, log=log)
+            # the checkout after the pins, on its own: pip's resolver gives up on some framework's pins and the
+            # checkout's ranges together, though the pins satisfy those ranges
+            _pip(python(root, env), *extra, *env.requirements, log=log)
+            if wheel:
+                _pip(python(root, env), *extra, str(wheel), log=log)
         except subprocess.CalledProcessError:
             shutil.rmtree(folder, ignore_errors=True)
             raise SystemExit(f"could not install {env.name}'s pins; pip's output is in {log}") from None
@@ -132,14 +135,16 @@ def _make(root: Path, env: Env, wheel: Path | None) -> tuple[str, float]:
     return done, time.perf_counter() - began
 
 
-def prepare(names: list[str], root: Path, *, fresh: bool = False) -> dict[str, Path]:
-    """Each named env's interpreter, made three at a time (pip waits on the index and the disk as much as on a
-    core), the slowest first: Phoenix's alone takes about as long as the six others together."""
+def prepare(names: list[str | Env], root: Path, *, fresh: bool = False) -> dict[str, Path]:
+    """Each env's interpreter (by name in :data:`ENVS`, or given), made three at a time (pip waits on the index and
+    the disk as much as on a core), the slowest first: Phoenix's alone takes about as long as the six others
+    together."""
     if fresh:
         shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True, exist_ok=True)
     (root / "constraints.txt").write_text(CONSTRAINTS)
-    envs = sorted((ENVS[name] for name in names), key=lambda env: env.constrained)
+    chosen = [ENVS[name] if isinstance(name, str) else name for name in names]
+    envs = sorted(chosen, key=lambda env: env.constrained)
     wheel = _wheel(root) if any(env.checkout for env in envs) else None
     with ThreadPoolExecutor(3) as pool:
         made = pool.map(lambda e: _make(root, e, wheel if e.checkout else None), envs)

@@ -68,6 +68,11 @@ class Sink:
         self._server.shutdown()
         self._server.server_close()
 
+    def bodies(self) -> list[tuple[str, str, bytes]]:
+        """What arrived so far, in order: (path, content type, body as decompressed)."""
+        with self._server.lock:
+            return list(self._server.bodies)
+
     def received(self, marker: bytes) -> Received:
         """Spans, bytes and span names received so far, and whether ``marker`` (a string only the recorded content
         holds) arrived: the peer recorded the call's content."""

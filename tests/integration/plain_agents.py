@@ -51,7 +51,7 @@ def lookup_order(order_id: str) -> dict[str, Any]:
     return dict(ORDER, order_id=order_id)
 
 
-def _scenario(text: str) -> str:
+def scenario_of(text: str) -> str:
     for name, question in QUESTIONS.items():
         if question in text:
             return name
@@ -73,7 +73,7 @@ def _results(body: dict[str, Any]) -> int:
 
 
 def responder(path: str, body: dict[str, Any]) -> Reply:
-    scenario = _scenario(json.dumps(body.get("messages") or body.get("input")))
+    scenario = scenario_of(json.dumps(body.get("messages") or body.get("input")))
     results = _results(body)
     wanted = LOOP_CALLS if scenario == "loop" else 1
     if results < wanted:

@@ -159,3 +159,29 @@ def test_agentwatch_config_lists_guard_settings_with_their_side():
     rows = {row["env"]: row for row in json.loads(done.stdout)}
     assert rows["AGENTWATCH_MAX_TOKENS"]["value"] == "5000"
     assert rows["AGENTWATCH_MAX_TOKENS"]["side"] == "agent"
+
+
+@pytest.mark.parametrize(
+    ("value", "captured"),
+    [
+        ("SPAN_ONLY", True),
+        ("span_and_event", True),
+        ("EVENT_ONLY", True),
+        ("NO_CONTENT", False),
+        ("true", True),
+        ("False", False),
+    ],
+)
+def test_the_genai_conventions_content_capture_values_are_accepted(value, captured):
+    """OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT is shared with other instrumentations (Google ADK, the
+    OpenTelemetry GenAI ones), which set the values the conventions define: agentwatch's own processes must start."""
+    environ = {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": value}
+    assert configure(environ=environ).capture_content is captured
+    assert configure_agent(environ=environ).capture_content is captured
+
+
+def test_a_content_capture_value_nobody_defines_names_the_accepted_ones():
+    from agentwatch.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="SPAN_ONLY"):
+        configure(environ={"AGENTWATCH_CAPTURE_CONTENT": "sometimes"})

@@ -1,0 +1,22 @@
+"""The OpenAI Agents SDK (Responses API), traced by OpenInference's instrumentation — or, in the ``oneline`` mode,
+by nothing but ``import agentwatch.auto``."""
+
+from __future__ import annotations
+
+from _common import AGENT, BASE_URL, FRAMEWORK_TELEMETRY, LOOP_CALLS, MODEL, QUESTIONS, SYSTEM, finish, report
+from _common import lookup_order, setup_tracing
+from agents import Agent, Runner, function_tool, set_default_openai_client, set_trace_processors
+from openai import AsyncOpenAI
+
+provider = setup_tracing()
+set_default_openai_client(AsyncOpenAI(base_url=BASE_URL, api_key="sk-test"), use_for_tracing=False)
+set_trace_processors([])  # not to OpenAI's tracing backend: this machine has no internet
+if FRAMEWORK_TELEMETRY:
+    from openinference.instrumentation.openai_agents import OpenAIAgentsInstrumentor
+
+    OpenAIAgentsInstrumentor().instrument(tracer_provider=provider)
+agent = Agent(name=AGENT, instructions=SYSTEM, model=MODEL, tools=[function_tool(lookup_order)])
+for name, question in QUESTIONS.items():
+    result = Runner.run_sync(agent, question, max_turns=LOOP_CALLS + 5)
+    report(name, result.final_output)
+finish(provider)
