@@ -102,7 +102,11 @@ FRAMEWORKS = {
         ),
         Framework(
             "crewai",
-            ("crewai==1.15.30", "openinference-instrumentation-crewai==1.1.21", "opentelemetry-exporter-otlp-proto-http"),
+            (
+                "crewai==1.15.30",
+                "openinference-instrumentation-crewai==1.1.21",
+                "opentelemetry-exporter-otlp-proto-http",
+            ),
             ("framework", "oneline"),
             ("crewai", "openinference-instrumentation-crewai", "litellm", "openai"),
             env={"CREWAI_DISABLE_TELEMETRY": "true", "OTEL_SDK_DISABLED": "false", "CREWAI_TRACING_ENABLED": "false"},
@@ -176,9 +180,7 @@ def record(framework: Framework, python: Path, mode: str) -> Path:
         "env": {k: v for k, v in framework.env.items()},
         "llm_calls": llm_calls,
         "answers": answers,
-        "requests": [
-            {"content_type": ctype, "body": base64.b64encode(body).decode()} for _, ctype, body in bodies
-        ],
+        "requests": [{"content_type": ctype, "body": base64.b64encode(body).decode()} for _, ctype, body in bodies],
     }
     FIXTURES.mkdir(parents=True, exist_ok=True)
     out = FIXTURES / f"{framework.name}.{mode}.json.gz"
@@ -202,8 +204,11 @@ def main() -> None:
                 continue
             out = record(fw, pythons[fw.name], mode)
             fixture = json.loads(gzip.decompress(out.read_bytes()))
-            print(f"  {fw.name:<14} {mode:<18} {len(fixture['requests']):3} exports, {fixture['llm_calls']:3} LLM calls"
-                  f" → {out.relative_to(REPO)}", flush=True)
+            print(
+                f"  {fw.name:<14} {mode:<18} {len(fixture['requests']):3} exports, {fixture['llm_calls']:3} LLM calls"
+                f" → {out.relative_to(REPO)}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

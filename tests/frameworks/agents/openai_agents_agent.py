@@ -3,8 +3,19 @@ by nothing but ``import agentwatch.auto``."""
 
 from __future__ import annotations
 
-from _common import AGENT, BASE_URL, FRAMEWORK_TELEMETRY, LOOP_CALLS, MODEL, QUESTIONS, SYSTEM, finish, report
-from _common import lookup_order, setup_tracing
+from _common import (
+    AGENT,
+    BASE_URL,
+    FRAMEWORK_TELEMETRY,
+    LOOP_CALLS,
+    MODEL,
+    QUESTIONS,
+    SYSTEM,
+    finish,
+    lookup_order,
+    report,
+    setup_tracing,
+)
 from agents import Agent, Runner, function_tool, set_default_openai_client, set_trace_processors
 from openai import AsyncOpenAI
 

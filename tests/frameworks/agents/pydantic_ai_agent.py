@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from _common import AGENT, BASE_URL, FRAMEWORK_TELEMETRY, LOOP_CALLS, MODEL, QUESTIONS, SYSTEM, finish, lookup_order
-from _common import report, setup_tracing
+from _common import (
+    AGENT,
+    BASE_URL,
+    FRAMEWORK_TELEMETRY,
+    LOOP_CALLS,
+    MODEL,
+    QUESTIONS,
+    SYSTEM,
+    finish,
+    lookup_order,
+    report,
+    setup_tracing,
+)
 from pydantic_ai import Agent
 from pydantic_ai.models.instrumented import InstrumentationSettings
 from pydantic_ai.models.openai import OpenAIChatModel

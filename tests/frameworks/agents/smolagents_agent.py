@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from _common import AGENT, BASE_URL, FRAMEWORK_TELEMETRY, LOOP_CALLS, MODEL, QUESTIONS, SYSTEM, finish, report
+from _common import (
+    AGENT,
+    BASE_URL,
+    FRAMEWORK_TELEMETRY,
+    LOOP_CALLS,
+    MODEL,
+    QUESTIONS,
+    SYSTEM,
+    finish,
+    report,
+    setup_tracing,
+)
 from _common import lookup_order as _lookup
-from _common import setup_tracing
 from smolagents import OpenAIServerModel, ToolCallingAgent, tool
 
 provider = setup_tracing()
