@@ -99,11 +99,29 @@ def _wheel(root: Path) -> Path:
     """This checkout as a wheel, built by the running interpreter (which has the build tools)."""
     out = root / "wheel"
     shutil.rmtree(out, ignore_errors=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(REPO)],
-        check=True,
-        capture_output=True,
-    )
+    leftovers = [REPO / "build", REPO / "agentwatch.egg-info"]
+    existed = [p.exists() for p in leftovers]
+    try:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "-q",
+                "--no-deps",
+                "--no-build-isolation",
+                "-w",
+                str(out),
+                str(REPO),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    finally:  # setuptools builds in the checkout: leave it as it was
+        for path, was in zip(leftovers, existed, strict=True):
+            if not was:
+                shutil.rmtree(path, ignore_errors=True)
     return next(out.glob("agentwatch-*.whl"))
 
 

@@ -53,8 +53,27 @@ def _parts(message: dict) -> str:
     parts = message.get("parts")
     if parts is None:  # OpenAI-style {"role", "content"}, as OpenInference and Traceloop record it
         content = message.get("content")
+        if isinstance(content, list):  # content blocks (the Responses API's output_text, Anthropic's text)
+            return "\n".join(str(c.get("text", "")) for c in content if isinstance(c, dict) and "text" in c)
         return content if isinstance(content, str) else ""
     return "\n".join(str(p.get("content", "")) for p in parts if isinstance(p, dict) and p.get("type") == "text")
+
+
+# LangChain's message types, as OpenInference records LangGraph's state ({"type": "ai", "data": {...}}) and
+# its model inputs ({"lc": 1, "id": [..., "AIMessage"], "kwargs": {...}})
+_LANGCHAIN_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool", "function": "tool"}
+_LANGCHAIN_CLASSES = {"HumanMessage": "human", "AIMessage": "ai", "SystemMessage": "system", "ToolMessage": "tool"}
+
+
+def _plain(message: dict) -> dict:
+    """A LangChain message as an OpenAI-style one; any other message as it is."""
+    if "lc" in message and isinstance(message.get("kwargs"), dict):
+        kind = _LANGCHAIN_CLASSES.get(str((message.get("id") or [""])[-1]), "")
+        message = {"type": kind, "data": message["kwargs"]}
+    data = message.get("data")
+    if "role" not in message and isinstance(data, dict) and message.get("type") in _LANGCHAIN_ROLES:
+        return {"role": _LANGCHAIN_ROLES[message["type"]], "content": data.get("content"), "name": data.get("name")}
+    return message
 
 
 def _messages(recorded: str) -> list[dict] | str:
@@ -67,14 +86,16 @@ def _messages(recorded: str) -> list[dict] | str:
     except ValueError:
         return recorded
     if isinstance(data, dict):
-        for key in ("messages", "input", "query", "question", "output", "answer", "content", "text"):
+        for key in ("messages", "input", "query", "question", "output", "answer", "content", "text", "raw"):
             if key in data:
                 value = data[key]
                 return value if isinstance(value, str) else _messages(json.dumps(value))
         return recorded
     if isinstance(data, str):
         return data
-    return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else recorded
+    if isinstance(data, list) and len(data) == 1 and isinstance(data[0], list):  # a batch of one conversation
+        data = data[0]
+    return [_plain(m) for m in data if isinstance(m, dict)] if isinstance(data, list) else recorded
 
 
 def _conversation(recorded: str) -> tuple[str, str, list[Source]]:

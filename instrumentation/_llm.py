@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import functools
 import importlib
+import sys
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextvars import ContextVar
@@ -665,9 +666,52 @@ def _open(
 
 
 def _traced() -> bool:
-    """Record this call? Not when instrumentation is suppressed (agentwatch's own judge) or another provider is
-    already recording it."""
-    return is_instrumentation_enabled() and not _recording.get()
+    """Record this call? Not when instrumentation is suppressed (agentwatch's own judge), another provider is
+    already recording it, or another instrumentation's LLM span is (a framework's own telemetry: pydantic-ai,
+    Strands, ADK, OpenInference); that span is the call's record, and a second one would count it twice."""
+    return (
+        is_instrumentation_enabled()
+        and not _recording.get()
+        and not _inside_foreign_llm_span()
+        and not _recorded_by_langchain_callbacks()
+    )
+
+
+# What other instrumentations call an LLM call: the GenAI conventions' operation names, OpenInference's span kind,
+# Traceloop's request type. agent_spans_mv reads the same conventions (its Kind column).
+_LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content"})
+
+
+def _recorded_by_langchain_callbacks() -> bool:
+    """OpenInference's LangChain instrumentation records LangChain's model calls from callbacks, without making its
+    span current (so the check above cannot see it): while it is on, a call made from inside LangChain is its to
+    record."""
+    module = sys.modules.get("openinference.instrumentation.langchain")
+    instrumentor = getattr(module, "LangChainInstrumentor", None) if module is not None else None
+    if instrumentor is None or not instrumentor().is_instrumented_by_opentelemetry:
+        return False
+    frame: Any = sys._getframe(1)
+    while frame is not None:
+        if str(frame.f_globals.get("__name__", "")).startswith(("langchain_", "langchain.")):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _inside_foreign_llm_span() -> bool:
+    span = trace.get_current_span()
+    scope = getattr(span, "instrumentation_scope", None)
+    if scope is None or not span.is_recording() or scope.name.startswith("agentwatch"):
+        return False
+    attributes = getattr(span, "attributes", None) or {}
+    return (
+        attributes.get("gen_ai.operation.name") in _LLM_OPERATIONS
+        or attributes.get("openinference.span.kind") == "LLM"
+        or attributes.get("llm.request.type") in ("chat", "completion")
+        # OpenInference sets its span kind first, and a long conversation's llm.input_messages.* can push it out
+        # of the span's 128 attributes (the oldest go) before the call is made
+        or any(key.startswith("llm.input_messages.") for key in attributes)
+    )
 
 
 def _wrapper(provider: Provider, target: Target, instrumentor: LLMInstrumentor) -> Any:

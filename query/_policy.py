@@ -50,11 +50,11 @@ SYSTEM_TABLES = frozenset(
 )  # fmt: skip
 
 # Table functions that generate rows or read the store's own tables — agentwatch's parameterised views among them
-# (sql/schema: answer_scores, agent_guards, agent_findings) —; every other one (file, url, s3, sqlite, remote, input,
-# format, executable, mysql, merge (which reads any database's tables), …) is refused.
+# (sql/schema: answer_scores, agent_guards, agent_findings, agent_spans_in) —; every other one (file, url, s3,
+# sqlite, remote, input, format, executable, mysql, merge (which reads any database's tables), …) is refused.
 TABLE_FUNCTIONS = frozenset(
     {"numbers", "numbers_mt", "zeros", "zeros_mt", "values", "null", "generateRandom", "generate_series",
-     "generateSeries", "view", "answer_scores", "agent_guards", "agent_findings"}
+     "generateSeries", "view", "answer_scores", "agent_guards", "agent_findings", "agent_spans_in"}
 )  # fmt: skip
 
 # Output formats that write the answer and nothing else, and read no schema or template file.

@@ -8,9 +8,8 @@
 --    no known window for its models.
 WITH
     spans AS (
-        SELECT * FROM agent_spans
-        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-          AND AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String})
+        SELECT * FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+          WHERE AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String})
     ),
     windows AS (
         SELECT Model, argMax(ContextTokens, UpdatedAt) AS ContextTokens FROM model_context_windows GROUP BY Model

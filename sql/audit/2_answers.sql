@@ -8,9 +8,8 @@
 --    with no gate. Unknown: no answer evaluated.
 WITH
     runs AS (
-        SELECT AgentName, count() AS answers FROM agent_spans
-        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-          AND AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String})
+        SELECT AgentName, count() AS answers FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+          WHERE AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String})
           AND Operation = 'invoke_agent' AND StepIndex = 0
         GROUP BY AgentName
     ),

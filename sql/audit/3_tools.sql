@@ -7,9 +7,9 @@
 --    Ready too: an agent whose runs called no tool. Unknown: tool calls with no recorded result shape, or no run.
 WITH
     calls AS (
-        SELECT AgentName, ToolName, ResultShape, SpanId FROM agent_spans
-        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-          AND AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String})
+        SELECT AgentName, ToolName, ResultShape, SpanId
+        FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+        WHERE AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String})
           AND Operation = 'execute_tool' AND ToolName != ''
     ),
     contracts AS (
@@ -22,9 +22,9 @@ WITH
         FROM calls GROUP BY AgentName, ToolName
     ),
     runs AS (
-        SELECT AgentName, count() AS runs FROM agent_spans
-        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-          AND AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String}) AND Operation = 'invoke_agent'
+        SELECT AgentName, count() AS runs
+        FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+        WHERE AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String}) AND Operation = 'invoke_agent'
         GROUP BY AgentName
     ),
     per_agent AS (

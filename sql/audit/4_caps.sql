@@ -8,9 +8,8 @@
 --    recorded (agents not run through @agentwatch.agent).
 WITH
     spans AS (
-        SELECT AgentName, SessionId, StepIndex, InputTokens + OutputTokens AS tokens, CostUsd FROM agent_spans
-        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-          AND AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String})
+        SELECT AgentName, SessionId, StepIndex, InputTokens + OutputTokens AS tokens, CostUsd FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+          WHERE AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String})
     ),
     sessions AS (
         SELECT AgentName, SessionId, max(StepIndex) AS steps, sum(tokens) AS tokens, sum(CostUsd) AS cost

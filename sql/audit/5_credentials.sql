@@ -7,8 +7,8 @@
 --    agent, or a secret exposed. At risk: several credentials for one agent. Unknown: no credential recorded.
 WITH
     spans AS (
-        SELECT AgentName, Credential FROM agent_spans
-        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)} AND AgentName != ''
+        SELECT AgentName, Credential FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+        WHERE AgentName != ''
     ),
     used AS (SELECT DISTINCT AgentName, Credential FROM spans WHERE Credential != ''),
     shared AS (

@@ -8,9 +8,8 @@
 --    irreversible actions with no approval required, or a new tool. Unknown: no agent span recorded.
 WITH
     spans AS (
-        SELECT * FROM agent_spans
-        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-          AND AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String})
+        SELECT * FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+          WHERE AgentName != '' AND ({agent:String} = '' OR AgentName = {agent:String})
     ),
     per_agent AS (
         SELECT

@@ -27,8 +27,8 @@ FROM (
         arrayMap(x -> x.2, arraySort(groupArray((Timestamp, SpanId)))) AS spans,
         arrayCount(i -> agents[i] = agents[i + 2] AND agents[i] != agents[i + 1],
                    arrayEnumerate(arraySlice(agents, 1, greatest(length(agents) - 2, 0)))) AS alternations
-    FROM agent_spans
-    WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)} AND Operation = 'invoke_agent'
+    FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+    WHERE Operation = 'invoke_agent'
     GROUP BY SessionId
 )
 WHERE alternations >= {min_alternations:UInt32}

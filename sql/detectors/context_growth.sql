@@ -10,9 +10,8 @@
 WITH
     calls AS (
         SELECT SessionId, ServiceName, AgentName, TraceId, SpanId, Timestamp, InputTokens, RequestModel
-        FROM agent_spans
-        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-          AND Operation = 'chat' AND InputTokens > 0
+        FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+          WHERE Operation = 'chat' AND InputTokens > 0
     ),
     windows AS (
         SELECT Model, argMax(ContextTokens, UpdatedAt) AS ContextTokens FROM model_context_windows GROUP BY Model

@@ -22,8 +22,8 @@ WITH
                sum(InputTokens + OutputTokens) / greatest(1 / 60, dateDiff('second', {start:DateTime64(9)},
                    {end:DateTime64(9)}) / 3600) AS per_hour,
                groupArray(10)(SpanId) AS spans
-        FROM agent_spans
-        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)} AND Operation = 'chat'
+        FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+        WHERE Operation = 'chat'
         GROUP BY AgentName
     )
 SELECT

@@ -26,8 +26,7 @@ FROM (
         Operation = 'execute_tool' AND Timestamp > first_failure
             AND ((Irreversible = 1 AND Approved = 0) OR (notEmpty(AllowedTools) AND NOT has(AllowedTools, ToolName)))
             AS drifted
-    FROM agent_spans
-    WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
+    FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
 )
 GROUP BY SessionId
 HAVING countIf(drifted) > 0

@@ -17,8 +17,7 @@ SELECT
     toFloat64(count()) AS value,
     groupArray(20)(SpanId) AS evidence,
     '{}' AS details
-FROM agent_spans
-WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-  AND Operation = 'execute_tool' AND has(ResultFlags, 'empty_with_hits')
+FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+  WHERE Operation = 'execute_tool' AND has(ResultFlags, 'empty_with_hits')
 GROUP BY ToolName, SessionId
 HAVING count() >= {min_calls:UInt32}

@@ -28,7 +28,6 @@ SELECT
     toFloat64(count()) AS value,
     groupArray(20)(s.SpanId) AS evidence,
     toJSONString(map('guard', st.guard, 'limit', any(st.guard_limit), 'observed', any(st.observed))) AS details
-FROM agent_spans AS s
+FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)}) AS s
 INNER JOIN stops AS st ON st.SpanId = s.SpanId
-WHERE s.Timestamp >= {start:DateTime64(9)} AND s.Timestamp < {end:DateTime64(9)}
 GROUP BY s.SessionId, s.AgentName, s.ToolName, st.guard

@@ -27,8 +27,7 @@ SELECT
     toFloat64(count()) AS value,
     groupArray(20)(s.SpanId) AS evidence,
     '{}' AS details
-FROM agent_spans AS s
+FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)}) AS s
 INNER JOIN baseline AS b ON s.AgentName = b.AgentName
-WHERE s.Timestamp >= {start:DateTime64(9)} AND s.Timestamp < {end:DateTime64(9)}
-  AND s.Operation = 'execute_tool' AND NOT has(b.tools, s.ToolName)
+WHERE s.Operation = 'execute_tool' AND NOT has(b.tools, s.ToolName)
 GROUP BY s.AgentName, s.ToolName

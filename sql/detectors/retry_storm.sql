@@ -17,9 +17,8 @@ SELECT
     toFloat64(count()) AS value,
     groupArray(20)(SpanId) AS evidence,
     '{}' AS details
-FROM agent_spans
-WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-  AND Operation = 'chat'
+FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+  WHERE Operation = 'chat'
   AND (ErrorType ILIKE '%ratelimit%' OR ErrorType ILIKE '%rate_limit%' OR ErrorType = '429')
 GROUP BY SessionId
 HAVING count() >= {min_rate_limited:UInt32}

@@ -19,8 +19,7 @@ SELECT
     toFloat64(count()) AS value,
     groupArray(20)(SpanId) AS evidence,
     toJSONString(map('arguments_hash', ToolArgsHash)) AS details
-FROM agent_spans
-WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-  AND Operation = 'execute_tool' AND ToolArgsHash != ''
+FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+  WHERE Operation = 'execute_tool' AND ToolArgsHash != ''
 GROUP BY SessionId, ToolName, ToolArgsHash
 HAVING count() > {max_repeats:UInt32}

@@ -16,9 +16,8 @@ WITH
         SELECT t.*, if(notEmpty(t.AllowedTools), t.AllowedTools, c.agent_tools) AS allowed,
                if(notEmpty(t.Resources), t.Resources, c.agent_resources) AS allowed_resources
         FROM (
-            SELECT * FROM agent_spans
-            WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-              AND Operation = 'execute_tool'
+            SELECT * FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+              WHERE Operation = 'execute_tool'
         ) AS t
         LEFT JOIN contracts AS c ON t.TraceId = c.TraceId AND t.AgentName = c.AgentName
     )

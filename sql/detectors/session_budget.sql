@@ -30,8 +30,7 @@ FROM (
         sum(InputTokens + OutputTokens) AS tokens,
         sum(CostUsd) AS cost,
         groupArray(10)(SpanId) AS spans
-    FROM agent_spans
-    WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
+    FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
     GROUP BY SessionId
 )
 WHERE steps > {max_steps:UInt32} OR tokens > {max_tokens:UInt64} OR cost > {max_cost:Float64}

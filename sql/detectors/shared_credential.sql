@@ -17,8 +17,7 @@ SELECT
     toFloat64(uniqExact(AgentName)) AS value,
     groupArray(20)(SpanId) AS evidence,
     '{}' AS details
-FROM agent_spans
-WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-  AND Credential != '' AND AgentName != ''
+FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+  WHERE Credential != '' AND AgentName != ''
 GROUP BY Credential
 HAVING uniqExact(AgentName) > {max_agents:UInt32}

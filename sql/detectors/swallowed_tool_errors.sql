@@ -22,8 +22,7 @@ SELECT
 FROM (
     SELECT *, Operation = 'execute_tool' AND (IsError = 1 OR ResultIsError = 1 OR has(ResultFlags, 'error_payload'))
         AS failed
-    FROM agent_spans
-    WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
+    FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
 )
 GROUP BY TraceId
 HAVING countIf(failed) > 0 AND countIf(Operation = 'invoke_agent') > 0 AND countIf(Operation = 'invoke_agent'

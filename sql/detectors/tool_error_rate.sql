@@ -21,8 +21,8 @@ WITH
                groupArrayIf(20)(SpanId, IsError = 1 OR ResultIsError = 1 OR has(ResultFlags, 'error_payload'))
                    AS spans,
                any(ServiceName) AS service, any(AgentName) AS agent
-        FROM agent_spans
-        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)} AND Operation = 'execute_tool'
+        FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+        WHERE Operation = 'execute_tool'
         GROUP BY ToolName
     )
 SELECT

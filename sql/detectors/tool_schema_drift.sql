@@ -27,9 +27,8 @@ WITH
         SELECT ToolName, ResultShape, count() AS n, groupArray(20)(SpanId) AS spans, any(ServiceName) AS service,
                any(AgentName) AS agent, any(SessionId) AS session, any(TraceId) AS trace,
                min(Timestamp) AS first_call, max(Timestamp) AS last_call
-        FROM agent_spans
-        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-          AND Operation = 'execute_tool' AND ResultShape != ''
+        FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+          WHERE Operation = 'execute_tool' AND ResultShape != ''
         GROUP BY ToolName, ResultShape
     ),
     references AS (

@@ -24,7 +24,6 @@ SELECT
     1.0 AS value,
     [SpanId] AS evidence,
     toJSONString(map('credential', Credential, 'step', toString(StepIndex))) AS details
-FROM agent_spans
-WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-  AND Operation = 'execute_tool' AND Irreversible = 1 AND Approved = 0
+FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+  WHERE Operation = 'execute_tool' AND Irreversible = 1 AND Approved = 0
   AND SpanId NOT IN (SELECT SpanId FROM blocked)

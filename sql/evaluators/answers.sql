@@ -1,31 +1,40 @@
 -- name: answers
--- description: Answers to evaluate in [since, until): the output of each outermost invoke_agent span, or, in a
---    trace without one, of its last LLM call; with the trace's tool results and recorded sources (the answer's
---    evidence). Which span is an agent, an LLM call or a tool, its agent, session, goal and whether a tool
---    failed come from agent_spans (normalised once, by agent_spans_mv, for every convention: GenAI, OpenInference,
---    Traceloop); only the text is read from otel_traces, the first non-empty of each convention's attribute.
+-- description: Answers to evaluate in [since, until): the final answer of each outermost agent run, or, in a trace
+--    without one, of its last LLM call; with the tool results and recorded sources of that trace (the answer's
+--    evidence). What is a run, an LLM call or a tool, and whose, comes from agent_spans_in (decided once for every
+--    convention and framework); only the text is read from otel_traces, where each convention puts it: GenAI
+--    input/output messages, OpenInference input.value/output.value, Traceloop entity input/output, pydantic-ai's
+--    final_result, the gen_ai.choice and gen_ai.client.inference.operation.details events. A run that records no
+--    answer of its own (the OpenAI Agents SDK, Google ADK) answers with its last LLM call's output, and asks with
+--    that call's input (which carries the tool results inline). A tool that returns the answer itself
+--    (smolagents' final_answer) is not evidence for it.
 --    Skips answers this evaluator already scored; samples deterministically by trace id (sample_per_10k of
 --    10,000) and shards by trace id across workers (shard of shards). Answers the judge failed on come back
---    until max_attempts tries; answers put off for the judge's budget come back when it allows. Batches follow each other by the cursor
---    (after_ts, after_trace, after_span). An answer already scored inline by a guard (agentwatch.evaluation.*
---    attributes) comes with those scores, so it is not scored again; agentwatch.content.capture comes along so a
---    skipped answer can say whether capture was off.
+--    until max_attempts tries; answers put off for the judge's budget come back when it allows. Batches follow
+--    each other by the cursor (after_ts, after_trace, after_span). An answer already scored inline by a guard
+--    (agentwatch.evaluation.* attributes) comes with those scores, so it is not scored again;
+--    agentwatch.content.capture comes along so a skipped answer can say whether capture was off.
 WITH
-    spans AS (
-        SELECT TraceId, SpanId, ParentSpanId, Timestamp, ServiceName, Operation AS op, AgentName, SessionId, Goal,
-               ToolName, IsError OR ResultIsError AS failed
-        FROM agent_spans
-        WHERE Timestamp >= {since:DateTime64(9)} - INTERVAL 1 HOUR AND Timestamp < {until:DateTime64(9)}
-          AND Operation IN ('invoke_agent', 'chat', 'execute_tool')
+    -- the window's runs, LLM calls and tools, resolved once (a scalar subquery is computed once per query; the
+    -- CTEs below read it many times, and agent_spans_in walks the traces' span trees each time it is read)
+    (
+        SELECT groupArray((TraceId, SpanId, Timestamp, ServiceName, Operation, AgentName, SessionId, Goal, ToolName,
+                           IsError OR ResultIsError, RunSpanId, RunDepth))
+        FROM agent_spans_in(start = {since:DateTime64(9)} - INTERVAL 1 HOUR, end = {until:DateTime64(9)})
+        WHERE Operation IN ('invoke_agent', 'chat', 'execute_tool')
           AND cityHash64(TraceId) % 10000 < {sample_per_10k:UInt32}
           AND cityHash64(TraceId) % {shards:UInt32} = {shard:UInt32}
+    ) AS resolved,
+    spans AS (
+        SELECT s.1 AS TraceId, s.2 AS SpanId, s.3 AS Timestamp, s.4 AS ServiceName, s.5 AS op, s.6 AS AgentName,
+               s.7 AS SessionId, s.8 AS Goal, s.9 AS ToolName, s.10 AS failed, s.11 AS RunSpanId, s.12 AS RunDepth
+        FROM (SELECT arrayJoin(resolved) AS s)
     ),
-    agent_ids AS (SELECT SpanId FROM spans WHERE op = 'invoke_agent'),
     traces_with_agents AS (SELECT DISTINCT TraceId FROM spans WHERE op = 'invoke_agent'),
     candidates AS (
         SELECT TraceId, SpanId, Timestamp, ServiceName, AgentName AS agent, SessionId AS session, Goal AS goal
         FROM spans
-        WHERE op = 'invoke_agent' AND ParentSpanId NOT IN (SELECT SpanId FROM agent_ids)
+        WHERE op = 'invoke_agent' AND RunDepth = 1
         UNION ALL
         SELECT TraceId, argMax(SpanId, Timestamp), max(Timestamp), any(ServiceName), argMax(AgentName, Timestamp),
                argMax(SessionId, Timestamp), argMax(Goal, Timestamp)
@@ -47,21 +56,58 @@ WITH
         LIMIT {limit:UInt32}
     ),
     texts AS (
-        SELECT TraceId, SpanId, SpanAttributes AS a, Events.Timestamp AS event_ts, Events.Attributes AS event_attrs,
-               Events.Name AS event_names
+        SELECT TraceId, SpanId, SpanAttributes AS a,
+               arrayMap((n, m) -> if(n IN ('gen_ai.choice', 'gen_ai.assistant.message'), m['message'] || m['content'],
+                                     m['gen_ai.output.messages']), Events.Name, Events.Attributes) AS event_out,
+               arrayMap((n, m) -> if(n IN ('gen_ai.user.message'), m['content'], m['gen_ai.input.messages']),
+                        Events.Name, Events.Attributes) AS event_in,
+               Events.Timestamp AS event_ts, Events.Attributes AS event_attrs, Events.Name AS event_names
         FROM otel_traces
         WHERE Timestamp >= {since:DateTime64(9)} - INTERVAL 1 HOUR AND Timestamp < {until:DateTime64(9)}
           AND TraceId IN (SELECT TraceId FROM todo)
     ),
+    said AS (
+        SELECT TraceId, SpanId,
+               arrayFirst(x -> x != '', [a['gen_ai.input.messages'], a['input.value'], a['traceloop.entity.input'],
+                                         a['gen_ai.prompt.0.content'], a['llm.input_messages.0.message.content'],
+                                         arrayFirst(x -> x != '', event_in)]) AS input,
+               arrayFirst(x -> x != '', [a['gen_ai.output.messages'], a['final_result'], a['output.value'],
+                                         a['traceloop.entity.output'], a['gen_ai.completion.0.content'],
+                                         a['llm.output_messages.0.message.content'],
+                                         arrayLast(x -> x != '', event_out)]) AS output,
+               mapFilter((k, v) -> startsWith(k, 'agentwatch.evaluation.') OR k = 'agentwatch.content.capture', a)
+                   AS inline
+        FROM texts
+    ),
+    last_calls AS (
+        SELECT s.RunSpanId AS run, s.TraceId AS TraceId, argMax(x.input, s.Timestamp) AS input,
+               argMax(x.output, s.Timestamp) AS output
+        FROM spans AS s
+        INNER JOIN said AS x ON x.TraceId = s.TraceId AND x.SpanId = s.SpanId
+        WHERE s.op = 'chat' AND s.RunSpanId != '' AND s.TraceId IN (SELECT TraceId FROM todo)
+        GROUP BY s.TraceId, s.RunSpanId
+    ),
+    answered AS (
+        SELECT t.*, if(x.output != '', x.input, l.input) AS input, if(x.output != '', x.output, l.output) AS output,
+               x.inline AS inline
+        FROM todo AS t
+        LEFT JOIN said AS x ON x.TraceId = t.TraceId AND x.SpanId = t.SpanId
+        LEFT JOIN last_calls AS l ON l.TraceId = t.TraceId AND l.run = t.SpanId
+    ),
     evidence AS (
         SELECT s.TraceId AS TraceId,
-               groupArray((toString(s.Timestamp), 'tool', s.ToolName,
-                           arrayFirst(x -> x != '', [t.a['gen_ai.tool.call.result'], t.a['output.value'],
-                                                     t.a['traceloop.entity.output']]),
-                           s.failed)) AS tools
+               groupArray((toString(s.Timestamp), 'tool', s.ToolName, x.output, s.failed)) AS tools
         FROM spans AS s
-        INNER JOIN texts AS t ON t.TraceId = s.TraceId AND t.SpanId = s.SpanId
-        WHERE s.op = 'execute_tool' AND s.TraceId IN (SELECT TraceId FROM todo)
+        INNER JOIN (
+            SELECT TraceId, SpanId,
+                   arrayFirst(x -> x != '', [a['gen_ai.tool.call.result'], a['output.value'],
+                                             a['traceloop.entity.output'], arrayLast(x -> x != '', event_out)]) AS raw,
+                   -- a LangChain ToolMessage (LangGraph under OpenInference) holds the result in data.content
+                   if(JSONExtractString(raw, 'type') = 'tool' AND JSONHas(raw, 'data', 'content'),
+                      JSONExtractString(raw, 'data', 'content'), raw) AS output
+            FROM texts
+        ) AS x ON x.TraceId = s.TraceId AND x.SpanId = s.SpanId
+        WHERE s.op = 'execute_tool' AND s.TraceId IN (SELECT TraceId FROM todo) AND s.ToolName != 'final_answer'
         GROUP BY s.TraceId
     ),
     documents AS (
@@ -72,16 +118,10 @@ WITH
         WHERE e.3 = 'agentwatch.sources' AND e.2['agentwatch.sources.content'] != ''
         GROUP BY TraceId
     )
-SELECT t.TraceId, t.SpanId, t.Timestamp, t.ServiceName, t.agent, t.session,
-       arrayFirst(x -> x != '', [c.a['gen_ai.input.messages'], c.a['input.value'], c.a['traceloop.entity.input'],
-                                 c.a['gen_ai.prompt.0.content'], c.a['llm.input_messages.0.message.content']]),
-       arrayFirst(x -> x != '', [c.a['gen_ai.output.messages'], c.a['output.value'], c.a['traceloop.entity.output'],
-                                 c.a['gen_ai.completion.0.content'], c.a['llm.output_messages.0.message.content']]),
-       arrayConcat(e.tools, d.docs) AS sources,
-       mapFilter((k, v) -> startsWith(k, 'agentwatch.evaluation.') OR k = 'agentwatch.content.capture', c.a) AS inline,
-       t.goal
-FROM todo AS t
-LEFT JOIN texts AS c ON c.TraceId = t.TraceId AND c.SpanId = t.SpanId
+SELECT t.TraceId, t.SpanId, t.Timestamp, t.ServiceName, t.agent, t.session, t.input, t.output,
+       arrayConcat(arrayFilter(x -> x.4 != t.output, e.tools), d.docs) AS sources,
+       t.inline, t.goal
+FROM answered AS t
 LEFT JOIN evidence AS e ON e.TraceId = t.TraceId
 LEFT JOIN documents AS d ON d.TraceId = t.TraceId
 ORDER BY t.Timestamp, t.TraceId, t.SpanId

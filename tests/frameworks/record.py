@@ -51,6 +51,7 @@ class Framework:
     packages: tuple[str, ...]  # whose versions the fixture records
     env: dict[str, str] = field(default_factory=dict)
     final_answer_tool: bool = False  # the framework ends a run by calling a final_answer tool
+    program: str = ""  # agents/<program>_agent.py; the name if empty
 
 
 FRAMEWORKS = {
@@ -84,14 +85,25 @@ FRAMEWORKS = {
             ("strands-agents[openai,otel]==1.62.0", "opentelemetry-exporter-otlp-proto-http"),
             ("framework", "framework+oneline"),
             ("strands-agents", "openai"),
+        ),
+        Framework(  # the same, with the GenAI conventions' latest: content in operation.details events
+            "strands_semconv",
+            ("strands-agents[openai,otel]==1.62.0", "opentelemetry-exporter-otlp-proto-http"),
+            ("framework",),
+            ("strands-agents", "openai"),
             env={"OTEL_SEMCONV_STABILITY_OPT_IN": "gen_ai_latest_experimental"},
+            program="strands",
         ),
         Framework(
             "google_adk",
             ("google-adk==2.13.0", "litellm==1.110.2", "opentelemetry-exporter-otlp-proto-http"),
             ("framework", "framework+oneline"),
             ("google-adk", "litellm", "openai"),
-            env={"ADK_CAPTURE_MESSAGE_CONTENT_IN_SPANS": "true"},
+            # content on, as ADK documents it (SPAN_ONLY is also what agentwatch's own processes then read)
+            env={
+                "OTEL_SEMCONV_STABILITY_OPT_IN": "gen_ai_latest_experimental",
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_ONLY",
+            },
         ),
         Framework(
             "smolagents",
@@ -142,8 +154,8 @@ def scenario() -> str:
     )
 
 
-def record(framework: Framework, python: Path, mode: str) -> Path:
-    program = HERE / "agents" / f"{framework.name}_agent.py"
+def record(framework: Framework, python: Path, mode: str, out: Path = FIXTURES) -> Path:
+    program = HERE / "agents" / f"{framework.program or framework.name}_agent.py"
     with LLMServer(responder(framework)) as llm, Sink() as sink:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTWATCH_", "AW_"))},
@@ -182,10 +194,17 @@ def record(framework: Framework, python: Path, mode: str) -> Path:
         "answers": answers,
         "requests": [{"content_type": ctype, "body": base64.b64encode(body).decode()} for _, ctype, body in bodies],
     }
-    FIXTURES.mkdir(parents=True, exist_ok=True)
-    out = FIXTURES / f"{framework.name}.{mode}.json.gz"
-    out.write_bytes(gzip.compress((json.dumps(fixture, indent=1) + "\n").encode(), mtime=0))
-    return out
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{framework.name}.{mode}.json.gz"
+    path.write_bytes(gzip.compress((json.dumps(fixture, indent=1) + "\n").encode(), mtime=0))
+    return path
+
+
+def venvs(chosen: list[Framework], root: Path, *, fresh: bool = False) -> dict[str, Path]:
+    """Each framework's interpreter, its venv made (pins, then this checkout) if missing."""
+    return prepare(
+        [Env(fw.name, fw.requirements, constrained=False, checkout=True) for fw in chosen], root, fresh=fresh
+    )
 
 
 def main() -> None:
@@ -196,8 +215,7 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="make the venvs anew")
     args = parser.parse_args()
     chosen = [FRAMEWORKS[name] for name in (args.frameworks or FRAMEWORKS)]
-    envs = [Env(fw.name, fw.requirements, constrained=False, checkout=True) for fw in chosen]
-    pythons = prepare(envs, args.root, fresh=args.fresh)
+    pythons = venvs(chosen, args.root, fresh=args.fresh)
     for fw in chosen:
         for mode in fw.modes:
             if args.modes and mode not in args.modes:
