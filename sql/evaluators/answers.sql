@@ -1,7 +1,7 @@
 -- name: answers
 -- description: Answers to evaluate in [since, until): the final answer of each outermost agent run, or, in a trace
---    without one, of its last LLM call; with the tool results and recorded sources of that trace (the answer's
---    evidence). What is a run, an LLM call or a tool, and whose, comes from agent_spans_in (decided once for every
+--    without one, of its last LLM call; with the tool results of that run (of the trace, without runs) and the
+--    trace's recorded sources (the answer's evidence). What is a run, an LLM call or a tool, and whose, comes from agent_spans_in (decided once for every
 --    convention and framework); only the text is read from otel_traces, where each convention puts it: GenAI
 --    input/output messages, OpenInference input.value/output.value, Traceloop entity input/output, pydantic-ai's
 --    final_result, the gen_ai.choice and gen_ai.client.inference.operation.details events. A run that records no
@@ -19,7 +19,7 @@ WITH
     -- CTEs below read it many times, and agent_spans_in walks the traces' span trees each time it is read)
     (
         SELECT groupArray((TraceId, SpanId, Timestamp, ServiceName, Operation, AgentName, SessionId, Goal, ToolName,
-                           IsError OR ResultIsError, RunSpanId, RunDepth))
+                           IsError OR ResultIsError, RunSpanId, RunDepth, TopRunSpanId))
         FROM agent_spans_in(start = {since:DateTime64(9)} - INTERVAL 1 HOUR, end = {until:DateTime64(9)})
         WHERE Operation IN ('invoke_agent', 'chat', 'execute_tool')
           AND cityHash64(TraceId) % 10000 < {sample_per_10k:UInt32}
@@ -27,17 +27,19 @@ WITH
     ) AS resolved,
     spans AS (
         SELECT s.1 AS TraceId, s.2 AS SpanId, s.3 AS Timestamp, s.4 AS ServiceName, s.5 AS op, s.6 AS AgentName,
-               s.7 AS SessionId, s.8 AS Goal, s.9 AS ToolName, s.10 AS failed, s.11 AS RunSpanId, s.12 AS RunDepth
+               s.7 AS SessionId, s.8 AS Goal, s.9 AS ToolName, s.10 AS failed, s.11 AS RunSpanId, s.12 AS RunDepth,
+               s.13 AS TopRunSpanId
         FROM (SELECT arrayJoin(resolved) AS s)
     ),
     traces_with_agents AS (SELECT DISTINCT TraceId FROM spans WHERE op = 'invoke_agent'),
     candidates AS (
-        SELECT TraceId, SpanId, Timestamp, ServiceName, AgentName AS agent, SessionId AS session, Goal AS goal
+        SELECT TraceId, SpanId, Timestamp, ServiceName, AgentName AS agent, SessionId AS session, Goal AS goal,
+               SpanId AS run
         FROM spans
         WHERE op = 'invoke_agent' AND RunDepth = 1
         UNION ALL
         SELECT TraceId, argMax(SpanId, Timestamp), max(Timestamp), any(ServiceName), argMax(AgentName, Timestamp),
-               argMax(SessionId, Timestamp), argMax(Goal, Timestamp)
+               argMax(SessionId, Timestamp), argMax(Goal, Timestamp), ''
         FROM spans
         WHERE op = 'chat' AND TraceId NOT IN (SELECT TraceId FROM traces_with_agents)
         GROUP BY TraceId
@@ -95,7 +97,7 @@ WITH
         LEFT JOIN last_calls AS l ON l.TraceId = t.TraceId AND l.run = t.SpanId
     ),
     evidence AS (
-        SELECT s.TraceId AS TraceId,
+        SELECT s.TraceId AS TraceId, s.TopRunSpanId AS run,
                groupArray((toString(s.Timestamp), 'tool', s.ToolName, x.output, s.failed)) AS tools
         FROM spans AS s
         INNER JOIN (
@@ -108,7 +110,7 @@ WITH
             FROM texts
         ) AS x ON x.TraceId = s.TraceId AND x.SpanId = s.SpanId
         WHERE s.op = 'execute_tool' AND s.TraceId IN (SELECT TraceId FROM todo) AND s.ToolName != 'final_answer'
-        GROUP BY s.TraceId
+        GROUP BY s.TraceId, s.TopRunSpanId
     ),
     documents AS (
         SELECT TraceId, groupArray((toString(e.1), 'document', 'sources', e.2['agentwatch.sources.content'], false))
@@ -122,6 +124,6 @@ SELECT t.TraceId, t.SpanId, t.Timestamp, t.ServiceName, t.agent, t.session, t.in
        arrayConcat(arrayFilter(x -> x.4 != t.output, e.tools), d.docs) AS sources,
        t.inline, t.goal
 FROM answered AS t
-LEFT JOIN evidence AS e ON e.TraceId = t.TraceId
+LEFT JOIN evidence AS e ON e.TraceId = t.TraceId AND e.run = t.run
 LEFT JOIN documents AS d ON d.TraceId = t.TraceId
 ORDER BY t.Timestamp, t.TraceId, t.SpanId

@@ -6,7 +6,7 @@
 --      a run; one that does not (LangGraph's graph, smolagents' "<name>.run", a root chain) is a run only in a
 --      trace without named agents and outside any run. Other agent spans (a LangGraph node called "agent", the
 --      OpenAI Agents SDK's "Agent workflow") are steps of the run around them. IsRun, RunSpanId, RunDepth
---      (1 for an outermost run) say where a span stands.
+--      (1 for an outermost run) and TopRunSpanId (its outermost run) say where a span stands.
 --    - Identity flows down: a span takes its run's agent name, and its parent's session unless it names one.
 --    - Operation is the meaning: chat for every LLM call (generate_content, OpenInference LLM …), execute_tool,
 --      invoke_agent for runs only, step for chains, graph nodes and loop cycles; OperationName keeps the original.
@@ -35,6 +35,7 @@ WITH RECURSIVE
         SELECT TraceId, SpanId, Kind,
                Kind = 'agent' AND (AgentNamed OR NOT trace_named) AS is_run,
                if(is_run, SpanId, '') AS run_span,
+               run_span AS top_run,
                AgentName AS run_agent,
                SessionId AS session,
                toUInt32(is_run) AS run_depth,
@@ -46,6 +47,7 @@ WITH RECURSIVE
                c.Kind = 'agent' AND NOT (p.in_llm OR p.Kind = 'llm')
                    AND (c.AgentNamed OR (NOT c.trace_named AND p.run_span = '')) AS is_run,
                if(is_run, c.SpanId, p.run_span),
+               if(p.top_run != '', p.top_run, if(is_run, c.SpanId, '')),
                if(is_run OR p.run_span = '', c.AgentName, p.run_agent),
                if(c.SessionNamed OR p.session = '', c.SessionId, p.session),
                p.run_depth + toUInt32(is_run),
@@ -68,6 +70,7 @@ SELECT
     s.Operation AS OperationName,
     w.is_run AS IsRun,
     w.run_span AS RunSpanId,
+    w.top_run AS TopRunSpanId,
     w.run_depth AS RunDepth
 FROM {{database}}.agent_spans AS s
 LEFT JOIN walk AS w ON w.TraceId = s.TraceId AND w.SpanId = s.SpanId

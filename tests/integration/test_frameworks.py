@@ -5,6 +5,7 @@ answers are evaluated against the run's tool results, and the detectors and the 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import tempfile
 from pathlib import Path
@@ -58,7 +59,11 @@ def live_recordings(tmp_path_factory) -> Path:
     from ..frameworks import record
 
     chosen = [record.FRAMEWORKS[name] for name in LIVE]
-    pythons = record.venvs(chosen, Path(tempfile.gettempdir()) / "agentwatch-frameworks")
+    root = Path(tempfile.gettempdir()) / "agentwatch-frameworks"
+    root.mkdir(exist_ok=True)
+    with (root / ".lock").open("w") as lock:  # test workers share the venvs: one makes them, the others wait
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pythons = record.venvs(chosen, root)
     out = tmp_path_factory.mktemp("live-frameworks")
     for framework in chosen:
         record.record(framework, pythons[framework.name], "framework", out)
@@ -111,6 +116,8 @@ def _runs_and_calls(replayed, store) -> None:
         window,
     ).result_rows[0][0]
     assert calls == fixture["llm_calls"]
+    stored = store.query("SELECT count() FROM agent_spans WHERE Kind = 'llm'").result_rows[0][0]
+    assert stored == fixture["llm_calls"], "the one line beside a framework records no second span for a call"
     anonymous = store.query(
         "SELECT count() FROM agent_spans_in(start = {s:DateTime64(9)}, end = {e:DateTime64(9)}) "
         "WHERE Operation IN ('chat', 'execute_tool') AND AgentName != {a:String}",
@@ -153,5 +160,7 @@ def _answers_findings_audit(replayed, store) -> None:
 
     audit = run_audit(store, start=start, end=end + dt.timedelta(seconds=1))
     assert [a.agent for a in audit.agents] == [agent]
+    answers = next(a for a in audit.agents[0].answers if a.question.key == "answers")
+    assert answers.verdict != "unknown", answers  # its answers were evaluated
     document = json.loads(render(audit, "json"), parse_constant=lambda bare: pytest.fail(f"{bare} is not JSON"))
     assert document["agents"][0]["agent"] == agent

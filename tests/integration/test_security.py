@@ -59,6 +59,9 @@ def served(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
     env.update(AGENTWATCH_STORE=f"chdb://{home / 'store'}", AGENTWATCH_SPOOL_DIR=str(home / "spool"))
     env["PYTHONPATH"] = str(Path(__file__).parents[2])
+    # these tests are about what a query may do, not about admission: on a loaded machine four heavy queries wait
+    # longer than the default 1 s for a turn (test_security_round2 tests the queue)
+    env["AGENTWATCH_QUERY_QUEUE_TIMEOUT"] = "60s"
     serve = Serve(env, home)
     yield serve, home
     serve.stop()
