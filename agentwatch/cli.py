@@ -207,7 +207,7 @@ def cmd_detect(args: argparse.Namespace, config: Config) -> int:
     from agentwatch.output import render_rows
 
     try:
-        window, baseline = parse_duration(args.window), parse_duration(args.baseline)
+        window, baseline = parse_duration(args.window, unit=True), parse_duration(args.baseline, unit=True)
     except ValueError as exc:
         raise ConfigError("--window/--baseline", str(exc)) from None
     answer = _operate(
@@ -245,7 +245,7 @@ def cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
     if not (shard.isdigit() and shards.isdigit() and int(shard) < int(shards)):
         raise ConfigError("--shard", f"{args.shard!r} must be I/N with 0 <= I < N")
     try:
-        since_seconds = parse_duration(args.since)
+        since_seconds = parse_duration(args.since, unit=True)
     except ValueError as exc:
         raise ConfigError("--since", str(exc)) from None
     answer = _operate(
@@ -345,7 +345,7 @@ def cmd_alerts_silence(args: argparse.Namespace, config: Config) -> int:
         raise ConfigError("--match", "give at least one label matcher, e.g. --match rule=runaway_loop")
     try:
         until = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(
-            seconds=parse_duration(args.duration)
+            seconds=parse_duration(args.duration, unit=True)
         )
     except ValueError as exc:
         raise ConfigError("--for", str(exc)) from None
@@ -398,7 +398,7 @@ def cmd_audit(args: argparse.Namespace, config: Config) -> int:
     from agentwatch.config import parse_duration
 
     try:
-        window = parse_duration(args.window)
+        window = parse_duration(args.window, unit=True)
     except ValueError as exc:
         raise ConfigError("--window", str(exc)) from None
     if window <= 0:
@@ -432,7 +432,10 @@ def cmd_grafana_preview(args: argparse.Namespace, config: Config) -> int:
     from agentwatch.dashboards.preview import render_dashboards
 
     end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    start = end - dt.timedelta(seconds=parse_duration(args.since))
+    try:
+        start = end - dt.timedelta(seconds=parse_duration(args.since, unit=True))
+    except ValueError as exc:
+        raise ConfigError("--since", str(exc)) from None
     chosen = {"session": args.session} if args.session else {}
     with _open_for_reading(config) as store:
         for path in render_dashboards(store, Path(args.out), start, end, chosen):

@@ -36,11 +36,14 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
-def parse_duration(text: str) -> float:
-    """``'90'``, ``'90s'``, ``'5m'``, ``'1h'``, ``'250ms'`` → seconds."""
+def parse_duration(text: str, *, unit: bool = False) -> float:
+    """``'90'``, ``'90s'``, ``'5m'``, ``'1h'``, ``'250ms'`` → seconds. With ``unit``, a bare number is refused: a
+    command's ``--window 15`` means 15 minutes or days to whoever typed it, never the 15 seconds it would be."""
     match = _DURATION.match(str(text))
     if not match:
         raise ValueError(f"{text!r} is not a duration (e.g. 30s, 5m, 1h)")
+    if unit and match.group(2) is None:
+        raise ValueError(f"{str(text).strip()!r} has no unit (e.g. 15m, 1h, 7d)")
     return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
@@ -451,6 +454,11 @@ class Config:
     )
     # server side
     log_level: str = _setting("AGENTWATCH_LOG_LEVEL", "INFO", "Log level of agentwatch's own logger.", check=_log_level)
+    rules: str = _setting(
+        "AGENTWATCH_RULES",
+        "",
+        "Alert rules file (YAML) for serve, alerts and detect; empty: the shipped rules.",
+    )
 
     @property
     def store_dsn(self) -> StoreDsn:
@@ -561,6 +569,27 @@ def _unknown(values: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
         raise ConfigError(unknown[0], f"is not an agentwatch setting{hint}")
 
 
+_warned: set[tuple[str, str]] = set()
+# AGENTWATCH_* variables agentwatch sets for processes of its own (the demo's fleet), not settings
+_INTERNAL = frozenset({"AGENTWATCH_DEMO_LLM", "AGENTWATCH_DEMO_SEED"})
+
+
+def _warn_unknown_variables(env: Mapping[str, str]) -> None:
+    """An AGENTWATCH_* variable that is no setting is a typo as a rule (AGENTWATCH_COLECTOR_HTTP): ignored, it
+    would leave the setting it meant at its default without a word. Said once per process, with the closest name."""
+    known = {v for f in dataclasses.fields(Config) for v in (f.metadata["env"], *f.metadata["alt"])}
+    for name in sorted(env):
+        if not name.startswith("AGENTWATCH_") or name in known or name in _INTERNAL:
+            continue
+        key = ("unknown variable", name)
+        if key in _warned:
+            continue
+        _warned.add(key)
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        log.warning("agentwatch: %s is not an agentwatch setting%s; it is ignored", name, hint)
+
+
 def configure(*, environ: Mapping[str, str] | None = None, **values: Any) -> Config:
     """Resolve every setting from keywords, then the environment, then defaults; validate; make them current.
 
@@ -571,13 +600,11 @@ def configure(*, environ: Mapping[str, str] | None = None, **values: Any) -> Con
     env = os.environ if environ is None else environ
     fields = _fields()
     _unknown(values, fields)
+    _warn_unknown_variables(env)
     hints = get_type_hints(Config)
     resolved = {name: _resolve(f, hints[name], values, env) for name, f in fields.items()}
     _current = Config(**resolved)
     return _current
-
-
-_warned: set[tuple[str, str]] = set()
 
 
 def configure_agent(*, environ: Mapping[str, str] | None = None, **values: Any) -> Config:
@@ -591,6 +618,7 @@ def configure_agent(*, environ: Mapping[str, str] | None = None, **values: Any) 
     env = os.environ if environ is None else environ
     fields = _fields()
     _unknown(values, fields)
+    _warn_unknown_variables(env)
     hints = get_type_hints(Config)
     resolved: dict[str, Any] = {}
     for name, f in fields.items():

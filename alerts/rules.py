@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agentwatch.alerts.cron import Cron, CronError
-from agentwatch.config import parse_duration
+from agentwatch.config import get_config, parse_duration
 from agentwatch.errors import AgentwatchError, MissingExtraError
 
 __all__ = ["Channel", "Rule", "RuleSet", "RulesError", "load_rules"]
@@ -321,7 +321,7 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
 
 def load_rules(path: str | Path | None = None) -> RuleSet:
     """The rules at ``path`` (or ``AGENTWATCH_RULES``), else the documented default set shipped with agentwatch."""
-    path = path or os.environ.get("AGENTWATCH_RULES") or None
+    path = path or get_config().rules or None
     if path is None:
         text = resources.files("agentwatch.alerts").joinpath("default_rules.yaml").read_text("utf-8")
         return parse_rules(text, "agentwatch/alerts/default_rules.yaml")

@@ -109,3 +109,22 @@ def test_a_read_only_command_on_a_mistyped_store_path_creates_nothing(cli_env, t
     assert done.returncode == 1 and "there is no embedded store at" in done.stderr, done.stderr
     assert "run: agentwatch db init" in done.stderr
     assert not (tmp_path / "no").exists()
+
+
+def test_a_mistyped_agentwatch_variable_is_named_with_the_closest_setting(cli_env):
+    """#34 item 3: AGENTWATCH_COLECTOR_HTTP was ignored without a word (serve fell back to 4318)."""
+    env = {**cli_env, "AGENTWATCH_COLECTOR_HTTP": "127.0.0.1:14318"}
+    out = run(env, "config")
+    assert "AGENTWATCH_COLECTOR_HTTP is not an agentwatch setting (did you mean AGENTWATCH_COLLECTOR_HTTP?)" in (
+        out.stderr
+    )
+    assert out.stderr.count("AGENTWATCH_COLECTOR_HTTP") == 1, "said once"
+
+
+def test_the_rules_file_is_a_setting(cli_env, tmp_path):
+    """#34 item 9: AGENTWATCH_RULES was read outside the settings table, missing from `agentwatch config`."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("channels:\n  log: {type: log}\nrules:\n  - {name: runaway_loop, enabled: false}\n")
+    out = run({**cli_env, "AGENTWATCH_RULES": str(rules)}, "config", "--format", "json")
+    assert str(rules) in out.stdout and "AGENTWATCH_RULES" in out.stdout
+    assert out.stderr == ""

@@ -232,6 +232,9 @@ def test_detect_refuses_what_the_rules_file_refuses(cli_env):
         (["--param", "max_repeat=100"], "has no parameter 'max_repeat' (did you mean 'max_repeats'?)"),
         (["--detector", "runaway_loop", "--param", "max_repeats=many"], "not a valid UInt32"),
         (["--window", "0s"], "window: must be longer than zero"),
+        # #34 item 3: "--window 15" answered (0 rows): 15 seconds, not what anyone means by it
+        (["--window", "15"], "'15' has no unit (e.g. 15m, 1h, 7d)"),
+        (["--baseline", "7"], "'7' has no unit (e.g. 15m, 1h, 7d)"),
     ):
         out = subprocess.run([PYTHON, "-m", "agentwatch", "detect", *args], env=cli_env, capture_output=True, text=True)
         assert out.returncode == 2 and message in out.stderr, out.stderr
