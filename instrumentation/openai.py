@@ -64,13 +64,13 @@ _REQUEST_PARAMS = {
 
 @functools.lru_cache(maxsize=64)
 def provider_name(base_url: str) -> str:
-    """``gen_ai.provider.name`` for an endpoint: a well-known value for known hosts (``openai``,
-    ``azure.ai.openai``, ``groq`` …), otherwise the host itself, which names a self-hosted OpenAI-compatible
-    server better than pretending it is OpenAI."""
+    """``gen_ai.provider.name`` for an endpoint: a well-known value for known hosts (``azure.ai.openai``, ``groq``
+    …), otherwise ``openai``: a self-hosted OpenAI-compatible server (vLLM, a local test server) speaks OpenAI's
+    API, and where it runs is ``server.address``, not a provider."""
     host = (urlsplit(str(base_url)).hostname or "").lower()
     if host.endswith(".openai.azure.com"):
         return "azure.ai.openai"
-    return _KNOWN_PROVIDERS.get(host, host or "openai")
+    return _KNOWN_PROVIDERS.get(host, "openai")
 
 
 def input_messages(messages: Any) -> list[dict[str, Any]]:

@@ -56,7 +56,9 @@ def test_chat_completion_span(spans, client, llm):
     a = span.attributes
     assert span.kind is SpanKind.CLIENT and span.status.status_code is StatusCode.UNSET
     assert a["gen_ai.operation.name"] == "chat"
-    assert a["gen_ai.provider.name"] == "127.0.0.1"
+    # an OpenAI-compatible server speaks openai; where it runs is server.address (#34 item 7: the provider was the
+    # host, "127.0.0.1", so a local server's calls did not count as OpenAI calls anywhere)
+    assert a["gen_ai.provider.name"] == "openai"
     assert a["server.address"] == "127.0.0.1" and a["server.port"] == int(llm.base_url.split(":")[2].split("/")[0])
     assert a["gen_ai.request.model"] == "gpt-4o" and a["gen_ai.response.model"] == "gpt-4o-sim"
     assert a["gen_ai.request.temperature"] == 0.2 and a["gen_ai.request.max_tokens"] == 100
@@ -291,7 +293,8 @@ def test_uninstrumented_after_shutdown(llm):
         ("https://api.openai.com/v1", "openai"),
         ("https://myres.openai.azure.com/openai", "azure.ai.openai"),
         ("https://api.groq.com/openai/v1", "groq"),
-        ("http://vllm.internal:8000/v1", "vllm.internal"),
+        ("http://vllm.internal:8000/v1", "openai"),
+        ("http://127.0.0.1:8000/v1", "openai"),
     ],
 )
 def test_provider_names(url, name):
