@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from hashlib import blake2b
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from agentwatch.config import Config
 from agentwatch.errors import ConfigError, QueryError
@@ -73,6 +75,22 @@ def otlp_structure() -> str:
     )
 
 
+def _schema_settings(store: Store, proto: str) -> dict[str, Any]:
+    """How ClickHouse finds the OTLP schema. A server is sent it as a string (it keeps its copy in its own
+    format_schema_path). The embedded engine would keep that copy in ``__cache__`` under the process's working
+    folder, wherever the collector was started from: it reads it from a file in the store instead."""
+    if not store.dsn.embedded:
+        return {"format_schema_source": "string", "format_schema": proto}
+    folder = Path(store.dsn.path) / "format_schemas"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / f"otlp_traces_{blake2b(proto.encode(), digest_size=6).hexdigest()}.proto"
+    if not path.exists():
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(proto, encoding="utf-8")
+        partial.replace(path)  # whole or not at all: another process may read it meanwhile
+    return {"format_schema": str(path)}
+
+
 class OtlpInserter:
     """Inserts length-delimited ExportTraceServiceRequests into otel_traces."""
 
@@ -81,10 +99,8 @@ class OtlpInserter:
         self.sql = load_sql("ingest/otel_traces_from_otlp")
         self.sql_name = f"sql/{self.sql.name}.sql"
         proto = resources.files("agentwatch.sql").joinpath("ingest/otlp_traces.proto").read_text("utf-8")
-        self.settings = {
-            "format_schema_source": "string",
-            "format_schema": proto,
-            "format_schema_message_name": "TracesData",
+        self.settings = {**_schema_settings(store, proto), "format_schema_message_name": "TracesData"}
+        self.settings |= {
             "input_format_protobuf_oneof_presence": 1,
             # bounded memory per insert: requests are read in blocks of at most 4 MiB and one thread each (the
             # collector runs two writers, so two inserts already share the cores); the spans are mapped in blocks of

@@ -395,3 +395,21 @@ def test_segments_are_bounded_in_bytes_and_freed_memory_is_handed_back(store, tm
         spool.append(b"x" * 1500, 1)  # three records fill a segment past 4 KiB
     assert spool.ready_segments == 2 and spool.pending_spans == 6
     OtlpInserter(store, collector_config(store, tmp_path / "s2")).release_memory()  # the real engine accepts it
+
+
+def test_the_collector_leaves_nothing_in_the_folder_it_runs_from(store, tmp_path, monkeypatch):
+    """#34 item 9: the collector wrote ``__cache__/<hash>.proto`` (ClickHouse's copy of a schema given as a string)
+    into whatever folder it was started from. The embedded store keeps its schema in the store."""
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    with RunningCollector(collector_config(store, tmp_path / "spool"), store) as rc:
+        body = _json_request()
+        body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["startTimeUnixNano"] = str(__import__("time").time_ns())
+        body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["endTimeUnixNano"] = body["resourceSpans"][0][
+            "scopeSpans"
+        ][0]["spans"][0]["startTimeUnixNano"]
+        status, _, _ = post(f"{rc.http_url}/v1/traces", json.dumps(body).encode(), "application/json")
+        assert status == 200
+        wait_for(lambda: count(store) == 1, what="the span")
+    assert list(here.iterdir()) == []
