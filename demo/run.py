@@ -10,6 +10,7 @@ import datetime as dt
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -280,7 +281,8 @@ def run_demo(
         preview = preview_hint(config.store)
         print(
             f"""
-Where to look next (the store is {config.store}; while --keep serves, these go through it):
+Where to look next: the demo's store goes when it ends; `agentwatch demo --keep` keeps it (at {config.store})
+and serves it, for these:
   agentwatch sql --store {config.store} "SELECT Detector, Severity, Summary FROM findings FINAL"
   agentwatch sql --store {config.store} "SELECT SessionId, Operation, ToolName, ResultShape FROM agent_spans \\
       WHERE SessionId = 'demo-schema-drift' ORDER BY Timestamp"
@@ -310,6 +312,16 @@ Where to look next (the store is {config.store}; while --keep serves, these go t
         return 143 if isinstance(stop, Terminated) else 130
     finally:
         _stop(server, loop, hook, starting)
+        _clean_up(work, keep, own_store=store is None)
+
+
+def _clean_up(work: Path, keep: bool, *, own_store: bool) -> None:
+    """The demo's folder (its store, 4-20 MB, and spool) goes when the demo ends, however it ends; with --keep it
+    stays, and the demo says where."""
+    if keep and own_store:
+        print(f"the demo's store stays at {work / 'store'} (rm -r {work} removes it)", file=sys.stderr)
+        return
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def _stop(server: Server, loop: asyncio.AbstractEventLoop, hook: Webhook, starting: Any) -> None:

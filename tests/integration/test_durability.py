@@ -345,9 +345,11 @@ def test_the_demo_stops_cleanly_when_interrupted(tmp_path, cli_env, signum, afte
     traceback, no crash of the engine at exit."""
     from ..conftest import PYTHON
 
+    temp = tmp_path / "temp"
+    temp.mkdir()
     proc = subprocess.Popen(
         [PYTHON, "-m", "agentwatch", "demo"],
-        env=cli_env,
+        env={**cli_env, "TMPDIR": str(temp)},
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -362,6 +364,7 @@ def test_the_demo_stops_cleanly_when_interrupted(tmp_path, cli_env, signum, afte
     finished = proc.returncode in (0, 1)  # the demo was faster than the signal
     assert finished or proc.returncode == (130 if signum == signal.SIGINT else 143), (proc.returncode, stderr)
     assert not [sign for sign in _CRASH_SIGNS if sign in stderr], stderr
+    assert list(temp.iterdir()) == [], "an interrupted demo leaves no store behind (#34 item 9)"
 
 
 @pytest.mark.parametrize("after", [0.3, 4.0])

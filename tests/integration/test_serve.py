@@ -169,15 +169,20 @@ def test_sigterm_mid_stream_then_restart_loses_nothing(cli_env, tmp_path):
     assert CountingExporter.acknowledged + CountingExporter.failed <= sent
 
 
-def test_agentwatch_demo(cli_env):
+def test_agentwatch_demo(cli_env, tmp_path):
+    temp = tmp_path / "temp"
+    temp.mkdir()
     out = subprocess.run(
         [PYTHON, "-m", "agentwatch", "demo", "--timeout", "60"],
-        env=cli_env,
+        env={**cli_env, "TMPDIR": str(temp)},
         capture_output=True,
         text=True,
         timeout=240,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+    # #34 item 9: every run left its 4-20 MB store in the temp folder; it is kept only with --keep
+    assert list(temp.iterdir()) == [], list(temp.iterdir())
+    assert "agentwatch demo --keep" in out.stdout  # and the commands it suggests say how to keep one to look at
     assert "6 of 6 failure modes caught and alerted; 0 finding(s) on healthy sessions" in out.stdout
     assert "\r" not in out.stdout  # redirected: progress as lines, not a pile of carriage returns (observed)
     # it ends with the audit of its fleet: healthy agents ready, each broken one not ready on its own question
