@@ -10,6 +10,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -38,6 +39,31 @@ def _config(args: argparse.Namespace) -> Config:
 def cmd_version(args: argparse.Namespace, config: Config) -> int:
     print(f"agentwatch {__version__}")
     return 0
+
+
+def cmd_llm_server(args: argparse.Namespace, config: Config) -> int:
+    """A scripted model on loopback that speaks OpenAI's and Anthropic's APIs: agentwatch tried without an API key.
+    It answers each request by echoing its last line; SIGTERM or Ctrl-C stops it (exit 0)."""
+    from agentwatch.testing import LLMServer
+
+    if not 0 <= args.port <= 65535:
+        raise ConfigError("--port", f"{args.port} is not a port (0-65535)")
+    try:
+        server = LLMServer(host=args.host, port=args.port).start()
+    except OSError as exc:
+        raise ConfigError("--port", f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    print(
+        f"scripted LLM server: OpenAI base_url {server.base_url}, Anthropic base_url {server.root_url} "
+        "(any model, any API key); Ctrl-C stops it",
+        flush=True,
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except (KeyboardInterrupt, Terminated):
+        return 0
+    finally:
+        server.stop()
 
 
 def cmd_config(args: argparse.Namespace, config: Config) -> int:
@@ -492,6 +518,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("version", help="print the version")
     p.set_defaults(handler=cmd_version)
+
+    p = commands.add_parser(
+        "llm-server", help="a scripted OpenAI/Anthropic-compatible model on loopback: try agentwatch without an API key"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000; 0: any free port)")
+    p.set_defaults(handler=cmd_llm_server)
 
     p = commands.add_parser("config", help="show every setting: environment variable, default, current value")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table", help="output format")

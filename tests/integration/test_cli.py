@@ -1,6 +1,7 @@
 """The agentwatch command in a subprocess, as a user runs it."""
 
 import json
+import signal
 import subprocess
 
 import pytest
@@ -128,3 +129,30 @@ def test_the_rules_file_is_a_setting(cli_env, tmp_path):
     out = run({**cli_env, "AGENTWATCH_RULES": str(rules)}, "config", "--format", "json")
     assert str(rules) in out.stdout and "AGENTWATCH_RULES" in out.stdout
     assert out.stderr == ""
+
+
+def test_the_scripted_llm_server_is_a_command(cli_env):
+    """#34 item 8: the fastest way to try agentwatch without an API key was an in-process test class."""
+    import openai
+
+    from ..conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "agentwatch", "llm-server", "--port", str(port)],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/v1" in line, line
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0)
+        answer = client.chat.completions.create(model="any", messages=[{"role": "user", "content": "hello there"}])
+        assert answer.choices[0].message.content == "You said: hello there"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.communicate()
