@@ -7,6 +7,7 @@ field, and an invalid file never half-loads.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import string
@@ -167,10 +168,14 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
                 source, lines.get("type", line), f"channels.{name}.type", f"{kind!r} is not one of webhook, slack, log"
             )
         url = str(spec.get("url", ""))
-        if url.startswith("${") and url.endswith("}"):
-            url = os.environ.get(url[2:-1], "")
+        variable = url[2:-1] if url.startswith("${") and url.endswith("}") else ""
+        if variable:
+            url = os.environ.get(variable, "")
         if kind != "log" and not url.startswith(("http://", "https://")):
-            raise RulesError(source, lines.get("url", line), f"channels.{name}.url", "needs an http(s) URL")
+            problem = f"${{{variable}}}: {variable} is not set" if variable and not url else "needs an http(s) URL"
+            if variable and url:
+                problem = f"needs an http(s) URL (${{{variable}}} holds something else)"
+            raise RulesError(source, lines.get("url", line), f"channels.{name}.url", problem)
         secret = str(spec.get("secret", ""))
         if secret.startswith("${") and secret.endswith("}"):
             secret = os.environ.get(secret[2:-1], "")
@@ -247,11 +252,18 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
             spec["labels"] = {**defaults["labels"], **labels_given}
         detector = detectors.get(spec.get("detector"))
         if detector is None:
+            asked = spec.get("detector")
+            close = difflib.get_close_matches(str(asked if asked is not None else name), sorted(detectors), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {sorted(detectors)}"
+            if asked is None:  # a rule named after no detector, and naming none
+                raise RulesError(
+                    source,
+                    lines.get("name", line),
+                    f"{where}.name",
+                    f"{name!r} is no detector{hint}; a rule named otherwise says which with detector:",
+                )
             raise RulesError(
-                source,
-                lines.get("detector", line),
-                f"{where}.detector",
-                f"unknown detector {spec.get('detector')!r}; known: {sorted(detectors)}",
+                source, lines.get("detector", line), f"{where}.detector", f"unknown detector {asked!r}{hint}"
             )
         params = spec.get("params") or {}
         if not isinstance(params, dict):

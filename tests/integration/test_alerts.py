@@ -232,6 +232,20 @@ rules:
     ("text", "line", "field", "message"),
     [
         ("rules:\n  - name: x\n    detector: nope\n", 3, "rules[0].detector", "unknown detector 'nope'"),
+        # #34 item 3: a mistyped rule name said "unknown detector None", with no did-you-mean
+        (
+            "rules:\n  - name: runaway_lop\n",
+            2,
+            "rules[0].name",
+            "'runaway_lop' is no detector (did you mean 'runaway_loop'?)",
+        ),
+        ("rules:\n  - name: x\n    detector: runaway_lop\n", 3, "rules[0].detector", "(did you mean 'runaway_loop'?)"),
+        (
+            "channels:\n  hook: {type: webhook, url: '${AW_TEST_UNSET_HOOK_URL}'}\n",
+            2,
+            "channels.hook.url",
+            "AW_TEST_UNSET_HOOK_URL is not set",
+        ),
         (
             "rules:\n  - name: x\n    detector: runaway_loop\n    schedule: '61 * * * *'\n",
             4,
