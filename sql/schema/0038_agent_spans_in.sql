@@ -15,21 +15,27 @@
 --    Ancestors are looked up to a day before start (a run started before the window still owns its spans).
 CREATE VIEW IF NOT EXISTS {{database}}.agent_spans_in{{on_cluster}} AS
 WITH RECURSIVE
-    window_traces AS (
-        SELECT DISTINCT TraceId FROM {{database}}.agent_spans
-        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-    ),
-    unique_spans AS (
-        SELECT TraceId, SpanId, any(ParentSpanId) AS ParentSpanId, any(Kind) AS Kind, any(AgentName) AS AgentName,
-               max(AgentNamed) AS AgentNamed, any(SessionId) AS SessionId, max(SessionNamed) AS SessionNamed
-        FROM {{database}}.agent_spans
-        WHERE TraceId IN window_traces
-          AND Timestamp >= {start:DateTime64(9)} - INTERVAL 1 DAY AND Timestamp < {end:DateTime64(9)}
-        GROUP BY TraceId, SpanId
-    ),
+    -- the window traces' spans, once: read into one array by a scalar subquery (computed once per query), because
+    -- the walk below reads them at every level of the tree and a plain CTE would scan agent_spans each time
+    (
+        SELECT groupArray((TraceId, SpanId, ParentSpanId, Kind, AgentName, AgentNamed, SessionId, SessionNamed,
+                           trace_named))
+        FROM (
+            SELECT *, max(Kind = 'agent' AND AgentNamed) OVER (PARTITION BY TraceId) AS trace_named
+            FROM (
+                SELECT DISTINCT TraceId, SpanId, ParentSpanId, Kind, AgentName, AgentNamed, SessionId, SessionNamed
+                FROM {{database}}.agent_spans
+                WHERE TraceId IN (
+                        SELECT TraceId FROM {{database}}.agent_spans
+                        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)})
+                  AND Timestamp >= {start:DateTime64(9)} - INTERVAL 1 DAY AND Timestamp < {end:DateTime64(9)}
+            )
+        )
+    ) AS window_spans,
     tree AS (
-        SELECT *, max(Kind = 'agent' AND AgentNamed) OVER (PARTITION BY TraceId) AS trace_named
-        FROM unique_spans
+        SELECT s.1 AS TraceId, s.2 AS SpanId, s.3 AS ParentSpanId, s.4 AS Kind, s.5 AS AgentName, s.6 AS AgentNamed,
+               s.7 AS SessionId, s.8 AS SessionNamed, s.9 AS trace_named
+        FROM (SELECT arrayJoin(window_spans) AS s)
     ),
     walk AS (
         SELECT TraceId, SpanId, Kind,
