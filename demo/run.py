@@ -187,8 +187,15 @@ def run_demo(
                 AGENTWATCH_DEMO_SEED=str(seed),
             )
             print("running the agent fleet (import agentwatch.auto, a simulated LLM, real tools)…", file=out)
+            # started in the demo's own folder: `python -m` puts the working folder first on sys.path, and a
+            # checkout named agentwatch there (working from the folder that holds it) would be imported instead
             fleet = subprocess.run(
-                [sys.executable, "-m", "agentwatch.demo.fleet"], env=env, capture_output=True, text=True, timeout=120
+                [sys.executable, "-m", "agentwatch.demo.fleet"],
+                env=env,
+                cwd=work,
+                capture_output=True,
+                text=True,
+                timeout=120,
             )
             if fleet.returncode != 0:
                 print(f"the fleet failed:\n{fleet.stderr}", file=out)

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
@@ -21,7 +22,7 @@ from agentwatch.demo.scenarios import SCENARIOS
 from agentwatch.detectors import load_detectors
 from agentwatch.testing import LLMServer
 
-from ..conftest import PYTHON, free_port
+from ..conftest import PYTHON, ROOT, free_port
 from .running import start_agentwatch, wait_for
 
 
@@ -172,9 +173,14 @@ def test_sigterm_mid_stream_then_restart_loses_nothing(cli_env, tmp_path):
 def test_agentwatch_demo(cli_env, tmp_path):
     temp = tmp_path / "temp"
     temp.mkdir()
+    # #34 item 1: run from the folder that holds a checkout named agentwatch (clone into ~/src/agentwatch, work from
+    # ~/src), the fleet imported the checkout as a namespace package: "module 'agentwatch' has no attribute 'Budget'"
+    (tmp_path / "agentwatch").symlink_to(ROOT, target_is_directory=True)
     out = subprocess.run(
-        [PYTHON, "-m", "agentwatch", "demo", "--timeout", "60"],
-        env={**cli_env, "TMPDIR": str(temp)},
+        [str(Path(PYTHON).parent / "agentwatch"), "demo", "--timeout", "60"],
+        # as installed, not through the tests' PYTHONPATH (which would put the real package ahead of the checkout)
+        env={**{k: v for k, v in cli_env.items() if k != "PYTHONPATH"}, "TMPDIR": str(temp)},
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=240,
