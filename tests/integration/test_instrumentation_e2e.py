@@ -90,7 +90,7 @@ def test_import_agentwatch_auto_end_to_end(store, tmp_path):
     assert (chat["StepIndex"], chat["AgentName"], chat["Provider"], chat["RequestModel"]) == (
         3,
         "support",
-        "127.0.0.1",
+        "openai",  # an OpenAI-compatible server speaks openai; its address is server.address
         "gpt-4o",
     )
     assert chat["HasTokens"] == 1
