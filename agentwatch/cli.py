@@ -382,7 +382,22 @@ def cmd_alerts_silence(args: argparse.Namespace, config: Config) -> int:
         "alerts_silence",
         {"matchers": matchers, "until": until.isoformat(), "comment": args.comment or "", "rules": rules},
     )
-    print(f"silence {answer['id']}: alerts matching {matchers} are not notified until {until.isoformat()}Z")
+    print(
+        f"silence {answer['id']}: alerts matching {matchers} are not notified until {until.isoformat()}Z "
+        f"({answer.get('matching', 0)} firing now; lift it with: agentwatch alerts unsilence {answer['id']})"
+    )
+    return 0
+
+
+def cmd_alerts_unsilence(args: argparse.Namespace, config: Config) -> int:
+    rules = str(Path(args.rules).resolve()) if args.rules else None
+    answer = _operate(config, "alerts_unsilence", {"id": args.id, "rules": rules})
+    if not answer["lifted"]:
+        print(
+            f"agentwatch: no silence {args.id!r} is on (agentwatch alerts list shows those that are)", file=sys.stderr
+        )
+        return 1
+    print(f"silence {args.id} lifted: its alerts are notified again")
     return 0
 
 
@@ -600,6 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("run", cmd_alerts_run, "run every rule once and deliver notifications"),
         ("list", cmd_alerts_list, "rules, their last and next run, and their alerts"),
         ("silence", cmd_alerts_silence, "stop notifications for alerts matching labels"),
+        ("unsilence", cmd_alerts_unsilence, "lift a silence before it ends (its id: agentwatch alerts list)"),
     ):
         p = alert_commands.add_parser(name, help=text)
         p.add_argument("--rules", help="rules file (env AGENTWATCH_RULES; default: the shipped rules)")
@@ -608,6 +624,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--match", action="append", metavar="LABEL=VALUE", help="label matcher (repeatable)")
             p.add_argument("--for", dest="duration", default="2h", help="how long (e.g. 30m, 2h, 1d)")
             p.add_argument("--comment", help="why")
+        if name == "unsilence":
+            p.add_argument("id", help="the silence's id")
         _store_options(p)
         p.set_defaults(handler=handler)
     alerts.set_defaults(handler=lambda a, c: (alerts.print_help(), 2)[1])

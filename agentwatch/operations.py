@@ -83,10 +83,17 @@ def alerts_silence(store: Store, request: dict[str, Any]) -> dict[str, Any]:
     from agentwatch.alerts import AlertEngine, load_rules
 
     until = dt.datetime.fromisoformat(request["until"])
-    silence = AlertEngine(store, load_rules(request.get("rules"))).silence(
-        dict(request["matchers"]), until, request.get("comment", "")
-    )
-    return {"id": silence, "until": until.isoformat()}
+    engine = AlertEngine(store, load_rules(request.get("rules")))
+    matchers = dict(request["matchers"])
+    silence = engine.silence(matchers, until, request.get("comment", ""))
+    return {"id": silence, "until": until.isoformat(), "matching": engine.matching(matchers)}
+
+
+def alerts_unsilence(store: Store, request: dict[str, Any]) -> dict[str, Any]:
+    from agentwatch.alerts import AlertEngine, load_rules
+
+    lifted = AlertEngine(store, load_rules(request.get("rules"))).unsilence(str(request["id"]))
+    return {"id": request["id"], "lifted": lifted}
 
 
 def evaluate(store: Store, request: dict[str, Any]) -> dict[str, Any]:
@@ -123,6 +130,7 @@ OPERATIONS: dict[str, Callable[[Store, dict[str, Any]], dict[str, Any]]] = {
     "detect": detect,
     "alerts_run": alerts_run,
     "alerts_silence": alerts_silence,
+    "alerts_unsilence": alerts_unsilence,
     "evaluate": evaluate,
 }
 

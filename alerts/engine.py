@@ -4,6 +4,7 @@ only after the repeat interval; silences; delivery through an outbox so restarts
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import logging
 import time
 import uuid
@@ -14,6 +15,7 @@ from typing import Any
 from agentwatch.alerts.publishers import DeliveryError, Notification, deliver
 from agentwatch.alerts.rules import Rule, RuleSet
 from agentwatch.detectors import Finding, run_detectors
+from agentwatch.errors import ConfigError
 from agentwatch.store import Store, map_with_clients
 
 __all__ = ["AlertEngine", "RuleOutcome"]
@@ -148,6 +150,47 @@ class AlertEngine:
             ).result_rows
         ]
 
+    def label_keys(self) -> set[str]:
+        """The labels an alert of these rules can carry (what a silence may match on)."""
+        keys = {"rule", "detector", "severity", "failure_mode", "agent_name", "tool_name", "session_id"}
+        return keys.union(*(rule.labels for rule in self.ruleset.rules))
+
+    def matching(self, matchers: dict[str, str]) -> int:
+        """Firing alerts whose labels match every matcher."""
+        return int(
+            self.store.query(
+                "SELECT count() FROM alerts FINAL WHERE State = 'firing' "
+                "AND arrayAll((k, v) -> Labels[k] = v, {keys:Array(String)}, {values:Array(String)})",
+                {"keys": list(matchers), "values": list(matchers.values())},
+            ).result_rows[0][0]
+        )
+
+    def silences(self, now: dt.datetime) -> list[dict[str, Any]]:
+        """Silences not yet over at ``now``, by id."""
+        return [
+            {"id": i, "matchers": dict(m), "starts": starts, "ends": ends, "comment": comment}
+            for i, m, starts, ends, comment in self.store.query(
+                "SELECT Id, argMax(Matchers, UpdatedAt), argMax(StartsAt, UpdatedAt), argMax(EndsAt, UpdatedAt), "
+                "argMax(Comment, UpdatedAt) FROM alert_silences GROUP BY Id "
+                "HAVING argMax(EndsAt, UpdatedAt) > {now:DateTime64(3)} ORDER BY Id",
+                {"now": now},
+            ).result_rows
+        ]
+
+    def unsilence(self, silence_id: str, now: dt.datetime | None = None) -> bool:
+        """End a silence now; False if there is no such silence still on."""
+        now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        current = [s for s in self.silences(now) if s["id"] == silence_id]
+        if not current:
+            return False
+        s = current[0]
+        self.store.insert(
+            "alert_silences",
+            [[silence_id, s["matchers"], s["starts"], now, s["comment"], "", now]],
+            ["Id", "Matchers", "StartsAt", "EndsAt", "Comment", "CreatedBy", "UpdatedAt"],
+        )
+        return True
+
     def silence(
         self,
         matchers: dict[str, str],
@@ -157,7 +200,14 @@ class AlertEngine:
         *,
         starts: dt.datetime | None = None,
     ) -> str:
-        """Stop notifications for alerts whose labels match every matcher, from ``starts`` (now) until ``until``."""
+        """Stop notifications for alerts whose labels match every matcher, from ``starts`` (now) until ``until``.
+        A label no alert of these rules carries is refused: such a silence would match nothing, silently."""
+        known = self.label_keys()
+        for key in matchers:
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError("--match", f"no alert carries the label {key!r}{hint}; labels: {sorted(known)}")
         now = starts or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         silence_id = uuid.uuid4().hex[:12]
         self.store.insert(

@@ -228,6 +228,38 @@ rules:
     assert len(hook.payloads()) == 1
 
 
+def test_silences_are_counted_checked_listed_and_lifted(looping):
+    """#34 item 3: `silence --match sesion_id=nc-loop` succeeded, matched nothing and said nothing about it; there
+    was no way to lift a silence."""
+    from agentwatch.errors import ConfigError
+    from agentwatch.operations import run_operation
+
+    rule = """
+rules:
+  - {name: loops, detector: runaway_loop, window: 12h, labels: {team: agents}}
+"""
+    with Receiver() as hook:
+        engine = AlertEngine(looping, parse_rules(rules_text(hook.url, rule=rule)))
+        engine.evaluate(engine.ruleset.rules[0], NOW)  # one alert firing, session sess-loop
+        with pytest.raises(ConfigError, match="did you mean 'session_id'"):
+            engine.silence({"sesion_id": "sess-loop"}, NOW + dt.timedelta(hours=2))
+        assert engine.matching({"session_id": "sess-loop"}) == 1
+        assert engine.matching({"session_id": "nc-loop"}) == 0
+        answer = run_operation(
+            "alerts_silence",
+            looping,
+            {"matchers": {"rule": "loops"}, "until": (NOW + dt.timedelta(hours=2)).isoformat(), "rules": None},
+        )
+        assert answer["matching"] == 1
+        silence = engine.silence({"team": "agents"}, NOW + dt.timedelta(hours=2), starts=NOW)
+        assert [s["id"] for s in engine.silences(NOW)] == sorted([silence, answer["id"]])
+        assert engine.unsilence(silence, NOW + dt.timedelta(minutes=1)) is True
+        assert engine.unsilence("no-such-silence", NOW) is False
+        assert [s["id"] for s in engine.silences(NOW + dt.timedelta(minutes=2))] == [answer["id"]]
+        after = engine.evaluate(engine.ruleset.rules[0], NOW + dt.timedelta(minutes=2))
+        assert after.firing == 1
+
+
 @pytest.mark.parametrize(
     ("text", "line", "field", "message"),
     [

@@ -156,3 +156,18 @@ def test_the_scripted_llm_server_is_a_command(cli_env):
     finally:
         proc.kill()
         proc.communicate()
+
+
+def test_a_silence_is_counted_and_lifted_from_the_command_line(cli_env):
+    """#34 item 3: silences listed (alerts list), counted and lifted."""
+    run(cli_env, "db", "init")
+    made = run(cli_env, "alerts", "silence", "--match", "rule=runaway_loop", "--for", "2h")
+    assert "(0 firing now; lift it with: agentwatch alerts unsilence " in made.stdout, made.stdout
+    silence = made.stdout.split()[1].rstrip(":")
+    assert f"silence {silence}:" in run(cli_env, "alerts", "list").stdout
+    typo = run(cli_env, "alerts", "silence", "--match", "sesion_id=nc-loop", check=False)
+    assert typo.returncode == 2 and "did you mean 'session_id'" in typo.stderr
+    assert run(cli_env, "alerts", "unsilence", silence).stdout.startswith(f"silence {silence} lifted")
+    assert f"silence {silence}:" not in run(cli_env, "alerts", "list").stdout
+    again = run(cli_env, "alerts", "unsilence", silence, check=False)
+    assert again.returncode == 1 and "no silence" in again.stderr
