@@ -83,10 +83,14 @@ def _schema_settings(store: Store, proto: str) -> dict[str, Any]:
         return {"format_schema_source": "string", "format_schema": proto}
     folder = Path(store.dsn.path) / "format_schemas"
     folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)  # private whatever the umask (the embedded engine sets the process's to 0)
     path = folder / f"otlp_traces_{blake2b(proto.encode(), digest_size=6).hexdigest()}.proto"
     if not path.exists():
         partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(proto, encoding="utf-8")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            os.fchmod(out.fileno(), 0o600)
+            out.write(proto)
         partial.replace(path)  # whole or not at all: another process may read it meanwhile
     return {"format_schema": str(path)}
 
