@@ -311,7 +311,9 @@ def cmd_alerts_run(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_alerts_list(args: argparse.Namespace, config: Config) -> int:
-    from agentwatch.alerts import load_rules, next_run
+    import datetime as dt
+
+    from agentwatch.alerts import AlertEngine, load_rules, next_run
     from agentwatch.output import render_rows
 
     ruleset = load_rules(args.rules)
@@ -330,10 +332,7 @@ def cmd_alerts_list(args: argparse.Namespace, config: Config) -> int:
             states.setdefault(rule, []).append(
                 f"{count} {state}" + (f" ({failures} failed deliveries: {error})" if failures else "")
             )
-        silences = store.query(
-            "SELECT Id, argMax(Matchers, UpdatedAt), argMax(EndsAt, UpdatedAt), argMax(Comment, UpdatedAt) FROM "
-            "alert_silences GROUP BY Id HAVING argMax(EndsAt, UpdatedAt) > now64(3)"
-        ).result_rows
+        silences = AlertEngine(store, ruleset).silences(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
     rows = []
     for rule in ruleset.rules:
         last, error = runs.get(rule.name, (None, ""))
@@ -355,8 +354,8 @@ def cmd_alerts_list(args: argparse.Namespace, config: Config) -> int:
             max_width=args.max_width,
         )
     )
-    for silence_id, matchers, ends, comment in silences:
-        print(f"silence {silence_id}: {dict(matchers)} until {ends} {comment}")
+    for silence in silences:
+        print(f"silence {silence['id']}: {silence['matchers']} until {silence['ends']} {silence['comment']}")
     return 0
 
 

@@ -141,14 +141,8 @@ class AlertEngine:
             self.store.insert("alerts", [r.values(now) for r in rows], _COLUMNS)
 
     def active_silences(self, now: dt.datetime) -> list[dict[str, str]]:
-        return [
-            dict(m)
-            for (m,) in self.store.query(
-                "SELECT argMax(Matchers, UpdatedAt) FROM alert_silences GROUP BY Id HAVING argMax(EndsAt, UpdatedAt) > "
-                "{now:DateTime64(3)} AND argMax(StartsAt, UpdatedAt) <= {now:DateTime64(3)}",
-                {"now": now},
-            ).result_rows
-        ]
+        """The matchers of the silences in force at ``now`` (begun, not yet over)."""
+        return [s["matchers"] for s in self.silences(now) if s["starts"] <= now]
 
     def label_keys(self) -> set[str]:
         """The labels an alert of these rules can carry (what a silence may match on)."""
@@ -166,7 +160,7 @@ class AlertEngine:
         )
 
     def silences(self, now: dt.datetime) -> list[dict[str, Any]]:
-        """Silences not yet over at ``now``, by id."""
+        """Silences not yet over at ``now`` (the latest version of each), by id."""
         return [
             {"id": i, "matchers": dict(m), "starts": starts, "ends": ends, "comment": comment}
             for i, m, starts, ends, comment in self.store.query(

@@ -87,9 +87,8 @@ def _schema_settings(store: Store, proto: str) -> dict[str, Any]:
     path = folder / f"otlp_traces_{blake2b(proto.encode(), digest_size=6).hexdigest()}.proto"
     if not path.exists():
         partial = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            os.fchmod(out.fileno(), 0o600)
+        # created 0600: a umask only takes bits away, so the file is private whatever the engine set it to
+        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
             out.write(proto)
         partial.replace(path)  # whole or not at all: another process may read it meanwhile
     return {"format_schema": str(path)}

@@ -189,7 +189,7 @@ def record(framework: Framework, python: Path, mode: str, out: Path = FIXTURES) 
         "python": sys.version.split()[0],
         "versions": versions(python, [*framework.packages, "agentwatch", "opentelemetry-sdk"]),
         "program": str(program.relative_to(REPO)),
-        "env": {k: v for k, v in framework.env.items()},
+        "env": dict(framework.env),
         "llm_calls": llm_calls,
         "answers": answers,
         "requests": [{"content_type": ctype, "body": base64.b64encode(body).decode()} for _, ctype, body in bodies],

@@ -365,40 +365,22 @@ def build(now: dt.datetime) -> list[Scenario]:
         name="execute_tool cancel_order-irrevblocked",
         events=[("agentwatch.guard.scope", {"agentwatch.guard.name": "scope", "agentwatch.guard.decision": "blocked"})],
     )
-    s = b.scenario("stoppedrun", {"framework_stopped_run"}, "LangGraph stopped a graph that went round in circles")
-    b.span(
-        s,
-        w(1),
-        {
-            "gen_ai.operation.name": "invoke_agent",
-            "gen_ai.agent.name": "agent-stoppedrun",
-            "gen_ai.conversation.id": "s-stoppedrun",
-        },
-        status="Error",
-        name="invoke_agent agent-stoppedrun",
-        events=[
-            (
-                "exception",
-                {
-                    "exception.type": "GraphRecursionError",
-                    "exception.message": "Recursion limit of 25 reached without hitting a stop condition.",
-                },
-            )
-        ],
-    )
-    s = b.scenario("stoppedok", set(), "a run that failed for a reason of its own, not a framework's limit")
-    b.span(
-        s,
-        w(1),
-        {
-            "gen_ai.operation.name": "invoke_agent",
-            "gen_ai.agent.name": "agent-stoppedok",
-            "gen_ai.conversation.id": "s-stoppedok",
-        },
-        status="Error",
-        name="invoke_agent agent-stoppedok",
-        events=[("exception", {"exception.type": "ValueError", "exception.message": "order id must be digits"})],
-    )
+    for key, expected, story, error, message in (
+        ("stoppedrun", {"framework_stopped_run"}, "LangGraph stopped a graph that went round in circles",
+         "GraphRecursionError", "Recursion limit of 25 reached without hitting a stop condition."),
+        ("stoppedok", set(), "a run that failed for a reason of its own, not a framework's limit",
+         "ValueError", "order id must be digits"),
+    ):  # fmt: skip
+        s = b.scenario(key, expected, story)
+        b.span(
+            s,
+            w(1),
+            {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": f"agent-{key}",
+             "gen_ai.conversation.id": f"s-{key}"},
+            status="Error",
+            name=f"invoke_agent agent-{key}",
+            events=[("exception", {"exception.type": error, "exception.message": message})],
+        )  # fmt: skip
     s = b.scenario("irrevok", set(), "an approved irreversible action")
     b.tool(
         s,
