@@ -2,10 +2,10 @@
 -- failure_mode: runaway_loops_and_cost
 -- severity: warning
 -- schedule: 1m
--- description: An agent run its framework stopped for going round in circles or past its limits: CrewAI's
---    repeated-call check ("not making progress"), LangGraph's GraphRecursionError, the OpenAI Agents SDK's
---    MaxTurnsExceeded, pydantic-ai's UsageLimitExceeded, smolagents' max steps. The framework's guard worked, but a
---    run that needs it is a loop agentwatch's own detectors may not see (CrewAI stops at 5 identical calls).
+-- description: An agent run its framework stopped for going round in circles or past its limits, by the exception
+--    on the run's span: CrewAI's repeated-call check ("not making progress"), LangGraph's GraphRecursionError, the
+--    OpenAI Agents SDK's MaxTurnsExceeded, pydantic-ai's UsageLimitExceeded. The framework's guard worked, but a run
+--    that needs it is a loop agentwatch's own detectors may not see (CrewAI stops at 5 identical calls).
 WITH
     stops AS (
         SELECT TraceId, SpanId, e['exception.type'] AS type, e['exception.message'] AS message
