@@ -60,7 +60,7 @@ FRAMEWORKS = {
         Framework(
             "pydantic_ai",
             ("pydantic-ai-slim[openai]==2.78.0", *_OTEL),
-            ("framework", "framework+oneline"),
+            ("framework", "framework+oneline", "limited"),
             ("pydantic-ai-slim", "openai"),
         ),
         Framework(
@@ -77,7 +77,7 @@ FRAMEWORKS = {
         Framework(
             "openai_agents",
             ("openai-agents==0.24.0", "openinference-instrumentation-openai-agents==2.6.0", *_OTEL),
-            ("framework", "framework+oneline", "oneline"),
+            ("framework", "framework+oneline", "oneline", "limited"),
             ("openai-agents", "openinference-instrumentation-openai-agents", "openai"),
         ),
         Framework(

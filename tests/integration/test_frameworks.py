@@ -27,7 +27,8 @@ AGENTS = {
     "crewai": "orders agent",
 }
 ONE_LINE_AGENT = "orders-service"  # a run the one line derives is named after the service
-CASES = fixtures.recorded()
+CASES = [(fw, mode) for fw, mode in fixtures.recorded() if mode != "limited"]
+LIMITED = [fw for fw, mode in fixtures.recorded() if mode == "limited"]
 
 
 def _agent(framework: str, mode: str) -> str:
@@ -164,3 +165,23 @@ def _answers_findings_audit(replayed, store) -> None:
     assert answers.verdict != "unknown", answers  # its answers were evaluated
     document = json.loads(render(audit, "json"), parse_constant=lambda bare: pytest.fail(f"{bare} is not JSON"))
     assert document["agents"][0]["agent"] == agent
+
+
+@pytest.mark.parametrize("framework", LIMITED)
+def test_a_run_the_framework_stops_at_its_limit_is_reported(framework, store, tmp_path):
+    """The frameworks' own step limits, as their real exceptions land on the run: pydantic-ai's UsageLimitExceeded,
+    the Agents SDK's MaxTurnsExceeded (the looping run is stopped at 10 requests; the others are healthy)."""
+    fixture = fixtures.load(framework, "limited")
+    with RunningCollector(collector_config(store, tmp_path / "spool"), store) as running:
+        for body in fixtures.shifted(fixture):
+            status, _, reply = http_request(
+                running.collector.http_port, "POST", "/v1/traces", body, {"Content-Type": "application/x-protobuf"}
+            )
+            assert status == 200, reply
+        total = len(fixtures.spans(fixture))
+        wait_for(lambda: count(store, "agent_spans") >= total, what=f"{total} spans stored")
+    _, end = _window(store)
+    traces = _scenarios(store)
+    findings = [f for run in run_detectors(store, window=3600, end=end + dt.timedelta(seconds=1)) for f in run.findings]
+    stopped = [f for f in findings if f.detector == "framework_stopped_run"]
+    assert [(f.trace_id, f.agent_name) for f in stopped] == [(traces["loop"], _agent(framework, "limited"))], findings

@@ -8,7 +8,9 @@ loop length), the model server (``AW_LLM_BASE_URL``) and the telemetry mode (``A
   (``OTEL_EXPORTER_OTLP_ENDPOINT``) to agentwatch's collector;
 - ``framework+oneline``: the same, with ``import agentwatch.auto`` first, as a user adding the one line would; the
   framework's spans then go out through agentwatch's exporter;
-- ``oneline``: ``import agentwatch.auto`` alone, the framework's own telemetry off.
+- ``oneline``: ``import agentwatch.auto`` alone, the framework's own telemetry off;
+- ``limited``: as ``framework``, with the framework's own step limit at :data:`LIMIT` requests, below the looping
+  run's: the framework stops that run itself (where it has such a limit).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ BASE_URL = os.environ["AW_LLM_BASE_URL"]
 MODEL = "gpt-4o-mini"
 AGENT = "orders-agent"
 
-FRAMEWORK_TELEMETRY = MODE in ("framework", "framework+oneline")
+FRAMEWORK_TELEMETRY = MODE in ("framework", "framework+oneline", "limited")
+LIMIT = 10 if MODE == "limited" else LOOP_CALLS + 5  # requests (turns) a run may make
 ONE_LINE = MODE in ("oneline", "framework+oneline")
 
 

@@ -7,7 +7,7 @@ from _common import (
     AGENT,
     BASE_URL,
     FRAMEWORK_TELEMETRY,
-    LOOP_CALLS,
+    LIMIT,
     MODEL,
     QUESTIONS,
     SYSTEM,
@@ -17,6 +17,7 @@ from _common import (
     setup_tracing,
 )
 from agents import Agent, Runner, function_tool, set_default_openai_client, set_trace_processors
+from agents.exceptions import MaxTurnsExceeded
 from openai import AsyncOpenAI
 
 provider = setup_tracing()
@@ -28,6 +29,8 @@ if FRAMEWORK_TELEMETRY:
     OpenAIAgentsInstrumentor().instrument(tracer_provider=provider)
 agent = Agent(name=AGENT, instructions=SYSTEM, model=MODEL, tools=[function_tool(lookup_order)])
 for name, question in QUESTIONS.items():
-    result = Runner.run_sync(agent, question, max_turns=LOOP_CALLS + 5)
-    report(name, result.final_output)
+    try:
+        report(name, Runner.run_sync(agent, question, max_turns=LIMIT).final_output)
+    except MaxTurnsExceeded as exc:  # the limited mode: the SDK stops the looping run itself
+        report(name, f"stopped by the Agents SDK: {exc}")
 finish(provider)

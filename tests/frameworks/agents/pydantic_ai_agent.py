@@ -6,7 +6,7 @@ from _common import (
     AGENT,
     BASE_URL,
     FRAMEWORK_TELEMETRY,
-    LOOP_CALLS,
+    LIMIT,
     MODEL,
     QUESTIONS,
     SYSTEM,
@@ -16,6 +16,7 @@ from _common import (
     setup_tracing,
 )
 from pydantic_ai import Agent
+from pydantic_ai.exceptions import UsageLimitExceeded
 from pydantic_ai.models.instrumented import InstrumentationSettings
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai import OpenAIProvider
@@ -27,6 +28,9 @@ if FRAMEWORK_TELEMETRY:
 model = OpenAIChatModel(MODEL, provider=OpenAIProvider(base_url=BASE_URL, api_key="sk-test"))
 agent = Agent(model, name=AGENT, system_prompt=SYSTEM, tools=[lookup_order])
 for name, question in QUESTIONS.items():
-    result = agent.run_sync(question, usage_limits=UsageLimits(request_limit=LOOP_CALLS + 5))
-    report(name, result.output)
+    try:
+        result = agent.run_sync(question, usage_limits=UsageLimits(request_limit=LIMIT))
+        report(name, result.output)
+    except UsageLimitExceeded as exc:  # the limited mode: pydantic-ai stops the looping run itself
+        report(name, f"stopped by pydantic-ai: {exc}")
 finish(provider)
