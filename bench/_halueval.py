@@ -8,6 +8,7 @@ train.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SPLITS", "Item", "items"]
+__all__ = ["SHAPES", "SPLITS", "Item", "Shaped", "items", "shaped"]
 
 VERSION = "2.1.4"
 SPLITS = ("qa", "dialogue", "summarization")
@@ -91,3 +92,67 @@ def items(split: str, part: str) -> Iterator[Item]:
                     d["right_summary"],
                     d["hallucinated_summary"],
                 )
+
+
+# -- the shapes an agent hands evidence over in ---------------------------------------------------------------------
+SHAPES = ("plain", "json_documents", "chunks", "search_results", "history_inline")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True)
+class Shaped:
+    """One item as an agent would record it: the user's message, the turns before it, the tool's result."""
+
+    message: str
+    turns: tuple[tuple[str, str], ...]  # (role, text) of the earlier chat messages
+    tool_result: str
+
+    @property
+    def history(self) -> str:
+        """The earlier messages as the worker reads them."""
+        return "\n".join(f"{role}: {text}" for role, text in self.turns)
+
+
+def _turns(history: str) -> tuple[tuple[str, str], ...]:
+    turns = []
+    for turn in history.split("[Human]:") if history else []:
+        human, _, assistant = turn.partition("[Assistant]:")
+        if human.strip():
+            turns.append(("user", human.strip()))
+        if assistant.strip():
+            turns.append(("assistant", assistant.strip()))
+    return tuple(turns)
+
+
+def _chunks(text: str, sentences: int = 2) -> list[str]:
+    said = [s for s in _SENTENCE_END.split(text) if s.strip()]
+    return [" ".join(said[i : i + sentences]) for i in range(0, len(said), sentences)] or [text]
+
+
+def shaped(item: Item, shape: str) -> Shaped | None:
+    """``item`` in ``shape``; None where the shape does not apply (an inline history without a history)."""
+    turns = _turns(item.history)
+    if shape == "plain":
+        return Shaped(item.question, turns, item.source)
+    if shape == "json_documents":  # what a RAG tool returns
+        return Shaped(item.question, turns, json.dumps({"documents": [item.source]}))
+    if shape == "chunks":  # a retriever's chunk list
+        chunks = [{"title": f"Passage {i + 1}", "content": c} for i, c in enumerate(_chunks(item.source))]
+        return Shaped(item.question, turns, json.dumps(chunks))
+    if shape == "search_results":  # a search engine's nested hits
+        hits = [
+            {
+                "id": f"doc-{i}",
+                "score": round(0.92 - 0.07 * i, 2),
+                "document": {"page_content": c, "metadata": {"source": "kb"}},
+            }
+            for i, c in enumerate(_chunks(item.source, 3))
+        ]
+        return Shaped(
+            item.question, turns, json.dumps({"query": item.question, "results": {"total": len(hits), "hits": hits}})
+        )
+    if shape == "history_inline":  # a chat app pasting the conversation into one message
+        if not item.history:
+            return None
+        return Shaped(f"{item.history} [Human]: {item.question}", (), item.source)
+    raise ValueError(f"unknown shape {shape!r}: one of {', '.join(SHAPES)}")

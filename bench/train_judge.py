@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _halueval import SPLITS, items
+from _halueval import SHAPES, SPLITS, items, shaped
 
 from agentwatch.evaluators._grounding_model import (
     ANTITONE,
@@ -41,6 +41,9 @@ from agentwatch.evaluators.heuristic import HeuristicJudge
 OUT = Path(__file__).resolve().parent.parent / "evaluators" / "grounding_model.json"
 QUADRATIC = {"answer": False, "dialogue": True, "summary": False}
 L2 = {"answer": 1e-3, "dialogue": 1e-2, "summary": 1e-2}
+# the share of right training answers a kind's threshold may flag: dialogue turns state much no source has
+# (small talk, opinions), and a judge that flags every other right turn is not read (issue 33: at most 25 %)
+MAX_FALSE_ALARMS = {"dialogue": 0.22}
 
 
 def rows(part: str) -> list[tuple[str, str, list[float], int]]:
@@ -48,14 +51,32 @@ def rows(part: str) -> list[tuple[str, str, list[float], int]]:
     found = []
     for split in SPLITS:
         for item in items(split, part):
-            evidence = evidence_of([item.source], item.history, item.question)
+            case = shaped(item, "plain")
+            evidence = evidence_of([case.tool_result], case.history, case.message)
             for label, text in ((0, item.right), (1, item.hallucinated)):
                 support = features(text, evidence)
                 found.append((split, kind_of(support.answer_words, evidence), list(support.values), label))
     return found
 
 
-def fit(x: np.ndarray, y: np.ndarray, quadratic: bool, l2: float) -> dict:
+def in_process(split: str, shape: str, part: str = "validation") -> tuple[np.ndarray, np.ndarray] | None:
+    """(flagged, labels) of the offline judge on ``split``'s lines in ``shape``; None where the shape does not
+    apply."""
+    judge = HeuristicJudge()
+    y, flagged = [], []
+    for item in items(split, part):
+        case = shaped(item, shape)
+        if case is None:
+            continue
+        for label, answer in ((0, item.right), (1, item.hallucinated)):
+            sources = [Source("tool", "knowledge", case.tool_result)]
+            grounding = judge.score(Answer("", "", None, case.message, answer, sources, history=case.history))[0]
+            y.append(label)
+            flagged.append(grounding.score < 0.5)
+    return (np.array(flagged), np.array(y)) if y else None
+
+
+def fit(x: np.ndarray, y: np.ndarray, quadratic: bool, l2: float, max_false_alarms: float = 1.0) -> dict:
     n = len(FEATURES)
     signs = np.array([1 if f in MONOTONE else -1 if f in ANTITONE else 0 for f in FEATURES])
     if quadratic:
@@ -71,7 +92,10 @@ def fit(x: np.ndarray, y: np.ndarray, quadratic: bool, l2: float) -> dict:
         b -= 0.3 * g.mean()
         w = np.where(signs > 0, np.maximum(w, 0), np.where(signs < 0, np.minimum(w, 0), w))
     p = 1 / (1 + np.exp(-(z @ w + b)))
-    threshold = max(np.linspace(0.05, 0.95, 91), key=lambda t: balanced_accuracy(p >= t, y))
+    allowed = [
+        t for t in np.linspace(0.05, 0.95, 91) if ((p >= t) & (y == 0)).sum() <= max_false_alarms * (y == 0).sum()
+    ]
+    threshold = max(allowed, key=lambda t: balanced_accuracy(p >= t, y))
     return {
         "quadratic": quadratic,
         "mean": [float(f"{v:.6g}") for v in mean],
@@ -116,7 +140,7 @@ def main() -> None:
     for kind in QUADRATIC:
         x = np.array([r[2] for r in train if r[1] == kind])
         y = np.array([r[3] for r in train if r[1] == kind])
-        model["kinds"][kind] = fit(x, y, QUADRATIC[kind], L2[kind])
+        model["kinds"][kind] = fit(x, y, QUADRATIC[kind], L2[kind], MAX_FALSE_ALARMS.get(kind, 1.0))
         params = model["kinds"][kind]
         print(
             f"{kind:9} rows {params['train_rows']:6}  threshold {params['threshold']:.2f}  "
@@ -127,17 +151,11 @@ def main() -> None:
         OUT.write_text(text)
         load_model.cache_clear()
     print("validation lines (7-8 mod 10), the judge in process; bench/judge_quality.py measures the pipeline:")
-    judge = HeuristicJudge()
     for split in SPLITS:
-        y, flagged = [], []
-        for item in items(split, "validation"):
-            for label, answer in ((0, item.right), (1, item.hallucinated)):
-                case = Answer("", "", None, item.question, answer, [Source("tool", "knowledge", item.source)])
-                case.history = item.history
-                grounding = judge.score(case)[0]
-                y.append(label)
-                flagged.append(grounding.score < 0.5)
-        print("  " + quality(split, np.array(flagged), np.array(y)))
+        for shape in SHAPES:
+            result = in_process(split, shape)
+            if result is not None:
+                print(f"  {shape:15} " + quality(split, *result))
     if args.check:
         same = OUT.read_text() == text
         print("shipped model is", "identical" if same else "DIFFERENT")

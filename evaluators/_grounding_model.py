@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from agentwatch.evaluators._text import STOP, digit_runs, entities, numbers, parsed_json, stem, stems, tokens
+from agentwatch.evaluators._evidence_text import is_conversation, unwrap
+from agentwatch.evaluators._text import STOP, digit_runs, entities, numbers, stem, stems, tokens
 
 __all__ = ["FEATURES", "Evidence", "Support", "evidence_of", "features", "kind_of", "load_model", "probability"]
 
@@ -53,7 +54,8 @@ class Evidence:
     history: str  # the conversation before the question (dialogue)
     query: str
     prose: str = ""  # the part of source and history that is text, not structured data
-    structured: bool = False  # some source is structured data (a JSON tool result)
+    structured: bool = False  # some source is structured data (a JSON record, a table)
+    source_prose: str = ""  # the sources' prose: what a summary or an answer draws its wording from
 
     @functools.cached_property
     def bigrams(self) -> set[frozenset[str]]:
@@ -92,12 +94,12 @@ class Evidence:
 
     @functools.cached_property
     def own_stems(self) -> set[str]:
-        return stems(self.source) - self.query_stems - stems(self.history)
+        return stems(self.source_prose) - self.query_stems - stems(self.history)
 
     @functools.cached_property
     def own_names(self) -> set[str]:
         asked = f"{self.query} {self.history}"
-        return {e.lower() for e in entities(self.source)} - {e.lower() for e in entities(asked)}
+        return {e.lower() for e in entities(self.source_prose)} - {e.lower() for e in entities(asked)}
 
 
 @dataclass(frozen=True)
@@ -169,23 +171,33 @@ def _unrelated_pairs(answer: str, evidence: Evidence) -> float:
 
 
 def evidence_of(sources: list[str], history: str, query: str) -> Evidence:
-    """Structured results (JSON) count for words, names and numbers, not for phrasing."""
-    prose = [s for s in sources if not _structured(s)]
-    if history:
-        prose.append(history)
-    return Evidence("\n".join(sources), history, query, "\n".join(prose), len(prose) < len(sources) + bool(history))
-
-
-def _structured(text: str) -> bool:
-    return parsed_json(text) is not None
+    """Every source as text (``unwrap``): its facts count for words, names and numbers, its prose for phrasing
+    too. A piece that only repeats the question (a search tool echoing its query) is not evidence for it."""
+    asked = stems(query)
+    unwrapped = [unwrap(s) for s in sources]
+    pieces = [p for u in unwrapped for p in u.prose if not stems(p) <= asked]
+    facts = [f for u in unwrapped for f in u.facts]
+    source_prose = "\n".join(pieces)
+    said = history if is_conversation(history) else ""  # a system prompt alone is instructions, not prose to echo
+    prose = f"{source_prose}\n{said}" if said and source_prose else said or source_prose
+    return Evidence(
+        "\n".join([*facts, *pieces]),
+        history,
+        query,
+        prose,
+        any(u.structured for u in unwrapped),
+        source_prose,
+    )
 
 
 def kind_of(answer_words: int, evidence: Evidence) -> str:
-    """Which model reads the features: a summary (a long answer), a turn in a conversation, or an answer."""
+    """Which model reads the features: a turn in a conversation, a summary (a long answer), or an answer. A turn
+    goes to the dialogue model whatever its length: the summary model, fitted on documents' summaries, flagged
+    nine in ten long right turns of HaluEval's training dialogues. A system prompt alone is no conversation."""
+    if is_conversation(evidence.history):
+        return "dialogue"
     if answer_words >= SUMMARY_MIN_ANSWER_WORDS:
         return "summary"
-    if evidence.history.strip():
-        return "dialogue"
     return "answer"
 
 

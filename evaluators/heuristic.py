@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 
+from agentwatch.evaluators._evidence_text import split_conversation
 from agentwatch.evaluators._grounding_model import Evidence, evidence_of, features, kind_of, probability
 from agentwatch.evaluators._model import Answer, Score, Source
 from agentwatch.evaluators._text import claims, entities, identifiers, is_english, numbers, stems, words
@@ -84,6 +86,10 @@ class HeuristicJudge:
     cpu_bound = True  # the worker may spread large batches over processes
 
     def score(self, answer: Answer) -> list[Score]:
+        if not answer.history:  # a chat app may paste the conversation into the user's message
+            query, history = split_conversation(answer.query)
+            if history:
+                answer = dataclasses.replace(answer, query=query, history=history)
         usable = [s for s in answer.sources if not s.failed and not s.empty]
         failed = [s for s in answer.sources if s.failed]
         evidence = evidence_of([s.text for s in usable], answer.history, answer.query)
