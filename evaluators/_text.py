@@ -82,10 +82,46 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(_TOKEN.findall(text.lower()))
 
 
+# the past forms an agent confirms its actions with ("Sent.", "Paid it.") whose stem is not the verb's
+_IRREGULAR = {
+    "sent": "send",
+    "paid": "pay",
+    "made": "make",
+    "wrote": "write",
+    "written": "write",
+    "sold": "sell",
+    "bought": "buy",
+    "built": "build",
+    "kept": "keep",
+    "held": "hold",
+    "gave": "give",
+    "given": "give",
+    "took": "take",
+    "taken": "take",
+    "told": "tell",
+    "found": "find",
+    "chose": "choose",
+    "chosen": "choose",
+    "began": "begin",
+    "begun": "begin",
+    "spent": "spend",
+    "lost": "lose",
+    "met": "meet",
+    "ran": "run",
+    "froze": "freez",
+    "frozen": "freez",
+    "withdrew": "withdraw",
+    "withdrawn": "withdraw",
+}
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
-    """A light stemmer: "invoices", "invoiced" and "invoice" meet at "invoic"; "matches" and "match" too."""
-    if len(word) > 4 and word.endswith("ies"):
+    """A light stemmer: "invoices", "invoiced" and "invoice" meet at "invoic"; "matches" and "match" too;
+    "replied" and "reply", "cancelled" and "cancel", "sent" and "send"."""
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if len(word) > 4 and word.endswith(("ies", "ied")):
         word = word[:-3] + "y"
     elif (len(word) > 4 and word.endswith("es") and word[-3] in "sxz") or word.endswith(("ches", "shes")):
         word = word[:-2]
@@ -95,6 +131,8 @@ def stem(word: str) -> str:
         word = word[: -3 if word.endswith("ing") else -2]
         if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
             word = word[:-1]  # shipped, shipping: ship
+        elif len(word) > 5 and word.endswith("ell"):
+            word = word[:-1]  # cancelled, labelling: cancel, label (but spelled: spell)
     if len(word) > 4 and word.endswith("e"):
         word = word[:-1]
     return word

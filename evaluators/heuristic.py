@@ -184,7 +184,7 @@ class HeuristicJudge:
         # an agent's answer may report what it did instead of restating the request ("Ticket answered."), or what
         # its tools found for the question ("It's with UPS.")
         done = [s for s in answer.sources if not s.failed and not s.empty]
-        task_words = stems(answer.goal) | {w for s in done if s.kind == "tool" for w in stems(s.name.replace("_", " "))}
+        task_words = stems(answer.goal) | {w for s in done if s.kind == "tool" for w in stems(_name_words(s.name))}
         reports_action = bool(done) and bool(answer_words & task_words) and len(answer_words) <= 15
         found = evidence.stems if done else frozenset()
         reports_findings = (
@@ -264,6 +264,15 @@ class HeuristicJudge:
                 "calibration", 0.4, "overconfident", "The answer sounds more certain than its partial support allows."
             )
         return Score("calibration", 0.9, "calibrated", "The answer's confidence matches its support.")
+
+
+def _name_words(name: str) -> str:
+    """A tool's name as words: reply_ticket, replyTicket, reply-ticket and tickets.reply all say "reply ticket"."""
+    return _NAME_SEPARATORS.sub(" ", _CAMEL.sub(" ", name))
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NAME_SEPARATORS = re.compile(r"[_\-.:/]+")
 
 
 def _says_something(text: str) -> bool:
