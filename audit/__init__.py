@@ -22,6 +22,15 @@ VERDICTS = ("ready", "at_risk", "not_ready", "unknown")
 _LABELS = {"ready": "ready", "at_risk": "at risk", "not_ready": "NOT READY", "unknown": "unknown"}
 # How much each verdict weighs when picking the next step: what blocks a deploy first, then what nobody knows.
 _WEIGHT = {"not_ready": 3, "unknown": 2, "at_risk": 1, "ready": 0}
+# Among answers of the same weight, what to fix first: the failures that hurt users and budgets now (loops and
+# runaway cost, wrong answers, scope breaches) before those that make them likelier (contracts, credentials, context).
+_URGENCY = ("caps", "answers", "scope", "tools", "credentials", "context")
+
+
+def _urgency(question: Question) -> int:
+    return -_URGENCY.index(question.key) if question.key in _URGENCY else -len(_URGENCY) - question.number
+
+
 _STANDARD = ("agent", "verdict", "reason", "next_step")
 
 
@@ -75,10 +84,10 @@ class AgentAudit:
 
     @property
     def next_step(self) -> Answer | None:
-        """The answer whose next step would most improve the agent: the first not ready one, then unknown, then
-        at risk (in question order)."""
+        """The answer whose next step would most improve the agent: not ready, then unknown, then at risk; among
+        equals loops and cost, wrong answers and scope breaches first (``_URGENCY``)."""
         pending = [a for a in self.answers if a.verdict != "ready"]
-        return max(pending, key=lambda a: (_WEIGHT[a.verdict], -a.question.number)) if pending else None
+        return max(pending, key=lambda a: (_WEIGHT[a.verdict], _urgency(a.question))) if pending else None
 
 
 @dataclass
@@ -98,15 +107,21 @@ class Audit:
         return {v: sum(1 for a in self.agents if a.overall == v) for v in ("ready", "at_risk", "not_ready")}
 
     def fleet_next_step(self) -> tuple[Question, list[str], str] | None:
-        """The question whose answer holds back the most agents (weighted by how far from ready), the agents it
-        holds back and the next step the first of them was given."""
+        """The question that holds agents back the furthest (a not ready answer outweighs any number at risk),
+        then the most agents (weighted by how far from ready), then the most urgent; the agents it holds back and
+        the next step the first of them was given."""
+        worst: dict[int, int] = {}
         scores: dict[int, int] = {}
+        questions: dict[int, Question] = {}
         for agent in self.agents:
             for answer in agent.answers:
-                scores[answer.question.number] = scores.get(answer.question.number, 0) + _WEIGHT[answer.verdict]
+                n = answer.question.number
+                questions[n] = answer.question
+                worst[n] = max(worst.get(n, 0), _WEIGHT[answer.verdict])
+                scores[n] = scores.get(n, 0) + _WEIGHT[answer.verdict]
         if not scores or max(scores.values()) == 0:
             return None
-        number = max(scores, key=lambda n: (scores[n], -n))
+        number = max(scores, key=lambda n: (worst[n], scores[n], _urgency(questions[n])))
         held = [
             (agent.agent, answer)
             for agent in self.agents

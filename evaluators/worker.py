@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from agentwatch.evaluators._model import METRICS, Answer, Score, Source
 from agentwatch.evaluators.openai_judge import JudgeBudgetExhausted, JudgeError
+from agentwatch.instrumentation.guards import STOPPED_BY
 from agentwatch.sqlfiles import load_sql
 from agentwatch.store import Store
 
@@ -150,6 +151,9 @@ def _reply(recorded: str) -> str:
 
 def _skip_reason(inp: str, out: str, inline: dict[str, str]) -> str:
     """Why an answer with no text cannot be evaluated, as it is: never a setting that is not set."""
+    stopped = STOPPED_BY.get(inline.get("error.type", ""))
+    if stopped:
+        return f"stopped by the {stopped} before it answered ({inline['error.type']}): no answer reached the user"
     if _asked_for_tools(out):
         return "a tool-call turn: the model asked for tools and gave no answer to evaluate"
     if inline.get(CAPTURE_ATTRIBUTE, "").lower() == "false":

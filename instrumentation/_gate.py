@@ -30,20 +30,28 @@ def _sources(sources: Sequence[Any]) -> list[Any]:
     return found
 
 
-def score_answer(span: Span, query: str, answer: str, sources: Sequence[Any], judge: Any = None) -> dict[str, float]:
+def _judged(query: str, answer: str, sources: Sequence[Any], judge: Any) -> tuple[Any, list[Any]]:
     from agentwatch.evaluators._model import Answer
     from agentwatch.evaluators.heuristic import HeuristicJudge
 
     judge = judge or HeuristicJudge()
-    scores = judge.score(Answer("", "", None, query, answer, _sources(sources)))
-    result = {s.metric: s.score for s in scores}
+    return judge, judge.score(Answer("", "", None, query, answer, _sources(sources)))
+
+
+def _record(span: Span, judge: Any, scores: list[Any]) -> None:
+    """The scores on the span, where the evaluator worker takes them instead of scoring the answer again."""
     attributes: dict[str, Any] = {"agentwatch.evaluation.judge": judge.name}
     for s in scores:
         attributes[f"agentwatch.evaluation.{s.metric}"] = s.score
         attributes[f"agentwatch.evaluation.{s.metric}.label"] = s.label
         attributes[f"agentwatch.evaluation.{s.metric}.explanation"] = s.explanation
     span.set_attributes(attributes)
-    return result
+
+
+def score_answer(span: Span, query: str, answer: str, sources: Sequence[Any], judge: Any = None) -> dict[str, float]:
+    judge, scores = _judged(query, answer, sources, judge)
+    _record(span, judge, scores)
+    return {s.metric: s.score for s in scores}
 
 
 def gate(
@@ -58,13 +66,19 @@ def gate(
     decided: Callable[[str, float], None] | None = None,
 ) -> str:
     """Score ``answer``; return it when grounded enough, else the fallback, else raise. ``decided`` hears the
-    decision ("allowed", "warned" or "blocked") and the grounding score."""
-    scores = score_answer(span, query, answer, sources, judge)
+    decision ("allowed" or "blocked") and the grounding score.
+
+    Only an answer that is let through leaves its scores on the span: a blocked one never reached the user, so
+    it is no ungrounded answer of the agent's (guard_blocked reports it, from the guard's event); the worker
+    judges the fallback, which is what the user saw."""
+    judge, judged = _judged(query, answer, sources, judge)
+    scores = {s.metric: s.score for s in judged}
     grounding = scores["grounding"]
-    decision = "allowed" if grounding >= min_grounding else "warned" if fallback is not None else "blocked"
+    decision = "allowed" if grounding >= min_grounding else "blocked"
     if decided is not None:
         decided(decision, grounding)
     if decision == "allowed":
+        _record(span, judge, judged)
         return answer
     if fallback is not None:
         return fallback

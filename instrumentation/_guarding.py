@@ -46,8 +46,12 @@ class LoopMessage(str):
     """What a tool returns instead of running, in the loop guard's "message" mode."""
 
 
-def record(span: Span, guard: str, decision: str, limit: Any = None, observed: Any = None) -> None:
+def record(
+    span: Span, guard: str, decision: str, limit: Any = None, observed: Any = None, fallback: str | None = None
+) -> None:
     attributes: dict[str, Any] = {"agentwatch.guard.name": guard, "agentwatch.guard.decision": decision}
+    if fallback is not None:  # what the user got instead (the answer gate's configured text, not user content)
+        attributes["agentwatch.guard.fallback"] = fallback[:1000]
     if limit is not None:
         attributes["agentwatch.guard.limit"] = limit if isinstance(limit, (int, float, str)) else str(limit)
     if observed is not None:
@@ -324,5 +328,12 @@ def after_answer(run: AgentRun, span: Span, query: str, answer: Any) -> Any:
         run.evidence,
         min_grounding=guards.min_grounding,
         fallback=guards.fallback,
-        decided=lambda decision, grounding: record(span, "answer_quality", decision, guards.min_grounding, grounding),
+        decided=lambda decision, grounding: record(
+            span,
+            "answer_quality",
+            decision,
+            guards.min_grounding,
+            round(grounding, 3),
+            guards.fallback if decision == "blocked" else None,
+        ),
     )

@@ -88,6 +88,17 @@ class AgentQualityError(AgentGuardError):
         super().__init__("answer_quality", message, limit=limit, observed=scores.get("grounding"))
 
 
+# what stopped a run, by the error.type its span records: the evaluator says so instead of "no answer recorded"
+STOPPED_BY = {
+    AgentBudgetError.__qualname__: "budget guard",
+    AgentLoopError.__qualname__: "loop guard",
+    ToolSchemaError.__qualname__: "tool schema guard",
+    ScopeViolationError.__qualname__: "scope guard",
+    ApprovalRequiredError.__qualname__: "approval guard",
+    AgentQualityError.__qualname__: "answer gate",
+}
+
+
 # USD per 1M tokens (input, output), by model-name prefix; the longest prefix wins. Override with Guards(prices=…).
 PRICES: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),

@@ -3,8 +3,9 @@
 -- failure_mode: context_degradation
 -- description: Per agent: its longest sessions in steps, the share of its model's context window each step used
 --    (model_context_windows, longest prefix match), how much the context grew within a session, and the
---    context_growth findings. Not ready: a growth finding, or a call at 80 % of its window or more. At risk: a call
---    past half of its window, or sessions of 10+ steps with no step cap. Unknown: no LLM call with token counts, or
+--    context_growth findings. Not ready: a call at 80 % of its window or more, or a growth finding with a call past
+--    half of it. At risk: a growth finding within a small share of the window (a session that grew 30x to 0.4 % of
+--    its window is no context risk yet), a call past half of its window, or sessions of 10+ steps with no step cap. Unknown: no LLM call with token counts, or
 --    no known window for its models.
 WITH
     spans AS (
@@ -79,16 +80,18 @@ SELECT
     multiIf(
         llm_calls = 0, 'unknown',
         calls_with_known_window = 0 AND context_growth_findings = 0, 'unknown',
-        context_growth_findings > 0 OR max_window_share >= 0.8, 'not_ready',
-        max_window_share >= 0.5 OR (sessions_10_plus_steps > 0 AND NOT step_cap), 'at_risk',
+        max_window_share >= 0.8 OR (context_growth_findings > 0 AND max_window_share >= 0.5), 'not_ready',
+        context_growth_findings > 0 OR max_window_share >= 0.5 OR (sessions_10_plus_steps > 0 AND NOT step_cap),
+            'at_risk',
         'ready') AS verdict,
     multiIf(
         llm_calls = 0, 'no LLM call with token counts was recorded for this agent',
         calls_with_known_window = 0 AND context_growth_findings = 0,
             format('no context window is known for {}', arrayStringConcat(models, ', ')),
         context_growth_findings > 0,
-            format('{} context_growth finding(s): context grew up to {}x within a session, {}% of the window at most',
-                   toString(context_growth_findings), toString(max_growth), toString(round(max_window_share * 100, 1))),
+            format('{} context_growth finding(s): context grew up to {}x within a session, {}% of the window at most{}',
+                   toString(context_growth_findings), toString(max_growth), toString(round(max_window_share * 100, 1)),
+                   if(max_window_share < 0.5, ': growing, not yet a risk to its answers', '')),
         max_window_share >= 0.8,
             format('a call used {}% of its model''s context window', toString(round(max_window_share * 100, 1))),
         max_window_share >= 0.5,

@@ -13,7 +13,8 @@
 --    until max_attempts tries; answers put off for the judge's budget come back when it allows. Batches follow
 --    each other by the cursor (after_ts, after_trace, after_span). An answer already scored inline by a guard
 --    (agentwatch.evaluation.* attributes) comes with those scores, so it is not scored again;
---    agentwatch.content.capture comes along so a skipped answer can say whether capture was off.
+--    agentwatch.content.capture and error.type come along so a skipped answer can say whether capture was off
+--    or a guard stopped the run.
 WITH
     -- the window's runs, LLM calls and tools, resolved once (a scalar subquery is computed once per query; the
     -- CTEs below read it many times, and agent_spans_in walks the traces' span trees each time it is read)
@@ -77,7 +78,8 @@ WITH
                                          a['traceloop.entity.output'], a['gen_ai.completion.0.content'],
                                          a['llm.output_messages.0.message.content'],
                                          arrayLast(x -> x != '', event_out)]) AS output,
-               mapFilter((k, v) -> startsWith(k, 'agentwatch.evaluation.') OR k = 'agentwatch.content.capture', a)
+               mapFilter((k, v) -> startsWith(k, 'agentwatch.evaluation.') OR k IN ('agentwatch.content.capture',
+                                                                                      'error.type'), a)
                    AS inline
         FROM texts
     ),

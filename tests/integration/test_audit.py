@@ -80,6 +80,7 @@ def run_agent(
     answer: str = GROUNDED,
     gate: float | None = None,
     approve: str | None = None,
+    growing: int = 0,
 ) -> None:
     @agentwatch.agent(
         name=name,
@@ -96,6 +97,10 @@ def run_agent(
         for _ in range(calls):
             for tool in tools:
                 tool("A-1")
+        for i in range(growing):  # a conversation whose context grows, call after call
+            client.chat.completions.create(
+                model=model, messages=[{"role": "user", "content": question + " more" * 60 * i}]
+            )
         client.chat.completions.create(model=model, messages=[{"role": "user", "content": question}])
         return answer
 
@@ -133,6 +138,9 @@ def fleet(client) -> None:
     run_agent(client, "long-context", model="audit-small", prompt="Where is order A-1? " + "history " * 900)
     run_agent(client, "unknown-window", model="mystery-9")
     run_agent(client, "looping", calls=8)
+    # issue 33: a 25-call loop and a wrong answer, whose context grew many times over but used a tiny share of its
+    # window; its fix first was the context
+    run_agent(client, "loops-and-lies", calls=8, answer=UNGROUNDED, growing=5)
 
 
 @pytest.fixture(scope="module")
@@ -294,6 +302,40 @@ def test_context(audited):
     assert small.evidence["window_share_by_step"]  # utilisation by step
 
 
+def test_growth_in_a_tiny_share_of_the_window_is_at_most_at_risk_and_not_fixed_first(audited):
+    _, audit, *_ = audited
+    context = answer(audit, "loops-and-lies", "context")
+    assert context.evidence["context_growth_findings"] >= 1 and context.evidence["max_window_share"] < 0.05
+    assert context.verdict == "at_risk", context.reason
+    assert verdicts(audit, "loops-and-lies")["caps"] == "not_ready"
+    assert verdicts(audit, "loops-and-lies")["answers"] == "not_ready"
+    [agent] = [a for a in audit.agents if a.agent == "loops-and-lies"]
+    assert agent.next_step.question.key in ("caps", "answers"), agent.next_step
+    long = answer(audit, "long-context", "context")  # the failure it must not hide: a window nearly full
+    assert long.verdict == "not_ready"
+
+
+def test_the_fleets_fix_first_prefers_what_is_not_ready_over_what_is_at_risk():
+    from agentwatch.audit import QUESTIONS, AgentAudit, Answer, Audit
+
+    by_key = {q.key: q for q in QUESTIONS}
+
+    def agent(name: str, **verdicts: str) -> AgentAudit:
+        return AgentAudit(name, [Answer(by_key[k], v, "", f"fix {k}", {}) for k, v in verdicts.items()])
+
+    now = dt.datetime(2026, 1, 1)
+    fleet = Audit(
+        now,
+        now,
+        [agent(f"a{i}", context="at_risk", caps="ready", scope="ready") for i in range(5)]
+        + [agent("loopy", context="at_risk", caps="not_ready", scope="ready")],
+    )
+    question, agents, _ = fleet.fleet_next_step()
+    assert question.key == "caps" and agents == ["loopy"]
+    tie = agent("both", context="not_ready", caps="not_ready", answers="not_ready", scope="not_ready")
+    assert tie.next_step.question.key == "caps"  # loops, wrong answers and scope breaches before the context
+
+
 def test_overall_verdicts_and_next_steps(audited):
     _, audit, *_ = audited
     overall = {a.agent: a.overall for a in audit.agents}
@@ -308,13 +350,13 @@ def test_overall_verdicts_and_next_steps(audited):
     assert audit.overall == "not_ready"
     question, agents, step = audit.fleet_next_step()
     assert agents and question.number in range(1, 7)
-    # credentials hold back most (two agents sharing one not ready, two unknown): the not ready ones come first
-    assert (question.key, agents[:2], set(agents[2:])) == (
-        "credentials",
-        ["shared-a", "shared-b"],
-        {"no-credential", "foreign"},
+    # the caps hold back most (three agents loop or run uncapped, one unknown, one at risk): not ready ones first
+    assert (question.key, set(agents[:3]), agents[3:]) == (
+        "caps",
+        {"looping", "loops-and-lies", "no-guards"},
+        ["foreign", "steps-only"],
     )
-    assert step == "give it a credential of its own, scoped to what its allowed tools need"
+    assert step.startswith("cap repeats and steps")
 
 
 def test_one_agent_and_an_empty_window(audited):

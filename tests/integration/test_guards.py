@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import time
 
 import openai
@@ -407,3 +408,92 @@ def test_global_defaults_from_the_environment(monkeypatch):
             env()
     finally:
         agentwatch.shutdown()
+
+
+def _stored(store, tmp_path, run) -> dt.datetime:
+    """Run ``run`` instrumented, its spans exported over OTLP to a real collector into ``store``; the start."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from .running import RunningCollector, collector_config, count, wait_for
+
+    start = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(seconds=1)
+    with RunningCollector(collector_config(store, tmp_path / "spool"), store) as rc:
+        provider = TracerProvider(resource=Resource.create({"service.name": "guarded"}))
+        agentwatch.instrument(endpoint=rc.http_url, tracer_provider=provider)
+        try:
+            run()
+        finally:
+            agentwatch.shutdown()
+        wait_for(lambda: count(store, "agent_spans WHERE Operation = 'invoke_agent'") >= 1, what="the runs")
+    return start
+
+
+def test_an_answer_the_gate_replaced_is_reported_as_blocked_not_as_ungrounded(store, tmp_path):
+    """Issue 33: the gate replaced a wrong answer with the fallback, yet ungrounded_answers fired (critical) on the
+    answer the user never saw."""
+    from agentwatch.detectors import run_detectors
+    from agentwatch.evaluators import HeuristicJudge, evaluate
+
+    @agentwatch.agent(name="safe", min_grounding=0.7, fallback="Let me check that with a colleague.")
+    def safe(question: str) -> str:
+        agentwatch.sources([{"text": "Refunds take 5 business days."}])
+        return "Refunds take 30 days, guaranteed."
+
+    start = _stored(store, tmp_path, lambda: safe("How long do refunds take?"))
+    evaluate(store, HeuristicJudge(), since=start)
+    grounding = store.query(
+        "SELECT Status, Score FROM evaluations FINAL WHERE Metric = 'grounding' AND Evaluator = 'heuristic'"
+    ).result_rows
+    assert grounding and all(score >= 0.5 for _, score in grounding), grounding  # the fallback is what was said
+    end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(seconds=1)
+    findings = [f for r in run_detectors(store, window=3600, end=end) for f in r.findings]
+    assert not [f for f in findings if f.detector == "ungrounded_answers"], findings
+    blocked = [f for f in findings if f.detector == "guard_blocked"]
+    assert len(blocked) == 1 and blocked[0].severity == "info", findings
+    assert "answer gate" in blocked[0].summary and "Let me check that with a colleague." in blocked[0].summary
+    assert "0.7" in blocked[0].summary, blocked[0].summary
+
+
+def test_an_answer_the_gate_refused_is_blocked_and_not_evaluated(store, tmp_path):
+    from agentwatch.evaluators import HeuristicJudge, evaluate
+
+    @agentwatch.agent(name="strict", min_grounding=0.7)
+    def strict(question: str) -> str:
+        agentwatch.sources([{"text": "Refunds take 5 business days."}])
+        return "Refunds take 30 days, guaranteed."
+
+    def run() -> None:
+        with pytest.raises(AgentQualityError):
+            strict("How long do refunds take?")
+
+    start = _stored(store, tmp_path, run)
+    evaluate(store, HeuristicJudge(), since=start)
+    rows = store.query("SELECT Status, Explanation FROM evaluations FINAL WHERE Metric = 'grounding'").result_rows
+    assert rows and all(s == "skipped" and "stopped by the answer gate" in e for s, e in rows), rows
+
+
+def test_a_run_the_loop_guard_stopped_is_skipped_as_stopped_not_as_missing_content(store, tmp_path, monkeypatch):
+    """Issue 33: runs stopped by AgentLoopError were evaluated as "skipped … content capture off"."""
+    from agentwatch.evaluators import HeuristicJudge, evaluate
+
+    monkeypatch.setenv("AGENTWATCH_CAPTURE_CONTENT", "false")
+
+    @agentwatch.tool
+    def lookup(order_id: str) -> dict:
+        return {"order_id": order_id, "status": "delayed"}
+
+    @agentwatch.agent(name="looping", guards=Guards(max_repeats=3))
+    def looping(question: str) -> str:
+        for _ in range(10):
+            lookup("A-1")
+        return "done"
+
+    def run() -> None:
+        with pytest.raises(AgentLoopError):
+            looping("Track A-1")
+
+    start = _stored(store, tmp_path, run)
+    evaluate(store, HeuristicJudge(), since=start)
+    rows = store.query("SELECT Status, Explanation FROM evaluations FINAL WHERE Metric = 'grounding'").result_rows
+    assert rows and all(s == "skipped" and "stopped by the loop guard" in e for s, e in rows), rows
