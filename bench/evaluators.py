@@ -1,10 +1,12 @@
 """Evaluator throughput: the heuristic judge end to end, and the LLM judge against a local server.
 
-    python bench/evaluators.py [--answers 10000] [--llm-answers 200]
+    python bench/evaluators.py [--answers 10000] [--llm-answers 200] [--against REV]
 
 Heuristic: answers of a few hundred words with a few KB of tool results each are generated into otel_traces, then
 ``evaluate()`` reads them, scores them and writes the scores; prints answers/s end to end and the split between
-reading, scoring and writing (the scoring-only rate is the baseline in the same process). LLM judge: half of the
+reading, scoring and writing (the scoring-only rate is the baseline in the same process). ``--against REV``
+also scores the same answers with the judge of git revision REV (default: the judge before issue 33's evidence
+shapes), rounds alternating, and prints the median rates and their ratio. LLM judge: half of the
 answers are duplicates, so the content-hash cache's savings show; prints answers/s at concurrency 1 and 4.
 """
 
@@ -13,9 +15,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 from agentwatch.config import configure
 from agentwatch.evaluators import HeuristicJudge, OpenAIJudge, evaluate, read_answers
@@ -61,6 +67,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--answers", type=int, default=10_000)
     parser.add_argument("--llm-answers", type=int, default=200)
+    parser.add_argument("--against", default="b4f0c75", help="git revision of the judge to compare with")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of the comparison")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="aw-bench-eval-"))
     config = configure(store=f"chdb://{work / 'store'}", database="bench")
@@ -80,6 +88,22 @@ def main() -> None:
     for answer in answers:
         judge.score(answer)
     score_s = time.perf_counter() - began
+    if args.against:
+        from _judge_at import judge_at
+
+        judges = {"today": judge, args.against: judge_at(args.against)()}
+        rates: dict[str, list[float]] = {name: [] for name in judges}
+        for _ in range(args.rounds):
+            for name, each in judges.items():
+                began = time.perf_counter()
+                for answer in answers:
+                    each.score(answer)
+                rates[name].append(len(answers) / (time.perf_counter() - began))
+        today, then = statistics.median(rates["today"]), statistics.median(rates[args.against])
+        print(
+            f"score only, median of {args.rounds} alternating rounds: today {today:,.0f} answers/s, "
+            f"at {args.against} {then:,.0f} answers/s: {today / then:.2f}×"
+        )
     began = time.perf_counter()
     stats = evaluate(store, judge, since=since, batch=5000)
     e2e_s = time.perf_counter() - began

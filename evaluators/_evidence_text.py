@@ -38,10 +38,7 @@ snippets body summary context contexts excerpt extract abstract description answ
 class Unwrapped:
     prose: tuple[str, ...]  # documents, chunks, sentences
     facts: tuple[str, ...]  # "key: value" lines: ids, numbers, names, flags
-
-    @property
-    def structured(self) -> bool:
-        return sum(map(len, self.facts)) > sum(map(len, self.prose))
+    structured: bool = False  # a record: its values' text outweighs its prose (a document list is not)
 
 
 @functools.lru_cache(maxsize=512)
@@ -53,8 +50,10 @@ def unwrap(text: str) -> Unwrapped:
     if data is not None:
         prose: list[str] = []
         facts: list[str] = []
-        _walk(data, "", prose, facts, 0)
-        return Unwrapped(tuple(prose), tuple(facts))
+        values = _walk(data, "", prose, facts, 0)
+        # a piece said twice is evidence once (the same note on every event of a tracking history)
+        pieces = tuple(dict.fromkeys(prose))
+        return Unwrapped(pieces, tuple(dict.fromkeys(facts)), values > sum(map(len, pieces)))
     if "|" in text and _TABLE_RULE.search(text):
         return _table(text)
     return Unwrapped((text,), ())
@@ -74,27 +73,29 @@ def _is_prose(text: str) -> bool:
     return count >= _PROSE_WORDS or (count >= _SENTENCE_WORDS and text.rstrip()[-1] in ".!?")
 
 
-def _walk(value: object, key: str, prose: list[str], facts: list[str], depth: int) -> None:
+def _walk(value: object, key: str, prose: list[str], facts: list[str], depth: int) -> int:
+    """Collect ``value``'s prose and facts; returns the length of the facts' values (their weight against prose)."""
     if isinstance(value, str):
         stripped = value.strip()
         if not stripped:
-            return
-        inner = parsed_json(stripped) if depth < _MAX_DEPTH else None
+            return 0
+        inner = parsed_json(stripped) if stripped[0] in "[{" and depth < _MAX_DEPTH else None
         if inner is not None:  # JSON encoded in a string (a tool result recorded as a string of JSON)
-            _walk(inner, key, prose, facts, depth + 1)
-        elif key.lower() in _PROSE_KEYS or _is_prose(stripped):
+            return _walk(inner, key, prose, facts, depth + 1)
+        if key.lower() in _PROSE_KEYS or _is_prose(stripped):
             prose.append(stripped)
-        else:
-            facts.append(f"{key}: {stripped}" if key else stripped)
-    elif isinstance(value, dict) and depth < _MAX_DEPTH:
-        for k, v in value.items():
-            _walk(v, str(k), prose, facts, depth + 1)
-    elif isinstance(value, list) and depth < _MAX_DEPTH:
-        for v in value:
-            _walk(v, key, prose, facts, depth + 1)
-    elif value is not None:
-        rendered = json.dumps(value) if isinstance(value, (bool, dict, list)) else str(value)
-        facts.append(f"{key}: {rendered}" if key else rendered)
+            return 0
+        facts.append(f"{key}: {stripped}" if key else stripped)
+        return len(stripped)
+    if isinstance(value, dict) and depth < _MAX_DEPTH:
+        return sum(_walk(v, str(k), prose, facts, depth + 1) for k, v in value.items())
+    if isinstance(value, list) and depth < _MAX_DEPTH:
+        return sum(_walk(v, key, prose, facts, depth + 1) for v in value)
+    if value is None:
+        return 0
+    rendered = json.dumps(value) if isinstance(value, (bool, dict, list)) else str(value)
+    facts.append(f"{key}: {rendered}" if key else rendered)
+    return len(rendered)
 
 
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$", re.M)
@@ -105,6 +106,7 @@ def _table(text: str) -> Unwrapped:
     prose: list[str] = []
     facts: list[str] = []
     header: list[str] = []
+    values = 0
     lines = text.splitlines()
     for i, line in enumerate(lines):
         stripped = line.strip()
@@ -126,7 +128,8 @@ def _table(text: str) -> Unwrapped:
                 prose.append(cell)
             else:
                 facts.append(f"{name}: {cell}" if name else cell)
-    return Unwrapped(tuple(prose), tuple(facts))
+                values += len(cell)
+    return Unwrapped(tuple(prose), tuple(facts), values > sum(map(len, prose)))
 
 
 # speaker labels of a conversation pasted into one message: "[Human]: …", "User: …" at a line's start

@@ -89,6 +89,15 @@ class Evidence:
         return [*runs, [t for t in tokens(self.query) if t not in STOP]]
 
     @functools.cached_property
+    def runs_of(self) -> dict[str, set[int]]:
+        """Each word of the evidence → the runs (``windows``) that hold it."""
+        found: dict[str, set[int]] = {}
+        for i, run in enumerate(self.windows):
+            for word in run:
+                found.setdefault(word, set()).add(i)
+        return found
+
+    @functools.cached_property
     def negated(self) -> bool:
         return bool(_NEGATION.search(self.context.lower()))
 
@@ -161,27 +170,27 @@ def _unrelated_pairs(answer: str, evidence: Evidence) -> float:
     pairs = {frozenset(p) for p in itertools.pairwise(said) if p[0] != p[1]}
     if not pairs:
         return 0.0
-    wanted = set(said)
-    together: set[frozenset[str]] = set()
-    for run in evidence.windows:
-        present = wanted.intersection(run)
-        if len(present) > 1:
-            together.update(frozenset(p) for p in itertools.combinations(present, 2))
-    return len(pairs - together) / len(pairs)
+    where = evidence.runs_of
+    apart = sum(1 for pair in pairs if len(pair) == 2 and not set.intersection(*(where.get(w, _NONE) for w in pair)))
+    return apart / len(pairs)
+
+
+_NONE: set[int] = set()
 
 
 def evidence_of(sources: list[str], history: str, query: str) -> Evidence:
-    """Every source as text (``unwrap``): its facts count for words, names and numbers, its prose for phrasing
-    too. A piece that only repeats the question (a search tool echoing its query) is not evidence for it."""
+    """Every source as text (``unwrap``): all of it counts for words, names and numbers; the prose of documents
+    (not of records, whose facts keep their own rules) for phrasing too. A piece that only repeats the question
+    (a search tool echoing its query) is not evidence for it."""
     asked = stems(query)
     unwrapped = [unwrap(s) for s in sources]
-    pieces = [p for u in unwrapped for p in u.prose if not stems(p) <= asked]
+    pieces = [(u, p) for u in unwrapped for p in u.prose if not stems(p) <= asked]
     facts = [f for u in unwrapped for f in u.facts]
-    source_prose = "\n".join(pieces)
+    source_prose = "\n".join(p for u, p in pieces if not u.structured)
     said = history if is_conversation(history) else ""  # a system prompt alone is instructions, not prose to echo
     prose = f"{source_prose}\n{said}" if said and source_prose else said or source_prose
     return Evidence(
-        "\n".join([*facts, *pieces]),
+        "\n".join([*facts, *(p for _, p in pieces)]),
         history,
         query,
         prose,

@@ -147,3 +147,11 @@ def test_the_inline_conversation_is_judged_as_the_chat_messages_are():
     as_messages = judge.score(Answer("t", "s", None, "Was he in Zodiac?", answer, sources, history=history))
     as_inline = judge.score(Answer("t", "s", None, inline, answer, sources))
     assert [s.score for s in as_inline] == [s.score for s in as_messages]
+
+
+def test_a_piece_said_twice_is_evidence_once_and_a_record_with_notes_stays_a_record():
+    note = "the carrier reports it is on schedule, sorting centre scan ok"
+    record = {"order": "A-0", "carrier": "DHL", "eta_days": 2, "events": [{"step": i, "note": note} for i in range(40)]}
+    found = unwrap(json.dumps(record))
+    assert found.prose == (note,) and found.structured  # its facts keep their rules (names, numbers, ids)
+    assert found.facts.count("step: 3") == 1
