@@ -518,7 +518,8 @@ def cmd_serve(args: argparse.Namespace, config: Config, *, collector: bool = Tru
 def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     from agentwatch.demo.run import run_demo
 
-    return run_demo(seed=args.seed, store=args.store, keep=args.keep, timeout=args.timeout)
+    listen = {"collector_http": args.http, "collector_grpc": args.grpc, "query_http": args.query_http}
+    return run_demo(seed=args.seed, store=args.store, keep=args.keep, timeout=args.timeout, listen=listen)
 
 
 # -- parser ----------------------------------------------------------------------------------------
@@ -683,6 +684,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="makes the run repeatable")
     p.add_argument("--keep", action="store_true", help="keep serving afterwards, to explore")
     p.add_argument("--timeout", type=float, default=50.0, help="seconds to wait for every failure to be caught")
+    for flag, variable, what in (
+        ("--http", "AGENTWATCH_COLLECTOR_HTTP", "OTLP/HTTP"),
+        ("--grpc", "AGENTWATCH_COLLECTOR_GRPC", "OTLP/gRPC (empty: off)"),
+        ("--query-http", "AGENTWATCH_QUERY_HTTP", "the ClickHouse HTTP query endpoint (empty: off)"),
+    ):
+        p.add_argument(
+            flag, metavar="HOST:PORT", help=f"address of {what}; default: env {variable} if set, else a free port"
+        )
     _store_options(p)
     p.set_defaults(handler=cmd_demo)
 

@@ -57,12 +57,23 @@ def _setting(
     parse: Callable[[Any], Any] | None = None,
     secret: bool = False,
     side: Side = "server",
+    blank: bool = False,
 ) -> Any:
     """A field of the settings table. A callable ``default`` is resolved when settings are, not at import.
     A ``secret`` one is never shown: not by ``agentwatch config``, not in ``repr``, logs or error messages.
     ``side`` says who reads it: the instrumented application (agent) or agentwatch's own processes (server).
-    ``parse`` reads a raw value in place of the type's own rule (raising ValueError for a bad one)."""
-    metadata = {"env": env, "alt": alt, "doc": doc, "check": check, "parse": parse, "secret": secret, "side": side}
+    ``parse`` reads a raw value in place of the type's own rule (raising ValueError for a bad one).
+    ``blank``: a variable set to "" is that value (a listener switched off), not unset."""
+    metadata = {
+        "env": env,
+        "alt": alt,
+        "doc": doc,
+        "check": check,
+        "parse": parse,
+        "secret": secret,
+        "side": side,
+        "blank": blank,
+    }
     if callable(default):
         return field(default_factory=default, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -304,10 +315,18 @@ class Config:
         "AGENTWATCH_INGEST_TOKEN", "", "Bearer token the collector requires from senders (empty: none).", secret=True
     )
     collector_http: str = _setting(
-        "AGENTWATCH_COLLECTOR_HTTP", "127.0.0.1:4318", "OTLP/HTTP listen address (empty: off).", check=_address
+        "AGENTWATCH_COLLECTOR_HTTP",
+        "127.0.0.1:4318",
+        "OTLP/HTTP listen address (empty: off).",
+        check=_address,
+        blank=True,
     )
     collector_grpc: str = _setting(
-        "AGENTWATCH_COLLECTOR_GRPC", "127.0.0.1:4317", "OTLP/gRPC listen address (empty: off).", check=_address
+        "AGENTWATCH_COLLECTOR_GRPC",
+        "127.0.0.1:4317",
+        "OTLP/gRPC listen address (empty: off).",
+        check=_address,
+        blank=True,
     )
     spool_dir: str = _setting(
         "AGENTWATCH_SPOOL_DIR", _default_spool, "Directory of the collector's write-ahead spool of accepted spans."
@@ -364,6 +383,15 @@ class Config:
         "127.0.0.1:8123",
         "ClickHouse HTTP query endpoint of agentwatch serve over the embedded store (empty: off).",
         check=_address,
+        blank=True,
+    )
+    control_http: str = _setting(
+        "AGENTWATCH_CONTROL_HTTP",
+        "127.0.0.1:0",
+        "Control interface of agentwatch serve over the embedded store, which detect, alerts and evaluate use while "
+        "serve holds the store (port 0: a free one, written to the store's control file; empty: off).",
+        check=_address,
+        blank=True,
     )
     query_user: str = _setting("AGENTWATCH_QUERY_USER", "default", "User the query endpoint accepts.")
     query_password: str = _setting(
@@ -545,7 +573,7 @@ def _resolve(f: dataclasses.Field[Any], hint: Any, values: Mapping[str, Any], en
     else:
         raw = _default(f)
         for var in (f.metadata["env"], *f.metadata["alt"]):
-            if env.get(var, "") != "":
+            if env.get(var, "") != "" or (f.metadata["blank"] and var in env):
                 raw, label = env[var], var
                 break
     try:

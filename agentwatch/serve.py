@@ -99,7 +99,8 @@ class Server:
             await loop.run_in_executor(None, self._check_writable)
         try:
             await self._start_listeners()
-            if self.store.dsn.embedded:  # the commands that write reach the store through serve while it holds it
+            # the commands that write reach the store through serve while it holds it (unless switched off)
+            if self.store.dsn.embedded and self.config.control_http:
                 from agentwatch.control import ControlServer
                 from agentwatch.listen import split_address
 
@@ -108,7 +109,7 @@ class Server:
                 if self.query is not None:
                     host = split_address(self.config.query_http)[0]
                     query_url = f"http://{'127.0.0.1' if host in ('', '0.0.0.0', '::') else host}:{self.query.port}"
-                await self.control.start(query_url)
+                await self.control.start(query_url, self.config.control_http)
         except BaseException:  # an address that cannot be had: stop what started, then say why
             await self.stop()
             raise

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,8 @@ from agentwatch.alerts import parse_rules
 from agentwatch.audit import label
 from agentwatch.config import configure
 from agentwatch.demo.scenarios import SCENARIOS, Scenario
-from agentwatch.errors import Terminated, raise_terminated
-from agentwatch.listen import free_port
+from agentwatch.errors import ConfigError, Terminated, raise_terminated
+from agentwatch.listen import free_port, split_address
 from agentwatch.output import render_rows
 from agentwatch.serve import Parts, Server
 from agentwatch.testing import LLMServer, Reply
@@ -147,20 +148,19 @@ def run_demo(
     timeout: float = 50.0,
     webhook: str | None = None,
     out: Any = sys.stdout,
+    listen: Mapping[str, str | None] | None = None,
 ) -> int:
+    """``listen``: addresses by setting (``collector_http``, ``collector_grpc``, ``query_http``); one not given is
+    taken from its environment variable when that is set (empty: off), else a free loopback port, so the demo
+    never collides with a running ``agentwatch serve`` on the defaults."""
     started = time.monotonic()
     if threading.current_thread() is threading.main_thread():  # SIGTERM stops it as cleanly as Ctrl-C does
         signal.signal(signal.SIGTERM, raise_terminated)
     started_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(minutes=1)
     work = Path(tempfile.mkdtemp(prefix="agentwatch-demo-"))
-    port = free_port()
+    addresses = _listen_addresses(listen or {})
     config = configure(
-        store=store or f"chdb://{work / 'store'}",
-        collector_http=f"127.0.0.1:{port}",
-        collector_grpc=f"127.0.0.1:{free_port()}",
-        query_http=f"127.0.0.1:{free_port()}",
-        spool_dir=str(work / "spool"),
-        batch_max_age=0.1,
+        store=store or f"chdb://{work / 'store'}", spool_dir=str(work / "spool"), batch_max_age=0.1, **addresses
     )
     hook = Webhook()
     ruleset = parse_rules(_rules(hook.url, webhook), "demo rules")
@@ -177,11 +177,18 @@ def run_demo(
             [("sim-", 16_000, dt.datetime(2026, 1, 1))],
             ["Model", "ContextTokens", "UpdatedAt"],
         )
-        print(f"agentwatch serve: store {config.store}, OTLP on http://127.0.0.1:{port}", file=out)
+        host = split_address(config.collector_http)[0]
+        otlp = f"http://{'127.0.0.1' if host in ('', '0.0.0.0', '::') else host}:{server.collector.http_port}"
+        grpc = f"port {server.collector.grpc_port}" if server.collector.grpc_port else "off"
+        print(
+            f"agentwatch serve: store {config.store}, OTLP/HTTP on {otlp}, OTLP/gRPC {grpc}, "
+            f"ClickHouse HTTP query endpoint {query_url or 'off'}",
+            file=out,
+        )
         with LLMServer(responder) as llm:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
             env.update(
-                OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
+                OTEL_EXPORTER_OTLP_ENDPOINT=otlp,
                 OTEL_SERVICE_NAME="demo-agents",
                 AGENTWATCH_DEMO_LLM=llm.base_url,
                 AGENTWATCH_DEMO_SEED=str(seed),
@@ -303,7 +310,7 @@ and serves it, for these:
             server.scheduler.rules = list(parse_rules(_rules(hook.url, webhook, fast=False), "demo rules").rules)
             server.parts = dataclasses.replace(server.parts, evaluate_every=Parts().evaluate_every)
             print(
-                f"\n--keep: serving until Ctrl-C: OTLP on http://127.0.0.1:{port}, ClickHouse HTTP (read-only, "
+                f"\n--keep: serving until Ctrl-C: OTLP on {otlp}, ClickHouse HTTP (read-only, "
                 f"for Grafana and SQL) on {query_url}:\n"
                 f'  agentwatch sql --store {query_url} "SELECT count() FROM agent_spans"',
                 file=out,
@@ -320,6 +327,26 @@ and serves it, for these:
     finally:
         _stop(server, loop, hook, starting)
         _clean_up(work, keep, own_store=store is None)
+
+
+_LISTENERS = {
+    "collector_http": "AGENTWATCH_COLLECTOR_HTTP",
+    "collector_grpc": "AGENTWATCH_COLLECTOR_GRPC",
+    "query_http": "AGENTWATCH_QUERY_HTTP",
+}
+
+
+def _listen_addresses(listen: Mapping[str, str | None]) -> dict[str, str]:
+    """Each listener's address: the option, else its variable when set (empty: off), else a free loopback port."""
+    chosen = {}
+    for name, variable in _LISTENERS.items():
+        value = listen.get(name)
+        if value is None:
+            value = os.environ.get(variable)
+        chosen[name] = f"127.0.0.1:{free_port()}" if value is None else value
+    if not chosen["collector_http"]:
+        raise ConfigError("collector_http", "the demo's agents send their spans over OTLP/HTTP: it cannot be off")
+    return chosen
 
 
 def _clean_up(work: Path, keep: bool, *, own_store: bool) -> None:

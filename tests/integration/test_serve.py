@@ -176,16 +176,20 @@ def test_agentwatch_demo(cli_env, tmp_path):
     # #34 item 1: run from the folder that holds a checkout named agentwatch (clone into ~/src/agentwatch, work from
     # ~/src), the fleet imported the checkout as a namespace package: "module 'agentwatch' has no attribute 'Budget'"
     (tmp_path / "agentwatch").symlink_to(ROOT, target_is_directory=True)
+    query_port = free_port()
+    # #34 item 5: the demo took free ports whatever the environment said; a variable set to empty is off
+    placed = {"AGENTWATCH_QUERY_HTTP": f"127.0.0.1:{query_port}", "AGENTWATCH_COLLECTOR_GRPC": ""}
     out = subprocess.run(
         [str(Path(PYTHON).parent / "agentwatch"), "demo", "--timeout", "60"],
         # as installed, not through the tests' PYTHONPATH (which would put the real package ahead of the checkout)
-        env={**{k: v for k, v in cli_env.items() if k != "PYTHONPATH"}, "TMPDIR": str(temp)},
+        env={**{k: v for k, v in cli_env.items() if k != "PYTHONPATH"}, "TMPDIR": str(temp), **placed},
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=240,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+    assert f"OTLP/gRPC off, ClickHouse HTTP query endpoint http://127.0.0.1:{query_port}" in out.stdout, out.stdout
     # #34 item 9: every run left its 4-20 MB store in the temp folder; it is kept only with --keep
     assert list(temp.iterdir()) == [], list(temp.iterdir())
     assert "agentwatch demo --keep" in out.stdout  # and the commands it suggests say how to keep one to look at
@@ -267,8 +271,11 @@ def test_commands_that_write_work_while_serve_holds_the_store(cli_env, tmp_path)
 
     from agentwatch.control import CONTROL_FILE
 
-    port = free_port()
-    env = dict(cli_env, AGENTWATCH_SPOOL_DIR=str(tmp_path / "spool"))
+    port, control_port = free_port(), free_port()
+    # #34 item 5: the control interface took a random port with no setting
+    env = dict(
+        cli_env, AGENTWATCH_SPOOL_DIR=str(tmp_path / "spool"), AGENTWATCH_CONTROL_HTTP=f"127.0.0.1:{control_port}"
+    )
     store_dir = env["AGENTWATCH_STORE"].removeprefix("chdb://")
     serve = _serve(env, port)
 
@@ -291,6 +298,7 @@ def test_commands_that_write_work_while_serve_holds_the_store(cli_env, tmp_path)
         assert typo.returncode == 2 and "did you mean 'max_repeats'" in typo.stderr, typo.stderr
         with open(control) as handle:
             url = json.load(handle)["url"]
+        assert url == f"http://127.0.0.1:{control_port}"
         for token in ("", "Bearer wrong"):
             request = urllib.request.Request(f"{url}/v1/detect", data=b"{}", headers={"Authorization": token})
             try:

@@ -135,3 +135,23 @@ def test_redaction_patterns_that_cannot_work_are_refused_naming_the_setting(patt
     with pytest.raises(ConfigError, match="AGENTWATCH_REDACT_PATTERNS"):
         configure(environ={"AGENTWATCH_REDACT_PATTERNS": patterns})
     assert configure(environ={"AGENTWATCH_REDACT_PATTERNS": r"internal-[0-9]{6};;(?i:acme)-\d+"}).redact_patterns
+
+
+@pytest.mark.parametrize(
+    "variable, field",
+    [
+        ("AGENTWATCH_COLLECTOR_HTTP", "collector_http"),
+        ("AGENTWATCH_COLLECTOR_GRPC", "collector_grpc"),
+        ("AGENTWATCH_QUERY_HTTP", "query_http"),
+        ("AGENTWATCH_CONTROL_HTTP", "control_http"),
+    ],
+)
+def test_a_listener_set_to_empty_is_off_and_unset_is_its_default(variable, field):
+    """Issue 34 item 5: the table said "empty: off", but AGENTWATCH_QUERY_HTTP= serve listened on 8123."""
+    assert getattr(configure(environ={variable: ""}), field) == ""
+    assert getattr(configure(environ={}), field) != ""
+    assert getattr(configure(environ={variable: "127.0.0.1:9999"}), field) == "127.0.0.1:9999"
+
+
+def test_other_settings_set_to_empty_keep_their_default():
+    assert configure(environ={"AGENTWATCH_DATABASE": ""}).database == "agentwatch"
