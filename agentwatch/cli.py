@@ -23,6 +23,9 @@ __all__ = ["build_parser", "main"]
 log = logging.getLogger("agentwatch")
 _CHATTY_LOGGERS = ("httpx", "httpx2", "httpcore", "openai", "anthropic", "urllib3")
 
+# settings the command line sets by keyword (configure(store=args.store)), by the option that set them
+_OPTIONS = {"store": "--store", "database": "--database", "judge": "--judge"}
+
 Handler = Callable[[argparse.Namespace, Config], int]
 
 
@@ -167,6 +170,35 @@ def _open_for_reading(config: Config):
         return open_store(config, store=url)
 
 
+def _check_query(name: str, params: dict[str, str]) -> None:
+    """A shipped query exists and gets the parameters its header declares, before anything is run: ClickHouse's
+    "Substitution `days` is not set" says neither which query nor how to give it."""
+    import difflib
+
+    from agentwatch.sqlfiles import list_sql, load_sql
+
+    shipped = [n.removeprefix("queries/") for n in list_sql("queries")]
+    if name not in shipped:
+        close = difflib.get_close_matches(name, shipped, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError("--query", f"{name!r} is not a shipped query{hint}; the shipped ones: {', '.join(shipped)}")
+    header = load_sql(f"queries/{name}").header
+    declared = re.findall(r"(\w+)\s*\(", header.get("params", ""))
+    missing = [p for p in declared if p not in params]
+    if missing:
+        usage = header.get("usage", "")
+        raise ConfigError(
+            "--param",
+            f"query {name} needs {', '.join(f'--param {p}=…' for p in missing)} "
+            f"(its parameters: {header.get('params', '')})" + (f"; for example: {usage}" if usage else ""),
+        )
+    unknown = [p for p in params if p not in declared]
+    if unknown:
+        raise ConfigError(
+            "--param", f"query {name} takes no {', '.join(unknown)} (its parameters: {', '.join(declared)})"
+        )
+
+
 def cmd_sql(args: argparse.Namespace, config: Config) -> int:
     from agentwatch.output import render_rows
 
@@ -179,6 +211,8 @@ def cmd_sql(args: argparse.Namespace, config: Config) -> int:
         if ending.group(1).lower() not in _CLIENT_FORMATS:
             raise ConfigError("FORMAT", f"{ending.group(1)} is not one of {sorted(set(_CLIENT_FORMATS))}")
         statement, fmt = statement[: ending.start()], _CLIENT_FORMATS[ending.group(1).lower()]
+    if args.query:
+        _check_query(args.query, params)
     with _open_for_reading(config) as store:
         if args.query:
             result = store.run_sql(f"queries/{args.query}", params)
@@ -289,6 +323,11 @@ def cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
         f"{answer['judge']}: {answer['answers']} answers in {answer['seconds']:.1f}s — {answer['scored']} scored "
         f"({answer['cached']} from cache), {answer['skipped']} skipped, {answer['errors']} errors"
     )
+    if answer["answers"] == 0 and answer.get("already_evaluated"):
+        print(
+            f"nothing new since {args.since} ago: its {answer['already_evaluated']} answer(s) were already evaluated "
+            f"by {answer['judge']} (agentwatch serve's evaluator, or an earlier run)"
+        )
     if answer["budget_exhausted"]:
         print("the judge's token budget for this hour is spent; the rest waits for the next run", file=sys.stderr)
     for message in answer["error_messages"]:
@@ -733,7 +772,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 logging.getLogger(chatty).setLevel(logging.WARNING)
         return handler(args, config)
     except ConfigError as exc:
-        print(f"agentwatch: configuration error: {exc}", file=sys.stderr)
+        option = _OPTIONS.get(exc.setting)  # a keyword the command line gave: name its option, not a variable
+        shown = f"{option}: {exc.message}" if option and getattr(args, exc.setting, None) is not None else exc
+        print(f"agentwatch: configuration error: {shown}", file=sys.stderr)
         return 2
     except AgentwatchError as exc:
         print(f"agentwatch: error: {exc}", file=sys.stderr)

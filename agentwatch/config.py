@@ -582,7 +582,10 @@ def _resolve(f: dataclasses.Field[Any], hint: Any, values: Mapping[str, Any], en
     except (TypeError, ValueError) as exc:
         raise ConfigError(label, "is not valid" if f.metadata["secret"] else str(exc)) from None
     check = f.metadata["check"]
-    problem = check(value) if check else None
+    try:
+        problem = check(value) if check else None
+    except ConfigError as exc:  # a check that raises names the variable; the value may have come another way
+        raise ConfigError(label, exc.message) from None
     if problem:
         shown = mask(name, value) if f.metadata["secret"] else repr(value)
         raise ConfigError(label, f"{shown} {problem}")

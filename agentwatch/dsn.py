@@ -59,7 +59,11 @@ def parse_store_dsn(value: str, setting: str = _SETTING) -> StoreDsn:
     if not value:
         raise ConfigError(setting, "is empty; expected chdb:///path/to/store or http(s)://host:8123")
     if "://" not in value:
-        raise ConfigError(setting, f"{value!r} has no scheme; expected chdb:///path/to/store or http(s)://host:8123")
+        raise ConfigError(
+            setting,
+            f"{value!r} has no scheme; an embedded store at that path is chdb://{value}, a ClickHouse server "
+            "http(s)://host:8123",
+        )
     scheme, rest = value.split("://", 1)
     scheme = scheme.lower()
     if scheme == "chdb":

@@ -38,6 +38,7 @@ class ConfigError(AgentwatchError, ValueError):
 
     def __init__(self, setting: str, message: str) -> None:
         self.setting = setting
+        self.message = message
         super().__init__(f"{setting}: {message}")
 
 

@@ -105,10 +105,11 @@ def evaluate(store: Store, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("judge") and request["judge"] != config.judge:
         config = dataclasses.replace(config, judge=request["judge"])
     judge = make_judge(config)
+    since = _now() - dt.timedelta(seconds=_seconds(request, "since", positive=True))
     stats = run_evaluation(
         store,
         judge,
-        since=_now() - dt.timedelta(seconds=_seconds(request, "since", positive=True)),
+        since=since,
         sample=float(request.get("sample", 1.0)),
         shard=int(request.get("shard", 0)),
         shards=int(request.get("shards", 1)),
@@ -123,6 +124,12 @@ def evaluate(store: Store, request: dict[str, Any]) -> dict[str, Any]:
         "seconds": round(stats.seconds, 3),
         "budget_exhausted": stats.budget_exhausted,
         "error_messages": sorted(set(stats.error_messages))[:5],
+        # nothing new: how many were evaluated before (by serve's evaluator, or an earlier run)
+        "already_evaluated": (
+            store.run_sql("evaluators/already_evaluated", {"since": since, "evaluator": judge.name}).result_rows[0][0]
+            if stats.answers == 0
+            else 0
+        ),
     }
 
 

@@ -165,21 +165,39 @@ def _connect(dsn: StoreDsn, create: bool = True) -> Client:
     from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
     try:
-        return driver.get_client(
-            host=dsn.host,
-            port=dsn.port,
-            username=dsn.username,
-            password=dsn.password,
-            secure=dsn.secure,
-            connect_timeout=5,
-            send_receive_timeout=300,
-        )
+        with _quiet(_DRIVER_LOGGERS):  # their retry warnings would come before the one clear error raised below
+            return driver.get_client(
+                host=dsn.host,
+                port=dsn.port,
+                username=dsn.username,
+                password=dsn.password,
+                secure=dsn.secure,
+                connect_timeout=5,
+                send_receive_timeout=300,
+            )
     except OperationalError as exc:
         raise StoreUnreachableError(f"cannot reach ClickHouse at {dsn.redacted()}: {_first_line(exc)}") from exc
     except DatabaseError as exc:  # e.g. authentication failed
         raise StoreUnreachableError(
             f"ClickHouse at {dsn.redacted()} refused the connection: {_query_error(exc, None)}"
         ) from exc
+
+
+_DRIVER_LOGGERS = ("urllib3.connectionpool", "clickhouse_connect.driver._backend.http_sync", "clickhouse_connect")
+
+
+@contextlib.contextmanager
+def _quiet(names: Sequence[str]) -> Iterator[None]:
+    """Only errors from these loggers while connecting: what went wrong is raised as one StoreUnreachableError."""
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,4 +1,5 @@
-"""Where notifications go: a generic webhook (JSON, HMAC-signed), Slack incoming webhooks, and the log (stdout).
+"""Where notifications go: a generic webhook (JSON, HMAC-signed), Slack incoming webhooks, and ``log``: one JSON
+line per notification on standard output (agentwatch's own log is on standard error).
 
 The webhook payload, version 1::
 

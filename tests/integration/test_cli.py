@@ -31,7 +31,7 @@ def test_errors_are_one_clear_line_and_a_non_zero_exit(cli_env):
     assert "run: agentwatch db init" in before_init.stderr
     bad_dsn = run(cli_env, "sql", "SELECT 1", "--store", "mysql://x", check=False)
     assert bad_dsn.returncode == 2
-    assert "AGENTWATCH_STORE: unsupported scheme 'mysql'" in bad_dsn.stderr
+    assert "--store: unsupported scheme 'mysql'" in bad_dsn.stderr  # the option that gave it, not a variable
     run(cli_env, "db", "init")
     bad_sql = run(cli_env, "sql", "SELEC 1", check=False)
     assert bad_sql.returncode == 1 and "SYNTAX_ERROR" in bad_sql.stderr
@@ -171,3 +171,65 @@ def test_a_silence_is_counted_and_lifted_from_the_command_line(cli_env):
     assert f"silence {silence}:" not in run(cli_env, "alerts", "list").stdout
     again = run(cli_env, "alerts", "unsilence", silence, check=False)
     assert again.returncode == 1 and "no silence" in again.stderr
+
+
+def test_a_store_without_a_scheme_names_the_option_that_gave_it_and_the_address_meant(cli_env):
+    """Issue 34 item 7: `--store ./store` was blamed on AGENTWATCH_STORE."""
+    given = run(cli_env, "sql", "SELECT 1", "--store", "./store", check=False)
+    assert given.returncode == 2 and given.stderr.startswith("agentwatch: configuration error: --store:"), given.stderr
+    assert "chdb://./store" in given.stderr and "AGENTWATCH_STORE" not in given.stderr
+    by_variable = run(dict(cli_env, AGENTWATCH_STORE="./store"), "sql", "SELECT 1", check=False)
+    assert "AGENTWATCH_STORE: './store' has no scheme" in by_variable.stderr
+
+
+def test_an_unreachable_server_is_one_line(cli_env):
+    """Issue 34 item 7: two urllib3/clickhouse_connect WARNING lines came before the clean error."""
+    from ..conftest import free_port
+
+    out = run(cli_env, "sql", "SELECT 1", "--store", f"http://127.0.0.1:{free_port()}", check=False)
+    assert out.returncode == 1 and out.stderr.strip().splitlines() == [out.stderr.strip().splitlines()[0]], out.stderr
+    assert "cannot reach ClickHouse" in out.stderr and "WARNING" not in out.stderr
+
+
+def test_a_shipped_query_says_what_it_needs_and_a_misspelled_one_what_there_is(cli_env):
+    """Issue 34 item 7: a missing parameter printed ClickHouse's raw "Substitution 'days' is not set"; a misspelled
+    query name listed nothing."""
+    run(cli_env, "db", "init")
+    missing = run(cli_env, "sql", "--query", "expensive_sessions", "--param", "agent=support", check=False)
+    assert missing.returncode == 2 and "Substitution" not in missing.stderr, missing.stderr
+    assert "needs --param days=…, --param limit=…" in missing.stderr and "for example: agentwatch sql" in missing.stderr
+    typo = run(cli_env, "sql", "--query", "expensive_session", check=False)
+    assert typo.returncode == 2 and "did you mean 'expensive_sessions'" in typo.stderr, typo.stderr
+    assert "trace_tree" in typo.stderr  # the shipped ones are listed
+    extra = run(cli_env, "sql", "--query", "trace_tree", "--param", "trace=x", "--param", "dayz=1", check=False)
+    assert extra.returncode == 2 and "takes no dayz" in extra.stderr
+    assert run(cli_env, "sql", "--query", "trace_tree", "--param", "trace=x").returncode == 0
+
+
+def test_evaluate_says_when_everything_was_already_evaluated(cli_env):
+    """Issue 34 item 7: `evaluate --since 1h` said "0 answers" when serve had already scored them all."""
+    from agentwatch.config import configure
+    from agentwatch.store import open_store
+
+    from .spans import insert_spans
+    from .test_evaluators import agent_trace
+
+    run(cli_env, "db", "init")
+    store = open_store(configure(store=cli_env["AGENTWATCH_STORE"]))
+    try:
+        insert_spans(store, agent_trace("a" * 32, "Where is A-1?", "A-1 shipped with DHL.", '{"carrier": "DHL"}'))
+    finally:
+        store.close()
+    first = run(cli_env, "evaluate", "--since", "1h")
+    assert first.stdout.startswith("heuristic: 1 answers"), first.stdout
+    again = run(cli_env, "evaluate", "--since", "1h")
+    assert "heuristic: 0 answers" in again.stdout
+    assert "its 1 answer(s) were already evaluated by heuristic" in again.stdout, again.stdout
+
+
+def test_the_log_channel_is_described_as_what_it_does():
+    """Issue 34 item 7: default_rules.yaml called the log channel "agentwatch's log"; it writes JSON to stdout."""
+    from importlib import resources
+
+    text = resources.files("agentwatch.alerts").joinpath("default_rules.yaml").read_text()
+    assert "log (agentwatch's log)" not in text and "JSON line per notification on agentwatch's standard output" in text
