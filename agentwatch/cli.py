@@ -508,15 +508,16 @@ def cmd_grafana_preview(args: argparse.Namespace, config: Config) -> int:
     from pathlib import Path
 
     from agentwatch.config import parse_duration
-    from agentwatch.dashboards.preview import render_dashboards
+    from agentwatch.dashboards.preview import default_range, render_dashboards
 
     end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     try:
-        start = end - dt.timedelta(seconds=parse_duration(args.since, unit=True))
+        since = dt.timedelta(seconds=parse_duration(args.since, unit=True)) if args.since else None
     except ValueError as exc:
         raise ConfigError("--since", str(exc)) from None
     chosen = {"session": args.session} if args.session else {}
     with _open_for_reading(config) as store:
+        start = end - since if since else default_range(store, end)
         for path in render_dashboards(store, Path(args.out), start, end, chosen):
             print(f"wrote {path}")
     return 0
@@ -689,7 +690,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_grafana_export)
     p = grafana_commands.add_parser("preview", help="render every dashboard from the store to PNG")
     p.add_argument("--out", required=True, help="directory to write the PNGs into")
-    p.add_argument("--since", default="24h", help="time range, back from now (e.g. 6h, 2d)")
+    p.add_argument(
+        "--since", help="time range, back from now (e.g. 6h, 2d); default: from the store's first span, 24h at most"
+    )
     p.add_argument("--session", help="session for the Session dashboard (default: the most recent)")
     _store_options(p)
     p.set_defaults(handler=cmd_grafana_preview)

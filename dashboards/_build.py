@@ -390,9 +390,9 @@ def failure_modes() -> dict[str, Any]:
             timeseries(
                 f"{title}: findings over time",
                 f"""
-SELECT $__timeInterval(LastSeen) AS time, Detector, count() AS findings
+SELECT $__timeInterval(FirstSeen) AS time, Detector, count() AS findings
 FROM findings FINAL
-WHERE FailureMode = '{key}' AND $__timeFilter(LastSeen) AND {AGENT_FILTER}
+WHERE FailureMode = '{key}' AND $__timeFilter(FirstSeen) AND {AGENT_FILTER}
 GROUP BY time, Detector ORDER BY time""",
                 bars=True,
                 stack=True,

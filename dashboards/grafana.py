@@ -260,7 +260,7 @@ def _same_address(dsn: Any, address: str) -> bool:
 def provisioning(config: Any, *, query_url: str | None = None, server_url: str | None = None) -> dict[str, str]:
     """Grafana provisioning files (relative path → text) for this configuration: the datasource of the configured
     store — ``agentwatch serve``'s query endpoint on the embedded store, the server otherwise — plus one for the other
-    kind, and the dashboards provider."""
+    kind when its address is given (``server_url``, ``query_url``), and the dashboards provider."""
     import yaml
 
     dsn = config.store_dsn
@@ -289,7 +289,10 @@ def provisioning(config: Any, *, query_url: str | None = None, server_url: str |
         config.database,
         not dsn.embedded,
     )
-    datasources = {"apiVersion": 1, "datasources": [embedded, clickhouse] if dsn.embedded else [clickhouse, embedded]}
+    # the other kind only when its address was given: a datasource pointing at a guessed clickhouse:8123 is one
+    # Grafana shows as broken (observed with `grafana export` and no --server-url)
+    primary, other, asked = (embedded, clickhouse, server_url) if dsn.embedded else (clickhouse, embedded, query_url)
+    datasources = {"apiVersion": 1, "datasources": [primary, other] if asked else [primary]}
     provider = {
         "apiVersion": 1,
         "providers": [

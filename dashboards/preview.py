@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from agentwatch.dashboards import load_dashboards
 from agentwatch.dashboards.grafana import interval_for, resolve_variables, run_panel
 from agentwatch.errors import MissingExtraError
 
-__all__ = ["render_dashboard", "render_dashboards"]
+__all__ = ["default_range", "render_dashboard", "render_dashboards"]
 
 _BACKGROUND, _PANEL, _TEXT, _MUTED, _GRID = "#111217", "#181b1f", "#ccccdc", "#8e8e9a", "#2c3235"
 _PALETTE = [
@@ -154,6 +154,9 @@ def _timeseries(ax: Any, frame: Any, panel: dict[str, Any], span: tuple[dt.datet
                 label=str(column)[:48],
             )
     unit = panel["fieldConfig"]["defaults"].get("unit", "")
+    values = wide.to_numpy(dtype=float)
+    if values.size and values.min() >= 0:  # counts and rates start at 0; all zeros is 0 to 1, not -4 % to 4 %
+        ax.set_ylim(0, None if values.max() > 0 else 1)
     ax.yaxis.set_major_formatter(lambda v, _pos: _format(v, unit))
     ax.set_xlim(start, end)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
@@ -178,35 +181,107 @@ def _stat(ax: Any, frame: Any, panel: dict[str, Any]) -> None:
     ax.text(0.5, 0.42, _format(value, unit), color=colour, fontsize=22, ha="center", va="center", weight="bold")
 
 
-def _table(ax: Any, frame: Any, panel: dict[str, Any], rows: int) -> None:
+def _cell_text(value: Any) -> str:
+    """A value as Grafana's table shows it: numbers formatted, arrays as their items, never a Python repr
+    (``[np.float64(0.0), …]`` was seen in the Readiness board)."""
+    if value is None:
+        return ""
+    if hasattr(value, "tolist") and not isinstance(value, str):  # numpy arrays and scalars
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell_text(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_cell_text(v)}" for k, v in value.items())
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return _format(value, "")
+    if isinstance(value, dt.datetime) or hasattr(value, "strftime"):
+        return value.strftime("%m-%d %H:%M:%S")
+    return str(value)
+
+
+def _shorten(text: str, width: int) -> str:
+    """``text`` in ``width`` characters: cut at a word when one ends late enough, and marked with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[: max(1, width - 1)]
+    space = cut.rfind(" ")
+    if space >= width * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
+
+
+_CHAR_PX = 5.4  # the width of an average character of the tables' 6.5 pt font at 100 dpi, rounded up
+_MIN_COLUMN = 6
+
+
+def _fit_columns(headers: list[str], cells: list[list[str]], budget: int) -> list[int]:
+    """Each column's width in characters, together at most ``budget``: the widest give way first, down to what
+    their header needs (a few characters at least); columns that still do not fit are left out (width 0)."""
+    widths = [min(_CELL_MAX, max([len(h), *(len(r[i]) for r in cells)])) + 1 for i, h in enumerate(headers)]
+    floors = [min(w, max(_MIN_COLUMN, min(len(h), 12) + 1)) for w, h in zip(widths, headers, strict=True)]
+    while sum(widths) > budget:
+        widest = max(range(len(widths)), key=lambda i: widths[i] - floors[i])
+        if widths[widest] <= floors[widest]:
+            break
+        widths[widest] -= 1
+    while sum(widths) > budget and any(widths):
+        widths[max(i for i, w in enumerate(widths) if w)] = 0  # the rightmost, as a scrolled-off column
+    return widths
+
+
+def _fit_text(text: Any, whole: str, room_px: float, renderer: Any) -> None:
+    """Shorten ``text`` (showing ``whole``) until it is drawn within ``room_px``: measured, since an estimate per
+    character still let wide letters ("max_window_share") spill into the next cell."""
+    width = len(text.get_text())
+    while width > 1 and text.get_window_extent(renderer).width > room_px:
+        width -= 1
+        text.set_text(_shorten(whole, width))
+
+
+def _table(ax: Any, frame: Any, panel: dict[str, Any], rows: int, width_px: float) -> None:
     ax.set_facecolor(_PANEL)
     ax.axis("off")
     if frame.empty:
         ax.text(0.5, 0.5, "No data", color=_MUTED, ha="center", va="center")
         return
     shown = frame.head(rows)
-
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return _format(value, "")
-        if isinstance(value, dt.datetime) or hasattr(value, "strftime"):
-            return value.strftime("%m-%d %H:%M:%S")
-        return str(value)
-
-    cells = [[cell(v)[:_CELL_MAX] for v in record] for record in shown.itertuples(index=False)]
     headers = [str(c) for c in shown.columns]
-    widths = [max([len(h), *(len(r[i]) for r in cells)]) + 2 for i, h in enumerate(headers)]
+    cells = [[_cell_text(v) for v in record] for record in shown.itertuples(index=False)]
+    widths = _fit_columns(headers, cells, int(width_px / _CHAR_PX))
+    kept = [i for i, w in enumerate(widths) if w]
+    if len(kept) < len(headers):
+        hidden = len(headers) - len(kept)
+        ax.text(
+            1,
+            1.005,
+            f"+{hidden} more column{'s' if hidden > 1 else ''} →",
+            color=_MUTED,
+            fontsize=6,
+            ha="right",
+            va="bottom",
+            transform=ax.transAxes,
+        )
     table = ax.table(
-        cellText=cells,
-        colLabels=headers,
+        cellText=[[_shorten(r[i], widths[i] - 1) for i in kept] for r in cells],
+        colLabels=[_shorten(headers[i], widths[i] - 1) for i in kept],
         loc="upper left",
         cellLoc="left",
         colLoc="left",
-        colWidths=[w / sum(widths) for w in widths],
+        colWidths=[widths[i] / sum(widths) for i in kept],
     )
+    table.AXESPAD = 0  # matplotlib's default offset (2 % of the axes) pushed the last column past the panel's edge
     table.auto_set_font_size(False)
     table.set_fontsize(6.5)
-    for (r, _c), item in table.get_celld().items():
+    renderer = ax.figure.canvas.get_renderer()
+    whole = {(0, j): headers[i] for j, i in enumerate(kept)}
+    whole.update({(r + 1, j): row[i] for r, row in enumerate(cells) for j, i in enumerate(kept)})
+    for (r, c), item in table.get_celld().items():
+        cell_px = widths[kept[c]] / sum(widths) * width_px
+        item.PAD = 3 / max(1.0, cell_px)  # 3 px, not a tenth of the cell
+        _fit_text(item.get_text(), whole.get((r, c), ""), cell_px - 7, renderer)
         item.set_edgecolor(_GRID)
         item.set_facecolor("#22252b" if r == 0 else _PANEL)
         item.get_text().set_color(_TEXT if r else "#6e9fff")
@@ -289,8 +364,10 @@ def render_dashboard(
     start: dt.datetime,
     end: dt.datetime,
     variables: Mapping[str, str | Sequence[str]] | None = None,
+    inspect: Callable[[Any], None] | None = None,
 ) -> Path:
-    """Draw one dashboard's panels, laid out as in Grafana, into ``out`` (a PNG)."""
+    """Draw one dashboard's panels, laid out as in Grafana, into ``out`` (a PNG); ``inspect`` is handed the drawn
+    matplotlib figure before it is closed (the tests read the rendered texts from it)."""
     plt = _pyplot()
     values = resolve_variables(store, dashboard, start, end, variables)
     flat = []
@@ -353,15 +430,29 @@ def render_dashboard(
             ax.text(0.5, 0.5, "No data", color=_MUTED, ha="center", va="center")
             continue
         if p["type"] == "table":
-            _table(ax, frame, p, rows=max(2, int((g["h"] * _ROW_PX - 30) / 17)))
+            _table(ax, frame, p, rows=max(2, int((g["h"] * _ROW_PX - 30) / 17)), width_px=inner[2] * width_px)
         elif p["type"] in ("timeseries", "heatmap"):
             (_timeseries if p["type"] == "timeseries" else _heatmap)(ax, frame, p, span)
         else:
             {"stat": _stat, "barchart": _barchart, "traces": _traces}[p["type"]](ax, frame, p)
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, facecolor=_BACKGROUND)
+    if inspect is not None:
+        inspect(figure)
     plt.close(figure)
     return out
+
+
+def default_range(store: Any, end: dt.datetime, longest: dt.timedelta = dt.timedelta(hours=24)) -> dt.datetime:
+    """Where a preview starts when no range is asked for: a little before the store's first span of the last
+    ``longest`` (at least 15 minutes back), so a fresh store fills the panels instead of one bar at the right edge."""
+    start = end - longest
+    first = store.run_sql("dashboards/data_start", {"start": start, "end": end}).result_rows[0][0]
+    if first is None or first.year < 2000:  # no span: min() of nothing is the epoch
+        return start
+    first = first.replace(tzinfo=None)
+    margin = max(dt.timedelta(minutes=15), (end - first) * 0.05)
+    return max(start, min(first - margin, end - dt.timedelta(minutes=15)))
 
 
 def render_dashboards(
@@ -370,9 +461,10 @@ def render_dashboards(
     start: dt.datetime,
     end: dt.datetime,
     variables: Mapping[str, str | Sequence[str]] | None = None,
+    inspect: Callable[[Any], None] | None = None,
 ) -> list[Path]:
     """Every shipped dashboard as ``out/<name>.png``."""
     return [
-        render_dashboard(store, dashboard, out / name.replace(".json", ".png"), start, end, variables)
+        render_dashboard(store, dashboard, out / name.replace(".json", ".png"), start, end, variables, inspect)
         for name, dashboard in load_dashboards().items()
     ]

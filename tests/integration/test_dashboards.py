@@ -132,3 +132,70 @@ def test_export_writes_what_a_grafana_container_mounts(tmp_path, cli_env):
     assert provider["options"]["path"] == DASHBOARDS_PATH
     rules = yaml.safe_load((tmp_path / "provisioning/alerting/agentwatch-alert-rules.yaml").read_text())
     assert all(r["data"][0]["datasourceUid"] == "agentwatch-clickhouse" for r in rules["groups"][0]["rules"])
+
+
+def test_previews_show_values_not_reprs_and_no_text_leaves_its_cell(seeded, tmp_path):
+    """Issue 34 item 6: the Readiness board showed `[np.float64(0.0), …` in a cell; tables ran past the panel's
+    right edge and summaries were cut mid-word inside their cell. Read from the rendered figures."""
+    from matplotlib.table import Table
+
+    from agentwatch.dashboards.preview import render_dashboards
+
+    problems: list[str] = []
+    texts: list[str] = []
+
+    def inspect(figure) -> None:
+        renderer = figure.canvas.get_renderer()
+        for ax in figure.axes:
+            box = ax.get_window_extent(renderer)
+            for table in (c for c in ax.get_children() if isinstance(c, Table)):
+                for cell in table.get_celld().values():
+                    text, edge = cell.get_text(), cell.get_window_extent(renderer)
+                    shown = text.get_text()
+                    texts.append(shown)
+                    if edge.x1 > box.x1 + 0.5:
+                        problems.append(f"cell {shown!r} ends {edge.x1 - box.x1:.0f} px past its panel")
+                    if text.get_window_extent(renderer).x1 > edge.x1 + 0.5:
+                        problems.append(f"{shown!r} spills out of its cell")
+                    if "np." in shown or "Decimal(" in shown or shown.startswith("["):
+                        problems.append(f"a Python repr in a cell: {shown!r}")
+
+    render_dashboards(seeded, tmp_path, START, END, {"session": SESSION}, inspect=inspect)
+    assert texts and not problems, problems[:10]
+    assert any(t.endswith("…") and not t[-2].isspace() for t in texts)  # shortened, at a word where it can be
+    assert "migrate, shell-driftfailbad" in texts  # an array (the tools an agent used) as its items, as Grafana shows
+
+
+def test_a_preview_starts_where_the_data_does_and_an_empty_rate_axis_at_zero(seeded, tmp_path):
+    """Issue 34 item 6: the default 24 h squeezed a fresh store into one bar at the right edge; an empty error-rate
+    panel drew a -4 % to 4 % axis."""
+    from agentwatch.dashboards.preview import default_range, render_dashboard
+
+    first = seeded.query(
+        "SELECT min(Timestamp) FROM otel_traces WHERE Timestamp >= {s:DateTime64(9)}",
+        {"s": END - dt.timedelta(hours=24)},
+    ).result_rows[0][0]
+    first = first.replace(tzinfo=None)
+    start = default_range(seeded, END)
+    assert END - dt.timedelta(hours=24) <= start <= first and first - start <= max(
+        dt.timedelta(minutes=15), (END - first) * 0.06
+    )
+    limits = {}
+
+    def inspect(figure) -> None:
+        for ax in figure.axes:
+            title = next((t.get_text() for t in ax.texts if t.get_text() == "Error rate"), None)
+            if title:
+                limits[title] = figure.axes[figure.axes.index(ax) + 1].get_ylim()
+
+    overview = load_dashboards()["agentwatch-overview.json"]
+    render_dashboard(seeded, overview, tmp_path / "o.png", END - dt.timedelta(minutes=30), END, {}, inspect)
+    assert limits["Error rate"][0] == 0, limits
+
+
+def test_findings_over_time_are_plotted_when_they_were_first_seen():
+    """Issue 34 item 6: plotted by LastSeen, which every detector run moves, sessions of 18:28 showed at 18:33."""
+    for dashboard in load_dashboards().values():
+        for panel in panels(dashboard):
+            if "findings over time" in panel["title"].lower():
+                assert "LastSeen" not in panel["targets"][0]["rawSql"], panel["title"]

@@ -27,3 +27,13 @@ def test_a_clickhouse_server_is_named_so():
         "clickhouse.internal",
         8123,
     )
+
+
+def test_export_provisions_a_server_datasource_only_when_its_address_is_given():
+    """Issue 34 item 6: `grafana export` wrote a second datasource pointing at clickhouse:8123 without
+    --server-url."""
+    assert [name for name, *_ in _datasources("chdb:///tmp/s")] == ["agentwatch (embedded, via agentwatch serve)"]
+    both = provisioning(configure(store="chdb:///tmp/s", environ={}), server_url="http://ch.internal:8123")
+    document = yaml.safe_load(both["provisioning/datasources/agentwatch.yaml"])
+    assert [d["jsonData"]["host"] for d in document["datasources"]] == ["127.0.0.1", "ch.internal"]
+    assert [name for name, *_ in _datasources("http://clickhouse.internal:8123")] == ["agentwatch (ClickHouse server)"]
