@@ -71,4 +71,4 @@ def test_queries_from_the_cli(cli_env):
     missing = subprocess.run(
         [PYTHON, "-m", "agentwatch", "sql", "--query", "nope"], env=cli_env, capture_output=True, text=True
     )
-    assert missing.returncode == 1 and "no SQL file named 'queries/nope'" in missing.stderr
+    assert missing.returncode == 2 and "'nope' is not a shipped query" in missing.stderr  # and which ones are
