@@ -363,7 +363,7 @@ def cmd_alerts_list(args: argparse.Namespace, config: Config) -> int:
                 "SELECT Rule, argMax(RanAt, RanAt), argMax(Error, RanAt) FROM alert_rule_runs GROUP BY Rule"
             ).result_rows
         }
-        states = {}
+        states: dict[str, list[str]] = {}
         for rule, state, count, failures, error in store.query(
             "SELECT Rule, State, count(), sum(DeliveryFailures), anyIf(LastError, LastError != '') "
             "FROM alerts FINAL GROUP BY Rule, State"
@@ -594,7 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = db_commands.add_parser("status", help="show which migrations are applied")
     _store_options(p)
     p.set_defaults(handler=cmd_db_status)
-    db.set_defaults(handler=lambda a, c: (db.print_help(), 2)[1])
+    db.set_defaults(handler=_help_of(db))
 
     p = commands.add_parser(
         "collector",
@@ -668,7 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("id", help="the silence's id")
         _store_options(p)
         p.set_defaults(handler=handler)
-    alerts.set_defaults(handler=lambda a, c: (alerts.print_help(), 2)[1])
+    alerts.set_defaults(handler=_help_of(alerts))
 
     grafana = commands.add_parser("grafana", help="Grafana provisioning files")
     grafana_commands = grafana.add_subparsers(dest="grafana_command", metavar="COMMAND")
@@ -696,7 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", help="session for the Session dashboard (default: the most recent)")
     _store_options(p)
     p.set_defaults(handler=cmd_grafana_preview)
-    grafana.set_defaults(handler=lambda a, c: (grafana.print_help(), 2)[1])
+    grafana.set_defaults(handler=_help_of(grafana))
 
     for name, text in (
         ("serve", "the whole pipeline in one process: collector, evaluators, detectors and alerts"),
@@ -751,6 +751,16 @@ def build_parser() -> argparse.ArgumentParser:
     _store_options(p)
     p.set_defaults(handler=cmd_sql)
     return parser
+
+
+def _help_of(parser: argparse.ArgumentParser) -> Handler:
+    """The handler of a command group given without its subcommand: its help, exit 2."""
+
+    def show(_args: argparse.Namespace, _config: Config) -> int:
+        parser.print_help()
+        return 2
+
+    return show
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -80,7 +80,7 @@ def _setting(
 
 
 def _default(f: dataclasses.Field[Any]) -> Any:
-    return f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[operator]
 
 
 def _default_store() -> str:
@@ -245,6 +245,13 @@ class Config:
         16384,
         "Longest captured content value, in characters; longer is truncated.",
         check=_positive,
+        side="agent",
+    )
+    raise_instrumentation_errors: bool = _setting(
+        "AGENTWATCH_RAISE_INSTRUMENTATION_ERRORS",
+        False,
+        "Raise failures inside agentwatch's instrumentation into the application instead of logging and swallowing "
+        "them: for agentwatch's own tests, never in production.",
         side="agent",
     )
     agent_name: str = _setting(
@@ -667,6 +674,16 @@ def configure_agent(*, environ: Mapping[str, str] | None = None, **values: Any) 
                 shown = "•••" if f.metadata["secret"] else repr(resolved[name])
                 log.warning("agentwatch: %s; using the default (%s)", exc, shown)
     return Config(**resolved)
+
+
+def setting_from_env(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One agent-side setting from the environment, leniently (its default when invalid): for the few the
+    instrumentation needs before, or without, ``instrument()``."""
+    f = _fields()[name]
+    try:
+        return _resolve(f, get_type_hints(Config)[name], {}, os.environ if environ is None else environ)
+    except ConfigError:
+        return _default(f)
 
 
 _current: Config | None = None

@@ -69,7 +69,7 @@ class Server:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._clients: list[Store] = []
-        self.evaluator_state = {"status": "off", "last_run": None, "last_error": "", "answers": 0}
+        self.evaluator_state: dict[str, Any] = {"status": "off", "last_run": None, "last_error": "", "answers": 0}
 
     def health(self, *, collector: bool = True) -> dict[str, Any]:
         """Each part's health (the collector's /healthz shows the others under ``parts``)."""
@@ -94,17 +94,17 @@ class Server:
         loop = asyncio.get_running_loop()
         if self.store is None:
             self.store = await loop.run_in_executor(None, lambda: open_store(self.config, create=True))
-        await loop.run_in_executor(None, Migrator(self.store, self.config).apply)
+        await loop.run_in_executor(None, Migrator(self.opened, self.config).apply)
         if self.parts.evaluator or self.parts.alerts or self.parts.collector:
             await loop.run_in_executor(None, self._check_writable)
         try:
             await self._start_listeners()
             # the commands that write reach the store through serve while it holds it (unless switched off)
-            if self.store.dsn.embedded and self.config.control_http:
+            if self.opened.dsn.embedded and self.config.control_http:
                 from agentwatch.control import ControlServer
                 from agentwatch.listen import split_address
 
-                self.control = ControlServer(self.store)
+                self.control = ControlServer(self.opened)
                 query_url = None
                 if self.query is not None:
                     host = split_address(self.config.query_http)[0]
@@ -124,13 +124,20 @@ class Server:
         running = [p for p in ("collector", "evaluator", "alerts") if getattr(self.parts, p)]
         log.info("agentwatch serving: %s", ", ".join(running + (["query"] if self.query else [])))
 
+    @property
+    def opened(self) -> Store:
+        """The store, once ``start()`` has opened it."""
+        if self.store is None:
+            raise RuntimeError("agentwatch serve has not opened its store yet")
+        return self.store
+
     async def _start_listeners(self) -> None:
         """The query endpoint first (a ClickHouse server on 8123 is the likeliest clash), then the collector."""
         if self.parts.query and self.config.query_http:
-            if self.store.dsn.embedded:
+            if self.opened.dsn.embedded:
                 from agentwatch.query import QueryEndpoint
 
-                query = QueryEndpoint(self.config, self.store.dsn.path)
+                query = QueryEndpoint(self.config, self.opened.dsn.path)
                 await query.start()
                 self.query = query
             else:
@@ -138,7 +145,7 @@ class Server:
         if self.parts.collector:
             from agentwatch.collector import Collector
 
-            collector = Collector(self.config, self.store)
+            collector = Collector(self.config, self.opened)
             collector.health_extra = lambda: self.health(collector=False)
             await collector.start()
             self.collector = collector
@@ -146,17 +153,17 @@ class Server:
     def _check_writable(self) -> None:
         """A store this process may only read (serve's query endpoint, a read-only user) is refused at start:
         the evaluator and the alert rules would fail on every run while the process looked alive."""
-        readonly = self.store.query("SELECT getSetting('readonly')").result_rows[0][0]
+        readonly = self.opened.query("SELECT getSetting('readonly')").result_rows[0][0]
         if str(readonly) not in ("0", ""):
             raise ConfigError(
                 "AGENTWATCH_STORE",
-                f"{self.store.dsn.redacted()} is read-only (readonly={readonly}): the collector, evaluator and alert "
+                f"{self.opened.dsn.redacted()} is read-only (readonly={readonly}): the collector, evaluator and alert "
                 "rules write. Is it agentwatch serve's query endpoint? While serve runs it already evaluates and "
                 "alerts; point a worker at a ClickHouse server it can write to",
             )
 
     def _client(self) -> Store:
-        client = self.store.clone()
+        client = self.opened.clone()
         self._clients.append(client)
         return client
 

@@ -209,8 +209,8 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
     # every detector is a rule (its header's schedule and severity); the file overrides, adds and switches off
     listed: list[tuple[int | None, dict[str, Any], Any]] = []
     overridden: set[str] = set()
-    for index, spec in enumerate(raw_rules):
-        node = rule_nodes[index] if index < len(rule_nodes) else None
+    for number, spec in enumerate(raw_rules):
+        node = rule_nodes[number] if number < len(rule_nodes) else None
         if (
             isinstance(spec, dict)
             and spec.get("name") in detectors
@@ -218,7 +218,7 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
         ):
             spec = {"detector": spec["name"], **spec}
             overridden.add(spec["name"])
-        listed.append((index, spec, node))
+        listed.append((number, spec, node))
     listed += [(None, {"name": name, "detector": name}, None) for name in sorted(detectors) if name not in overridden]
     seen: set[str] = set()
     for index, spec, node in listed:
@@ -250,7 +250,7 @@ def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
         spec = {**{k: v for k, v in defaults.items() if k != "enabled"}, **spec}
         if isinstance(labels_given, dict) and isinstance(defaults.get("labels"), dict):
             spec["labels"] = {**defaults["labels"], **labels_given}
-        detector = detectors.get(spec.get("detector"))
+        detector = detectors.get(spec.get("detector") or "")
         if detector is None:
             asked = spec.get("detector")
             close = difflib.get_close_matches(str(asked if asked is not None else name), sorted(detectors), n=1)

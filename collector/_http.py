@@ -91,8 +91,10 @@ def build_app(collector: Collector) -> web.Application:
                     counted=True,
                 )
             except IngestError as exc:
-                headers = {"Retry-After": str(collector.retry_after)} if exc.status == 503 else None
-                return _error(request, exc.status, str(exc), headers)
+                retry: dict[str, str] | None = (
+                    {"Retry-After": str(collector.retry_after)} if exc.status == 503 else None
+                )
+                return _error(request, exc.status, str(exc), retry)
             return web.Response(body=answer, content_type=JSON if as_json else PROTOBUF)
         finally:
             collector.inflight_bytes -= held[0]

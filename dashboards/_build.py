@@ -8,6 +8,7 @@ and reads agentwatch's tables unqualified, so the datasource's default database 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,7 @@ def stat(
     unit: str = "",
     description: str = "",
     w: int = 4,
-    thresholds: list[tuple[float | None, str]] | None = None,
+    thresholds: Sequence[tuple[float | None, str]] | None = None,
 ) -> dict[str, Any]:
     steps = [{"color": colour, "value": value} for value, colour in thresholds or [(None, "green")]]
     return panel(

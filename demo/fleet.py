@@ -49,7 +49,7 @@ ACTION_RESULT = {"title": "Action", "type": "object"}
 def ask(model: str, question: str, facts: object = None, history: list | None = None) -> str:
     content = question if facts is None else f"{question}\nTool results: {json.dumps(facts)}"
     messages = [*(history or []), {"role": "user", "content": content}]
-    return client.chat.completions.create(model=model, messages=messages).choices[0].message.content
+    return client.chat.completions.create(model=model, messages=messages).choices[0].message.content or ""
 
 
 @agentwatch.tool(result_schema=ORDER_RESULT)

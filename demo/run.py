@@ -160,7 +160,12 @@ def run_demo(
     work = Path(tempfile.mkdtemp(prefix="agentwatch-demo-"))
     addresses = _listen_addresses(listen or {})
     config = configure(
-        store=store or f"chdb://{work / 'store'}", spool_dir=str(work / "spool"), batch_max_age=0.1, **addresses
+        store=store or f"chdb://{work / 'store'}",
+        spool_dir=str(work / "spool"),
+        batch_max_age=0.1,
+        collector_http=addresses["collector_http"],
+        collector_grpc=addresses["collector_grpc"],
+        query_http=addresses["query_http"],
     )
     hook = Webhook()
     ruleset = parse_rules(_rules(hook.url, webhook), "demo rules")
@@ -172,7 +177,7 @@ def run_demo(
         starting.result(60)
         query_url = f"http://127.0.0.1:{server.query.port}" if server.query else ""
         # the simulated LLM's context window, so the audit can say how much of it each call used
-        server.store.insert(
+        server.opened.insert(
             "model_context_windows",
             [("sim-", 16_000, dt.datetime(2026, 1, 1))],
             ["Model", "ContextTokens", "UpdatedAt"],
@@ -211,7 +216,7 @@ def run_demo(
         findings: list[dict[str, Any]] = []
         interactive, last_caught = bool(getattr(out, "isatty", lambda: False)()), -1
         while True:
-            rows = server.store.query(
+            rows = server.opened.query(
                 "SELECT Detector, FailureMode, Fingerprint, SessionId, AgentName, ToolName, argMax(Summary, LastSeen) "
                 "FROM findings GROUP BY Detector, FailureMode, Fingerprint, SessionId, AgentName, ToolName"
             )
@@ -237,8 +242,8 @@ def run_demo(
                     for f in findings
                 )
             }
-            spans = server.store.query("SELECT count() FROM agent_spans").result_rows[0][0]
-            evaluated = server.store.query("SELECT uniqExact(TraceId) FROM evaluations").result_rows[0][0]
+            spans = server.opened.query("SELECT count() FROM agent_spans").result_rows[0][0]
+            evaluated = server.opened.query("SELECT uniqExact(TraceId) FROM evaluations").result_rows[0][0]
             elapsed = time.monotonic() - started
             line = (
                 f"  {elapsed:4.0f}s  spans {spans:>5}  answers evaluated {evaluated:>3}  findings {len(findings):>3}  "
@@ -291,7 +296,7 @@ def run_demo(
             f"{len(healthy_findings)} finding(s) on healthy sessions; {time.monotonic() - started:.0f}s.",
             file=out,
         )
-        audited = _print_audit(server.store, started_at, out)
+        audited = _print_audit(server.opened, started_at, out)
         preview = preview_hint(config.store)
         print(
             f"""
@@ -307,6 +312,7 @@ and serves it, for these:
         )
         if keep:
             # the demo's rules ran every 2 s to finish quickly; serving on, each detector keeps its own schedule
+            assert server.scheduler is not None  # the demo runs its alert rules
             server.scheduler.rules = list(parse_rules(_rules(hook.url, webhook, fast=False), "demo rules").rules)
             server.parts = dataclasses.replace(server.parts, evaluate_every=Parts().evaluate_every)
             print(

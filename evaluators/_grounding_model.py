@@ -66,15 +66,15 @@ class Evidence:
         return f"{self.source}\n{self.history}" if self.history else self.source
 
     @functools.cached_property
-    def stems(self) -> set[str]:
+    def stems(self) -> frozenset[str]:
         return stems(self.context)
 
     @functools.cached_property
-    def query_stems(self) -> set[str]:
+    def query_stems(self) -> frozenset[str]:
         return stems(self.query)
 
     @functools.cached_property
-    def numbers(self) -> set[str]:
+    def numbers(self) -> frozenset[str]:
         return digit_runs(self.context)
 
     @functools.cached_property
@@ -102,7 +102,7 @@ class Evidence:
         return bool(_NEGATION.search(self.context.lower()))
 
     @functools.cached_property
-    def own_stems(self) -> set[str]:
+    def own_stems(self) -> frozenset[str]:
         return stems(self.source_prose) - self.query_stems - stems(self.history)
 
     @functools.cached_property

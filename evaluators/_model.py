@@ -73,7 +73,7 @@ class Source:
 class Answer:
     trace_id: str
     span_id: str
-    timestamp: dt.datetime
+    timestamp: dt.datetime | None  # None for an answer scored before it was stored (the answer gate)
     query: str
     answer: str
     sources: list[Source] = field(default_factory=list)

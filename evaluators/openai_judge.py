@@ -67,6 +67,10 @@ def _validate(text: str) -> list[Score]:
     return scores
 
 
+# the openai package types response_format as a TypedDict union; a plain dict literal does not narrow to it
+RESPONSE_FORMAT: Any = {"type": "json_schema", "json_schema": {"name": "evaluation", "schema": SCHEMA, "strict": True}}
+
+
 class OpenAIJudge:
     """Scores answers with an LLM. Thread-safe; ``concurrency`` is how many calls the worker may run at once."""
 
@@ -121,7 +125,7 @@ class OpenAIJudge:
         goal = f"AGENT'S GOAL:\n{answer.goal}\n\n" if answer.goal else ""
         return f"{goal}{earlier}QUERY:\n{answer.query}\n\nANSWER:\n{answer.answer}\n\nSOURCES:\n{sources}"
 
-    def _call(self, messages: list[dict[str, str]]) -> str:
+    def _call(self, messages: list[Any]) -> str:
         if self.tokens_spent() >= self.tokens_per_hour:
             raise JudgeBudgetExhausted(f"the judge's budget of {self.tokens_per_hour} tokens per hour is spent")
         from opentelemetry.instrumentation.utils import suppress_instrumentation
@@ -132,10 +136,7 @@ class OpenAIJudge:
                     model=self.model,
                     messages=messages,
                     temperature=0,
-                    response_format={
-                        "type": "json_schema",
-                        "json_schema": {"name": "evaluation", "schema": SCHEMA, "strict": True},
-                    },
+                    response_format=RESPONSE_FORMAT,
                 )
         except self._openai.APITimeoutError as exc:
             raise JudgeError(f"the judge timed out: {exc}") from exc

@@ -358,7 +358,8 @@ def evaluate(
             answers = upcoming.result()
             if not answers:
                 break
-            upcoming = reader.submit(fetch, (answers[-1].timestamp, answers[-1].trace_id, answers[-1].span_id))
+            last = answers[-1]
+            upcoming = reader.submit(fetch, (last.timestamp or _START[0], last.trace_id, last.span_id))
             rows = _score_batch(store, judge, answers, memo, concurrency, stats, processes)
             if pending is not None:
                 pending.result()

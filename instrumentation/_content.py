@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from hashlib import blake2b
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -33,7 +33,7 @@ __all__ = [
 _HIT_COUNT_KEYS = ("total_hits", "total", "hits_total", "num_results", "count", "total_count", "found")
 _HIT_LIST_KEYS = ("results", "documents", "docs", "items", "hits", "data", "records", "matches")
 _HIT_KEYS = frozenset(_HIT_COUNT_KEYS)
-_NO_ERROR = (None, False, "", {}, [])  # what an "error" key may hold in a result that is not an error
+_NO_ERROR: tuple[Any, ...] = (None, False, "", {}, [])  # what an "error" key may hold in a result that is not an error
 _MAX_SHAPE_ENTRIES = 200
 _MAX_SHAPE_DEPTH = 4
 
@@ -238,7 +238,7 @@ def _walk(node: Any, path: str, depth: int, entries: list[str]) -> None:
     if type(node) not in _PLAIN_TYPES and not isinstance(node, _PLAIN):
         node = to_jsonable(node)
     if isinstance(node, dict):
-        children = node.items()
+        children: Iterable[tuple[Any, Any]] = node.items()
         prefix = f"{path}." if path else ""
     elif isinstance(node, (list, tuple)) and node:
         children = ((None, node[0]),)  # an array's shape is its first element's

@@ -31,7 +31,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
@@ -48,6 +48,9 @@ from agentwatch.instrumentation._content import (
 from agentwatch.instrumentation._context import AgentRun, current_run, current_session, new_session_id
 from agentwatch.instrumentation._safety import guard
 from agentwatch.instrumentation._state import policy, tracer
+
+if TYPE_CHECKING:
+    from agentwatch.instrumentation.guards import AgentGuardError
 
 __all__ = [
     "IDLE_SECONDS",
@@ -155,10 +158,10 @@ def _sweep(now: float) -> list[PlainRun]:
         del _open[key]
         stale.append(run)
     while _pending:
-        key, calls = next(iter(_pending.items()))
+        oldest, calls = next(iter(_pending.items()))
         if now - calls[-1].touched < IDLE_SECONDS and len(_pending) <= MAX_KEPT:
             break
-        del _pending[key]
+        del _pending[oldest]
     while len(_answers) > MAX_KEPT:
         _answers.popitem(last=False)
     return stale
@@ -188,7 +191,7 @@ def _start_run(session: str) -> PlainRun:
     return PlainRun(run, span)
 
 
-def begin(turn: Turn) -> tuple[PlainRun | None, Exception | None]:
+def begin(turn: Turn) -> tuple[PlainRun | None, AgentGuardError | None]:
     """A request is about to be made: record the tool calls whose results it carries, and find (or start) the run it
     belongs to when no decorated agent is running. Returns that run, and the guard error that refuses the request
     (the loop guard), if any."""
@@ -225,7 +228,7 @@ def begin(turn: Turn) -> tuple[PlainRun | None, Exception | None]:
     return plain, error
 
 
-def _record_tool(pending: Pending, result: ToolResult, end_ns: int, plain: PlainRun | None) -> Exception | None:
+def _record_tool(pending: Pending, result: ToolResult, end_ns: int, plain: PlainRun | None) -> AgentGuardError | None:
     """An ``execute_tool`` span for a tool call whose result came back; returns a loop-guard error when the call
     was one identical call too many."""
     from agentwatch.instrumentation._guarding import record
@@ -273,8 +276,8 @@ def _record_tool(pending: Pending, result: ToolResult, end_ns: int, plain: Plain
     guards = run.guard if run is not None else None
     if guards is not None and guards.guards.max_repeats is not None:
         limit = guards.guards.max_repeats
-        key = (pending.name, args_hash)
-        count = guards.calls[key] = guards.calls.get(key, 0) + 1
+        call = (pending.name, args_hash)
+        count = guards.calls[call] = guards.calls.get(call, 0) + 1
         if count > limit:
             from agentwatch.instrumentation.guards import AgentLoopError
 

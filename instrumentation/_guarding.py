@@ -196,8 +196,9 @@ def before_llm(run: AgentRun, model: str, attributes: dict[str, Any]) -> float:
     guard: RunGuard = run.guard
     guards = guard.guards
     span_name = f"chat {model}"
-    retrying = guards.max_rate_limit_retries is not None and guard.rate_limited > 0
-    if retrying and guard.rate_limited > guards.max_rate_limit_retries:
+    retries = guards.max_rate_limit_retries
+    retrying = retries is not None and guard.rate_limited > 0
+    if retries is not None and retrying and guard.rate_limited > retries:
         raise _blocked(
             span_name,
             attributes,
@@ -268,13 +269,20 @@ def schema_problems(result: Any, schema: Any) -> list[str]:
                 problems.append(f"{key} (missing)")
             elif data[key] is None:
                 problems.append(f"{key} (null)")
-        types = {"string": str, "number": (int, float), "integer": int, "boolean": bool, "array": list, "object": dict}
+        types: dict[Any, type | tuple[type, ...]] = {
+            "string": str,
+            "number": (int, float),
+            "integer": int,
+            "boolean": bool,
+            "array": list,
+            "object": dict,
+        }
         for key, spec in (schema.get("properties") or {}).items():
             expected = types.get(spec.get("type")) if isinstance(spec, dict) else None
             if key in data and data[key] is not None and expected and not isinstance(data[key], expected):
                 problems.append(f"{key} (expected {spec['type']}, got {type(data[key]).__name__})")
         return problems
-    if dataclasses.is_dataclass(schema):
+    if dataclasses.is_dataclass(schema) and isinstance(schema, type):
         if isinstance(data, schema):
             return []
         if not isinstance(data, dict):

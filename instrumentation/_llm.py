@@ -313,7 +313,7 @@ class LLMCall:
 Absorb = Callable[[LLMCall, Any], None]
 
 
-class _Stream(wrapt.ObjectProxy):  # type: ignore[misc]
+class _Stream(wrapt.ObjectProxy):
     """The SDK's stream, passed through piece by piece; the span ends when the stream does (or is dropped)."""
 
     def __init__(self, stream: Any, call: LLMCall, absorb: Absorb) -> None:
@@ -406,7 +406,7 @@ def _is_raw(result: Any) -> bool:
     return hasattr(result, "http_response") and callable(getattr(result, "parse", None))
 
 
-class RawResponse(wrapt.ObjectProxy):  # type: ignore[misc]
+class RawResponse(wrapt.ObjectProxy):
     """A streamed raw response: ``parse()`` gives the stream, wrapped so the span ends with it."""
 
     def __init__(self, raw: Any, call: LLMCall, follow: Callable[[Any], Any]) -> None:
@@ -425,7 +425,7 @@ class RawResponse(wrapt.ObjectProxy):  # type: ignore[misc]
             self._self_call.finish()
 
 
-class StreamManager(wrapt.ObjectProxy):  # type: ignore[misc]
+class StreamManager(wrapt.ObjectProxy):
     """A stream helper's context manager (``with client.messages.stream(...) as s``): the request is made when it is
     entered, inside the call's span; ``hook`` gets what was entered and routes its pieces through the call; the span
     ends when the manager exits (or is dropped)."""
@@ -518,7 +518,7 @@ class Provider:
         """Undo :meth:`patch`."""
 
 
-class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class LLMInstrumentor(BaseInstrumentor):
     """An OpenTelemetry instrumentor for one provider; ``opentelemetry-instrument`` finds each by its entry point."""
 
     provider: ClassVar[Provider]
@@ -608,7 +608,7 @@ def _start(provider: Provider, tracer: Tracer, request: Request, plain: PlainRun
     return call
 
 
-Prepared = tuple[Request, Turn | None, PlainRun | None, Exception | None]
+Prepared = tuple[Request, Turn | None, PlainRun | None, AgentGuardError | None]
 
 
 def _prepare(provider: Provider, kind: str, instance: Any, args: tuple, kwargs: dict) -> Prepared | None:

@@ -97,6 +97,7 @@ def _flags(context: SpanContext | None) -> int:
 
 def _span(out: Any, span: ReadableSpan) -> None:
     context = span.get_span_context()
+    assert context is not None  # a finished SDK span has one
     out.trace_id = context.trace_id.to_bytes(16, "big")
     out.span_id = context.span_id.to_bytes(8, "big")
     if context.trace_state is not None:
@@ -183,7 +184,7 @@ def _hook(module: ModuleType) -> bool:
         return False
     if not getattr(current, "_agentwatch_routed", False):
         wrapt.wrap_function_wrapper(module, "encode_spans", _route)
-        module.encode_spans._agentwatch_routed = True  # type: ignore[attr-defined]
+        module.encode_spans._agentwatch_routed = True
     return True
 
 

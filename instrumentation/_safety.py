@@ -1,13 +1,13 @@
 """Telemetry must never break the host application: instrumentation failures are logged and swallowed.
 
-Under pytest they are re-raised, so our own tests see them.
+With AGENTWATCH_RAISE_INSTRUMENTATION_ERRORS (agentwatch's own tests set it) they are re-raised, so the tests see
+them. It is a setting of its own: reading PYTEST_CURRENT_TEST raised agentwatch's failures into a *user's* tests.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator
 
 __all__ = ["failures", "guard", "report"]
@@ -18,7 +18,9 @@ _seen: dict[tuple[str, str], int] = {}
 
 
 def _under_test() -> bool:
-    return "PYTEST_CURRENT_TEST" in os.environ
+    from agentwatch.instrumentation import _state
+
+    return _state.raise_errors
 
 
 def report(exc: BaseException, what: str) -> None:

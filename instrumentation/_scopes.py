@@ -135,7 +135,7 @@ class Live:
         self.session = session
         self._run_token: Token | None = None
         self._session_token: Token | None = None
-        self._otel_token: object | None = None
+        self._otel_token: Token[otel_context.Context] | None = None
         self._redacted = 0
         self._truncated: list[str] | None = None
         self._result: Any = None
@@ -606,6 +606,7 @@ class ToolScope(_Scope):
         name = self.name or (fn.__name__ if fn is not None else "tool")
         run = current_run()
         prepared = _prepared.get()
+        arguments: dict[str, Any] | None
         if prepared is not None:
             _prepared.set(None)
             decisions, arguments, canonical, args_hash = prepared

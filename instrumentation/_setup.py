@@ -116,6 +116,7 @@ def instrument(
 
         _state.default_guards = guards_from_config(config)  # global guard defaults (None: guards off)
         _state.conversations = config.conversations
+        _state.raise_errors = config.raise_instrumentation_errors
         set_policy(
             ContentPolicy(
                 capture=config.capture_content,

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from opentelemetry import trace
 
 from agentwatch._version import __version__
+from agentwatch.config import setting_from_env
 from agentwatch.instrumentation._content import ContentPolicy
 
 __all__ = ["policy", "set_policy", "set_tracer_provider", "tracer"]
 
 _policy = ContentPolicy()
 _tracer: trace.Tracer | None = None
-default_guards = None  # guards.Guards for every agent without its own (from the environment); None: guards off
+# failures inside the instrumentation are raised, not swallowed (AGENTWATCH_RAISE_INSTRUMENTATION_ERRORS)
+raise_errors: bool = setting_from_env("raise_instrumentation_errors")
+default_guards: Any = None  # guards.Guards for every agent without its own (from the environment); None: guards off
 agent_name = ""  # the name of runs derived from plain loops (AGENTWATCH_AGENT_NAME, else the service name)
 conversations = True  # derive runs, sessions and tool calls from plain loops' conversations
 

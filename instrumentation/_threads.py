@@ -29,7 +29,7 @@ def patch_threads() -> None:
         self.run = lambda: ctx.run(run)  # type: ignore[method-assign]
         _originals["start"](self)
 
-    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
+    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign, assignment]
     threading.Thread.start = start  # type: ignore[method-assign]
 
 

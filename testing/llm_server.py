@@ -99,7 +99,11 @@ class LLMServer:
                     time.sleep(reply.delay)
                 if reply.status != 200:
                     headers = {"Retry-After": str(reply.retry_after)} if reply.retry_after is not None else {}
-                    error = {"message": reply.error or "error", "type": "server_error", "code": str(reply.status)}
+                    error: dict[str, Any] = {
+                        "message": reply.error or "error",
+                        "type": "server_error",
+                        "code": str(reply.status),
+                    }
                     if path == "/messages":  # Anthropic's error shape
                         error = {"type": "error", "error": {"type": "api_error", "message": reply.error or "error"}}
                     else:
@@ -180,7 +184,7 @@ class LLMServer:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     @property
     def root_url(self) -> str:

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from agentwatch.listen import free_port
+# agentwatch's failures inside the instrumentation are raised in its own tests (swallowed, as in production, where
+# a test says so): set before agentwatch is imported, which reads it once
+RAISE = {"AGENTWATCH_RAISE_INSTRUMENTATION_ERRORS": "true"}
+os.environ.update(RAISE)
+
+from agentwatch.listen import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never read the developer's agentwatch/OTel environment or touch their default store."""
     for var in list(os.environ):
-        if var.startswith(("AGENTWATCH_", "OTEL_")):
+        if var.startswith(("AGENTWATCH_", "OTEL_")) and var not in RAISE:
             monkeypatch.delenv(var)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     import agentwatch.config as config
@@ -61,6 +66,7 @@ def store(store_config):
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """Environment for running the agentwatch CLI in a subprocess against a store of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
+    env.update(RAISE)
     env["AGENTWATCH_STORE"] = f"chdb://{tmp_path / 'cli-store'}"
     env["PYTHONPATH"] = str(ROOT)
     return env
