@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from agentwatch.auth import bearer_matches
+from agentwatch.control_file import CONTROL_FILE, read_control
 from agentwatch.errors import AgentwatchError, ConfigError, StoreLockedError
 
 __all__ = ["CONTROL_FILE", "ControlError", "ControlServer", "read_control", "send"]
 
 log = logging.getLogger("agentwatch.control")
 
-CONTROL_FILE = "agentwatch-control.json"
 _MAX_REQUEST = 1 << 20
 
 
@@ -110,18 +110,6 @@ class ControlServer:
             return run_operation(name, client, body)
         finally:
             client.close()
-
-
-def read_control(store_path: str, pid: int | None) -> dict[str, Any] | None:
-    """The control file of the serve (process ``pid``, when known) holding the store at ``store_path``; None when
-    there is none, or when it was left behind by an earlier serve."""
-    try:
-        control = json.loads((Path(store_path) / CONTROL_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(control, dict) or (pid is not None and control.get("pid") != pid):
-        return None
-    return control
 
 
 def send(locked: StoreLockedError, name: str, request: dict[str, Any], timeout: float = 600.0) -> dict[str, Any]:

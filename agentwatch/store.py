@@ -102,7 +102,7 @@ def _lock_holder(path: str) -> tuple[bool, int | None, str | None]:
 
 def _locked(path: str, pid: int | None, command: str | None) -> StoreLockedError:
     """The store is held; by an agentwatch serve, its control file tells where to read through it."""
-    from agentwatch.control import read_control
+    from agentwatch.control_file import read_control
 
     control = read_control(path, pid) or {}
     return StoreLockedError(path, pid, command, control.get("query_url"))

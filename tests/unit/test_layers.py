@@ -1,0 +1,103 @@
+"""The layers, pinned (issue 35): the ground floor imports nothing above it, the agent side reaches the server side
+only through the judging modules, and those import nothing but each other and the standard library."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+
+# settings, store, errors, SQL files, redaction and the small pieces they stand on
+GROUND = {
+    "agentwatch._version",
+    "agentwatch.auth",
+    "agentwatch.config",
+    "agentwatch.control_file",
+    "agentwatch.dsn",
+    "agentwatch.errors",
+    "agentwatch.inflate",
+    "agentwatch.listen",
+    "agentwatch.migrate",
+    "agentwatch.output",
+    "agentwatch.redaction",
+    "agentwatch.sqlfiles",
+    "agentwatch.store",
+}
+# the offline judge: the agent's answer gate and the server's evaluator both run it
+JUDGING = {
+    "agentwatch.evaluators",
+    "agentwatch.evaluators._evidence_text",
+    "agentwatch.evaluators._grounding_model",
+    "agentwatch.evaluators._model",
+    "agentwatch.evaluators._text",
+    "agentwatch.evaluators.heuristic",
+}
+AGENT_SIDE_MAY_USE = {"agentwatch._version", "agentwatch.config", "agentwatch.dsn", "agentwatch.errors"}
+AGENT_SIDE_MAY_USE |= {"agentwatch.redaction", *JUDGING}
+
+
+def _path(module: str) -> Path:
+    package, _, rest = module.rpartition(".")
+    if module in PACKAGES:
+        return ROOT / PACKAGES[module] / "__init__.py"
+    return ROOT / PACKAGES[package] / f"{rest}.py"
+
+
+def _imports(module: str) -> set[str]:
+    """Every agentwatch module ``module`` imports, at its top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(_path(module).read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("agentwatch")}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("agentwatch"):
+            for alias in node.names:  # from agentwatch.x import y: y may be a module of its own
+                candidate = f"{node.module}.{alias.name}"
+                found.add(candidate if _exists(candidate) else node.module)
+    return found
+
+
+def _exists(module: str) -> bool:
+    try:
+        return _path(module).is_file()
+    except KeyError:
+        return False
+
+
+def _modules(package: str) -> list[str]:
+    folder = ROOT / PACKAGES[package]
+    return [package] + [f"{package}.{p.stem}" for p in folder.glob("*.py") if p.stem != "__init__"]
+
+
+def test_the_ground_floor_imports_nothing_above_it():
+    upward = {m: sorted(_imports(m) - GROUND) for m in GROUND}
+    assert not {m: up for m, up in upward.items() if up}, upward
+
+
+def test_the_agent_side_reaches_the_server_side_only_through_the_judge():
+    reached = {
+        m: sorted(
+            i for i in _imports(m) if not i.startswith("agentwatch.instrumentation") and i not in AGENT_SIDE_MAY_USE
+        )
+        for m in _modules("agentwatch.instrumentation")
+    }
+    assert not {m: r for m, r in reached.items() if r}, reached
+
+
+def test_the_judge_imports_only_itself_and_the_standard_library():
+    for module in JUDGING:
+        top = set()
+        for node in ast.walk(ast.parse(_path(module).read_text())):
+            if isinstance(node, ast.Import):
+                top |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                top.add(node.module.split(".")[0])
+        third_party = {t for t in top if t not in sys.stdlib_module_names and t not in ("agentwatch", "__future__")}
+        assert not third_party, (module, third_party)
+        beyond = {i for i in _imports(module) if i not in JUDGING and not i.startswith("agentwatch.evaluators.")}
+        lazy = {"agentwatch.evaluators.worker", "agentwatch.evaluators.openai_judge", "agentwatch.config"}
+        assert beyond <= lazy, (module, beyond)
