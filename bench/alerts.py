@@ -16,7 +16,6 @@ import statistics
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -29,6 +28,7 @@ from agentwatch.config import configure, parse_duration
 from agentwatch.listen import free_port
 from agentwatch.migrate import Migrator
 from agentwatch.store import open_store
+from agentwatch.testing import RecordingServer
 
 
 def main() -> None:
@@ -37,20 +37,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=3)
     args = parser.parse_args()
     interval = parse_duration(args.schedule)
-    received: list[tuple[float, str]] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((time.monotonic(), body.decode()))
-            self.send_response(200)
-            self.end_headers()
-
-    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    hook = RecordingServer("/")
+    received = hook.requests  # (arrival time, path, headers, body) of each notification
     work = Path(tempfile.mkdtemp(prefix="aw-bench-alerts-"))
     port = free_port()
     config = configure(
@@ -68,7 +56,7 @@ def main() -> None:
     asyncio.run_coroutine_threadsafe(collector.start(), loop).result(30)
     rules = parse_rules(f"""
 channels:
-  hook: {{type: webhook, url: "http://127.0.0.1:{hook.server_address[1]}/"}}
+  hook: {{type: webhook, url: "{hook.url}"}}
 rules:
   - {{name: loops, detector: runaway_loop, schedule: {args.schedule}, window: 15m, repeat_interval: 24h}}
 """)
@@ -97,7 +85,7 @@ rules:
         written = time.monotonic()
         while len(received) == seen:
             time.sleep(0.05)
-        delays.append(received[-1][0] - written)
+        delays.append(received[-1].at - written)
         print(
             f"trial {trial + 1}: alert delivered {delays[-1]:.1f} s after the spans were exported "
             f"({delays[-1] / interval:.2f} × the {interval:.0f} s schedule)",

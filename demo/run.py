@@ -18,7 +18,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from agentwatch.errors import ConfigError, Terminated, raise_terminated
 from agentwatch.listen import free_port, split_address
 from agentwatch.output import render_rows
 from agentwatch.serve import Parts, Server
-from agentwatch.testing import LLMServer, Reply
+from agentwatch.testing import LLMServer, RecordingServer, Reply
 
 __all__ = ["run_demo"]
 
@@ -53,30 +52,6 @@ def responder(path: str, body: dict[str, Any]) -> Reply:
         f"{key.replace('_', ' ')} {value}" for key, value in facts.items() if isinstance(value, (str, int, float))
     )
     return Reply(text=f"Here is what I found: {described}.")
-
-
-class Webhook:
-    """Receives the demo's alerts."""
-
-    def __init__(self) -> None:
-        self.payloads: list[dict[str, Any]] = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                hook.payloads.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
 
 
 def _rules(webhook_url: str, extra_webhook: str | None, *, fast: bool = True) -> str:
@@ -167,7 +142,7 @@ def run_demo(
         collector_grpc=addresses["collector_grpc"],
         query_http=addresses["query_http"],
     )
-    hook = Webhook()
+    hook = RecordingServer("/alerts")  # receives the demo's alerts
     ruleset = parse_rules(_rules(hook.url, webhook), "demo rules")
     server = Server(config, Parts(evaluate_every=1.0), ruleset)
     loop = asyncio.new_event_loop()
@@ -230,7 +205,7 @@ def run_demo(
                 )
                 for r in rows.result_rows
             ]
-            alerted = {(p["detector"], p["fingerprint"]) for p in hook.payloads}
+            alerted = {(p["detector"], p["fingerprint"]) for p in hook.payloads()}
             caught = {
                 s.key
                 for s in injected
@@ -247,7 +222,7 @@ def run_demo(
             elapsed = time.monotonic() - started
             line = (
                 f"  {elapsed:4.0f}s  spans {spans:>5}  answers evaluated {evaluated:>3}  findings {len(findings):>3}  "
-                f"alerts {len(hook.payloads):>3}  failure modes caught {len(caught)}/{len(injected)}"
+                f"alerts {len(hook.payloads()):>3}  failure modes caught {len(caught)}/{len(injected)}"
             )
             if interactive:  # one line, rewritten in place
                 print(f"\r{line}", end="", file=out, flush=True)
@@ -258,7 +233,7 @@ def run_demo(
                 break
             time.sleep(1.0)
         time.sleep(2.5)  # one more detector turn: late findings from the same sessions show up in the table too
-        alerted = {(p["detector"], p["fingerprint"]) for p in hook.payloads}
+        alerted = {(p["detector"], p["fingerprint"]) for p in hook.payloads()}
         print("\n" if interactive else "", file=out)
         table = []
         for scenario in SCENARIOS:
@@ -364,7 +339,7 @@ def _clean_up(work: Path, keep: bool, *, own_store: bool) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
-def _stop(server: Server, loop: asyncio.AbstractEventLoop, hook: Webhook, starting: Any) -> None:
+def _stop(server: Server, loop: asyncio.AbstractEventLoop, hook: RecordingServer, starting: Any) -> None:
     """Stop what the demo started, whichever way it ends (done, failed early, Ctrl-C even while serve was still
     starting): a process that exits with the engine's threads still at work crashes in chDB's shutdown. A second
     Ctrl-C does not cut this short."""
@@ -380,7 +355,7 @@ def _stop(server: Server, loop: asyncio.AbstractEventLoop, hook: Webhook, starti
         if server.store is not None:
             server.store.close()
         loop.call_soon_threadsafe(loop.stop)
-        hook.server.shutdown()
+        hook.stop()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -5,66 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import subprocess
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
 
 from agentwatch.alerts import AlertEngine, RulesError, Scheduler, parse_rules
 from agentwatch.dashboards.grafana import alert_provisioning, expand_macros
+from agentwatch.testing import RecordingServer
 
 from ..conftest import PYTHON
 from .spans import insert_spans, otel_row
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-
-
-class Receiver:
-    """An HTTP endpoint that records what it receives; it can fail the first N requests or answer slowly."""
-
-    def __init__(self, fail_first: int = 0, delay: float = 0.0) -> None:
-        self.requests: list[tuple[dict, bytes]] = []
-        self.fail_first = fail_first
-        self.delay = delay
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                time.sleep(receiver.delay)
-                if receiver.fail_first > 0:
-                    receiver.fail_first -= 1
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                receiver.requests.append((dict(self.headers), body))
-                self.send_response(200)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def payloads(self) -> list[dict]:
-        return [json.loads(body) for _, body in self.requests]
 
 
 def rules_text(
@@ -126,7 +79,7 @@ def looping(store):
 
 
 def test_pending_firing_repeat_resolved_with_a_controllable_clock(looping):
-    with Receiver() as hook, Receiver() as slack:
+    with RecordingServer("/hook") as hook, RecordingServer("/hook") as slack:
         engine = AlertEngine(looping, parse_rules(rules_text(hook.url, slack.url)))
         rule = engine.ruleset.rules[0]
         first = engine.evaluate(rule, NOW)
@@ -157,7 +110,7 @@ def test_pending_firing_repeat_resolved_with_a_controllable_clock(looping):
         and "sess-loop" in first_payload["summary"]
     )
     assert len(first_payload["evidence"]) == 8 and first_payload["version"] == 1
-    headers, body = hook.requests[0]
+    headers, body = hook.requests[0].headers, hook.requests[0].body
     expected = (
         "sha256="
         + hmac.new(b"s3cret", headers["X-Agentwatch-Timestamp"].encode() + b"." + body, hashlib.sha256).hexdigest()
@@ -166,7 +119,7 @@ def test_pending_firing_repeat_resolved_with_a_controllable_clock(looping):
     assert headers["X-Agentwatch-Notification-Id"] == first_payload["id"]
     # observed: an empty top-level session_id while labels.session_id had it
     assert first_payload["session_id"] == first_payload["labels"]["session_id"] == "sess-loop"
-    assert next(json.loads(b)["text"] for _, b in slack.requests).startswith(":rotating_light: [CRITICAL] loops:")
+    assert next(r.json()["text"] for r in slack.requests).startswith(":rotating_light: [CRITICAL] loops:")
 
 
 def test_no_notification_is_lost_or_repeated_across_restarts(looping):
@@ -174,7 +127,7 @@ def test_no_notification_is_lost_or_repeated_across_restarts(looping):
 rules:
   - {name: loops, detector: runaway_loop, window: 12h}
 """
-    with Receiver(fail_first=10) as hook:  # the channel is down during the first run
+    with RecordingServer("/hook", fail_first=10) as hook:  # the channel is down during the first run
         first = AlertEngine(looping, parse_rules(rules_text(hook.url, rule=rule, retries=1, timeout="1s")))
         outcome = first.evaluate(first.ruleset.rules[0], NOW)
         assert outcome.firing == 1 and outcome.failures and hook.requests == []
@@ -194,7 +147,7 @@ def test_retries_and_a_slow_channel_does_not_block_the_others(looping):
 rules:
   - {name: loops, detector: runaway_loop, window: 12h}
 """
-    with Receiver(fail_first=2) as flaky, Receiver(delay=1.5) as slow:
+    with RecordingServer("/hook", fail_first=2) as flaky, RecordingServer("/hook", delay=1.5) as slow:
         text = rules_text(flaky.url, rule=rule, retries=3).replace(
             "channels:\n",
             f"""channels:
@@ -218,7 +171,7 @@ def test_silences_stop_notifications_until_they_expire(looping):
 rules:
   - {name: loops, detector: runaway_loop, window: 12h, labels: {team: agents}, repeat_interval: 1m}
 """
-    with Receiver() as hook:
+    with RecordingServer("/hook") as hook:
         engine = AlertEngine(looping, parse_rules(rules_text(hook.url, rule=rule)))
         engine.silence({"team": "agents"}, NOW + dt.timedelta(minutes=30), "deploy in progress", starts=NOW)
         silenced = engine.evaluate(engine.ruleset.rules[0], NOW)
@@ -238,7 +191,7 @@ def test_silences_are_counted_checked_listed_and_lifted(looping):
 rules:
   - {name: loops, detector: runaway_loop, window: 12h, labels: {team: agents}}
 """
-    with Receiver() as hook:
+    with RecordingServer("/hook") as hook:
         engine = AlertEngine(looping, parse_rules(rules_text(hook.url, rule=rule)))
         engine.evaluate(engine.ruleset.rules[0], NOW)  # one alert firing, session sess-loop
         with pytest.raises(ConfigError, match="did you mean 'session_id'"):

@@ -17,10 +17,10 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from agentwatch.demo.run import Webhook, responder
+from agentwatch.demo.run import responder
 from agentwatch.demo.scenarios import SCENARIOS
 from agentwatch.detectors import load_detectors
-from agentwatch.testing import LLMServer
+from agentwatch.testing import LLMServer, RecordingServer
 
 from ..conftest import PYTHON, ROOT, free_port
 from .running import start_agentwatch, wait_for
@@ -54,7 +54,7 @@ def _owner(labels: dict) -> str:
 
 
 def test_the_demo_scenario_through_serve_alerts_every_failure_and_nothing_healthy(cli_env, tmp_path):
-    hook = Webhook()
+    hook = RecordingServer("/alerts")
     rules = tmp_path / "rules.yaml"
     rules.write_text(
         f"channels:\n  hook: {{type: webhook, url: '{hook.url}'}}\nrules:\n"
@@ -84,7 +84,7 @@ def test_the_demo_scenario_through_serve_alerts_every_failure_and_nothing_health
         def caught() -> set[str]:
             return {
                 _owner(p["labels"])
-                for p in hook.payloads
+                for p in hook.payloads()
                 if injected.get(_owner(p["labels"]))
                 and p["labels"]["failure_mode"] == injected[_owner(p["labels"])].failure_mode
             }
@@ -102,7 +102,7 @@ def test_the_demo_scenario_through_serve_alerts_every_failure_and_nothing_health
     finally:
         _stop(serve)
     healthy = {s.key for s in SCENARIOS if not s.failure_mode}
-    assert not [p for p in hook.payloads if _owner(p["labels"]) in healthy]
+    assert not [p for p in hook.payloads() if _owner(p["labels"]) in healthy]
     findings = _sql(env, "SELECT Detector, SessionId FROM findings FINAL")
     assert not [f for f in findings if f["SessionId"] in {s.session for s in SCENARIOS if not s.failure_mode}]
     assert {s.session for s in injected.values()} <= {f["SessionId"] for f in findings}

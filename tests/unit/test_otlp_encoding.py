@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from concurrent import futures
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
 
 import grpc
 import pytest
@@ -20,7 +17,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
 from agentwatch.instrumentation import _otlp
-from agentwatch.listen import free_port
 
 REMOTE = SpanContext(0xABC, 0xDEF, is_remote=True, trace_flags=TraceFlags(1), trace_state=TraceState([("k", "v")]))
 
@@ -116,33 +112,15 @@ def test_an_sdk_without_the_hook_keeps_its_own_encoding(monkeypatch):
     assert type(exporter) is http_module.OTLPSpanExporter
 
 
-class _Capture(BaseHTTPRequestHandler):
-    bodies: ClassVar[list[bytes]] = []
-
-    def do_POST(self) -> None:
-        self.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_the_http_exporter_sends_what_the_sdk_would_over_loopback():
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Capture)
-    _Capture.bodies = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    from agentwatch.testing import RecordingServer
+
+    with RecordingServer("/v1/traces") as server:
         spans = sdk_spans()
-        exporter = _otlp.http_exporter(endpoint=f"http://127.0.0.1:{server.server_address[1]}/v1/traces")
+        exporter = _otlp.http_exporter(endpoint=server.url)
         assert exporter.export(spans) is SpanExportResult.SUCCESS
         exporter.shutdown()
-    finally:
-        server.shutdown()
-        server.server_close()
-    received = trace_service_pb2.ExportTraceServiceRequest.FromString(b"".join(_Capture.bodies))
+    received = trace_service_pb2.ExportTraceServiceRequest.FromString(b"".join(r.body for r in server.requests))
     assert received == sdk_encode(spans)
 
 

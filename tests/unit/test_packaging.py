@@ -61,6 +61,7 @@ GROUND_FLOOR = {
     "auto",
     "cli",
     "config",
+    "control_file",
     "dsn",
     "errors",
     "store",
