@@ -22,7 +22,7 @@ __all__ = ["DASHBOARDS", "build_all", "default_provisioning", "write_all"]
 
 DATASOURCE = {"type": PLUGIN, "uid": "${datasource}"}
 FORMAT = {"timeseries": 0, "table": 1, "logs": 2, "traces": 3}
-LLM = "Operation IN ('chat', 'text_completion', 'generate_content')"
+LLM = "Kind = 'llm'"  # decided once, in agent_spans (whatever convention named the call)
 SESSION_LINK = "/d/agentwatch-session/agentwatch-session?var-session=${__value.raw}&${__url_time_range}"
 # the title and one-line gist of each of the detectors' failure modes (a mode missing here fails the build)
 FAILURE_MODE_TEXT = {

@@ -101,3 +101,17 @@ def test_the_judge_imports_only_itself_and_the_standard_library():
         beyond = {i for i in _imports(module) if i not in JUDGING and not i.startswith("agentwatch.evaluators.")}
         lazy = {"agentwatch.evaluators.worker", "agentwatch.evaluators.openai_judge", "agentwatch.config"}
         assert beyond <= lazy, (module, beyond)
+
+
+def test_what_an_llm_call_is_is_decided_once():
+    """Issue 35: six SQL files said Operation = 'chat', the dashboards said chat, text_completion and
+    generate_content. The schema decides it (agent_spans.Kind = 'llm'; agent_spans_in's Operation = 'chat', which
+    also leaves out calls nested in another call's span); nothing outside sql/schema names the conventions' names."""
+    readers = [p for p in (ROOT / "sql").rglob("*.sql") if p.parent.name != "schema"]
+    readers += [ROOT / "dashboards" / "_build.py", *(ROOT / "detectors").glob("*.py"), *(ROOT / "audit").glob("*.py")]
+    redecided = [
+        str(p.relative_to(ROOT))
+        for p in readers
+        if any(name in p.read_text() for name in ("'text_completion'", "'generate_content'", "'embeddings'"))
+    ]
+    assert not redecided, redecided
