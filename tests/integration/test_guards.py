@@ -455,28 +455,36 @@ def test_an_answer_the_gate_replaced_is_reported_as_blocked_not_as_ungrounded(st
     assert "0.7" in blocked[0].summary, blocked[0].summary
 
 
-def test_an_answer_the_gate_refused_is_blocked_and_not_evaluated(store, tmp_path):
+def _groundings(store, tmp_path, run) -> list[tuple[str, str]]:
+    """(status, explanation) of every grounding evaluation of what ``run`` recorded, evaluated by the worker."""
     from agentwatch.evaluators import HeuristicJudge, evaluate
 
+    evaluate(store, HeuristicJudge(), since=_stored(store, tmp_path, run))
+    return store.query("SELECT Status, Explanation FROM evaluations FINAL WHERE Metric = 'grounding'").result_rows
+
+
+def _skipped_as_stopped(store, tmp_path, call, error: type[Exception], guard: str) -> None:
+    """``call`` raises ``error``; the worker then skips its run as stopped by ``guard``."""
+
+    def run() -> None:
+        with pytest.raises(error):
+            call()
+
+    rows = _groundings(store, tmp_path, run)
+    assert rows and all(s == "skipped" and f"stopped by the {guard}" in e for s, e in rows), rows
+
+
+def test_an_answer_the_gate_refused_is_blocked_and_not_evaluated(store, tmp_path):
     @agentwatch.agent(name="strict", min_grounding=0.7)
     def strict(question: str) -> str:
         agentwatch.sources([{"text": "Refunds take 5 business days."}])
         return "Refunds take 30 days, guaranteed."
 
-    def run() -> None:
-        with pytest.raises(AgentQualityError):
-            strict("How long do refunds take?")
-
-    start = _stored(store, tmp_path, run)
-    evaluate(store, HeuristicJudge(), since=start)
-    rows = store.query("SELECT Status, Explanation FROM evaluations FINAL WHERE Metric = 'grounding'").result_rows
-    assert rows and all(s == "skipped" and "stopped by the answer gate" in e for s, e in rows), rows
+    _skipped_as_stopped(store, tmp_path, lambda: strict("How long do refunds take?"), AgentQualityError, "answer gate")
 
 
 def test_a_run_the_loop_guard_stopped_is_skipped_as_stopped_not_as_missing_content(store, tmp_path, monkeypatch):
     """Issue 33: runs stopped by AgentLoopError were evaluated as "skipped … content capture off"."""
-    from agentwatch.evaluators import HeuristicJudge, evaluate
-
     monkeypatch.setenv("AGENTWATCH_CAPTURE_CONTENT", "false")
 
     @agentwatch.tool
@@ -489,11 +497,4 @@ def test_a_run_the_loop_guard_stopped_is_skipped_as_stopped_not_as_missing_conte
             lookup("A-1")
         return "done"
 
-    def run() -> None:
-        with pytest.raises(AgentLoopError):
-            looping("Track A-1")
-
-    start = _stored(store, tmp_path, run)
-    evaluate(store, HeuristicJudge(), since=start)
-    rows = store.query("SELECT Status, Explanation FROM evaluations FINAL WHERE Metric = 'grounding'").result_rows
-    assert rows and all(s == "skipped" and "stopped by the loop guard" in e for s, e in rows), rows
+    _skipped_as_stopped(store, tmp_path, lambda: looping("Track A-1"), AgentLoopError, "loop guard")

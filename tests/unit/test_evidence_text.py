@@ -86,19 +86,11 @@ def test_a_table_cell_that_states_facts_is_checked_against():
 
 
 def test_a_search_tool_echoing_the_question_is_no_evidence_for_it():
-    echo = json.dumps({"query": "Did Kestrel Point light close in 1962?", "results": []})
-    judge = HeuristicJudge()
-    scores = judge.score(
-        Answer(
-            "t",
-            "s",
-            None,
-            "Did Kestrel Point light close in 1962?",
-            "Yes, Kestrel Point light closed in 1962.",
-            [Source("tool", "search", echo)],
-        )
-    )
-    assert scores[0].score < 0.5 or scores[0].label != "grounded"
+    question = "Did Kestrel Point light close in 1962?"
+    echo = [Source("tool", "search", json.dumps({"query": question, "results": []}))]
+    answer = Answer("t", "s", None, question, "Yes, Kestrel Point light closed in 1962.", echo)
+    grounding = HeuristicJudge().score(answer)[0]
+    assert grounding.score < 0.5 or grounding.label != "grounded"
 
 
 @pytest.mark.parametrize(
