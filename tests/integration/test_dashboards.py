@@ -83,16 +83,6 @@ def test_filters_by_variable_narrow_the_answer(seeded):
     assert everyone > one > 0 and none == 0
 
 
-def test_previews_render_every_dashboard(seeded, tmp_path):
-    from agentwatch.dashboards.preview import render_dashboards
-
-    out = Path(os.environ.get("DASHBOARD_PREVIEW_DIR") or tmp_path)  # set it to keep and look at the PNGs
-    written = render_dashboards(seeded, out, START, END, {"session": SESSION})
-    assert sorted(p.name for p in written) == sorted(n.replace(".json", ".png") for n in load_dashboards())
-    for path in written:
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
-
-
 def test_preview_command_reads_through_the_query_endpoint(seeded, tmp_path, cli_env):
     running = RunningEndpoint(seeded)
     try:
@@ -134,9 +124,10 @@ def test_export_writes_what_a_grafana_container_mounts(tmp_path, cli_env):
     assert all(r["data"][0]["datasourceUid"] == "agentwatch-clickhouse" for r in rules["groups"][0]["rules"])
 
 
-def test_previews_show_values_not_reprs_and_no_text_leaves_its_cell(seeded, tmp_path):
-    """Issue 34 item 6: the Readiness board showed `[np.float64(0.0), …` in a cell; tables ran past the panel's
-    right edge and summaries were cut mid-word inside their cell. Read from the rendered figures."""
+def test_previews_render_every_dashboard_with_values_not_reprs_and_no_text_out_of_its_cell(seeded, tmp_path):
+    """Every dashboard renders to a PNG. Issue 34 item 6: the Readiness board showed `[np.float64(0.0), …` in a
+    cell; tables ran past the panel's right edge and summaries were cut mid-word inside their cell. Read from the
+    rendered figures."""
     from matplotlib.table import Table
 
     from agentwatch.dashboards.preview import render_dashboards
@@ -160,7 +151,11 @@ def test_previews_show_values_not_reprs_and_no_text_leaves_its_cell(seeded, tmp_
                     if "np." in shown or "Decimal(" in shown or shown.startswith("["):
                         problems.append(f"a Python repr in a cell: {shown!r}")
 
-    render_dashboards(seeded, tmp_path, START, END, {"session": SESSION}, inspect=inspect)
+    out = Path(os.environ.get("DASHBOARD_PREVIEW_DIR") or tmp_path)  # set it to keep and look at the PNGs
+    written = render_dashboards(seeded, out, START, END, {"session": SESSION}, inspect=inspect)
+    assert sorted(p.name for p in written) == sorted(n.replace(".json", ".png") for n in load_dashboards())
+    for path in written:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
     assert texts and not problems, problems[:10]
     assert any(t.endswith("…") and not t[-2].isspace() for t in texts)  # shortened, at a word where it can be
     assert "migrate, shell-driftfailbad" in texts  # an array (the tools an agent used) as its items, as Grafana shows
