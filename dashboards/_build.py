@@ -258,8 +258,7 @@ def overview() -> dict[str, Any]:
         ),
         stat(
             "Error rate",
-            f"SELECT countIf(IsError = 1 OR ResultIsError = 1) / greatest(count(), 1) AS error_rate "
-            f"FROM agent_spans WHERE {where}",
+            f"SELECT countIf(Failed = 1) / greatest(count(), 1) AS error_rate FROM agent_spans WHERE {where}",
             unit="percentunit",
             thresholds=ERROR_RATE,
         ),
@@ -312,7 +311,8 @@ GROUP BY time, agent ORDER BY time""",
             f"""
 SELECT $__timeInterval(Timestamp) AS time,
        countIf(IsError = 1) / count() AS span_errors,
-       countIf(ResultIsError = 1) / greatest(countIf(Operation = 'execute_tool'), 1) AS tool_error_payloads
+       countIf(Operation = 'execute_tool' AND Failed = 1 AND IsError = 0)
+           / greatest(countIf(Operation = 'execute_tool'), 1) AS tool_error_payloads
 FROM agent_spans WHERE {where}
 GROUP BY time ORDER BY time""",
             unit="percentunit",
@@ -364,7 +364,7 @@ GROUP BY agent ORDER BY tokens DESC, spans DESC LIMIT 20""",
             "Top tools",
             f"""
 SELECT ToolName AS tool, count() AS calls,
-       round(countIf(IsError = 1 OR ResultIsError = 1) / count(), 3) AS error_rate,
+       round(countIf(Failed = 1) / count(), 3) AS error_rate,
        round(quantile(0.95)(Duration) / 1e6, 1) AS p95_ms, uniqExact(ResultShape) AS shapes,
        uniqExact(AgentName) AS agents
 FROM agent_spans WHERE {where} AND Operation = 'execute_tool'
@@ -525,7 +525,7 @@ GROUP BY time, ToolName ORDER BY time""",
             "Error rate by tool",
             f"""
 SELECT $__timeInterval(Timestamp) AS time, ToolName,
-       countIf(IsError = 1 OR ResultIsError = 1) / count() AS error_rate
+       countIf(Failed = 1) / count() AS error_rate
 FROM agent_spans WHERE {where}
 GROUP BY time, ToolName ORDER BY time""",
             unit="percentunit",
@@ -567,7 +567,7 @@ GROUP BY time, ToolName ORDER BY time""",
             f"""
 SELECT ToolName AS tool, count() AS calls, round(quantile(0.5)(Duration) / 1e6, 1) AS p50_ms,
        round(quantile(0.95)(Duration) / 1e6, 1) AS p95_ms,
-       round(countIf(IsError = 1 OR ResultIsError = 1) / count(), 3) AS error_rate,
+       round(countIf(Failed = 1) / count(), 3) AS error_rate,
        round(avg(ResultSize)) AS avg_bytes, uniqExact(ResultShape) AS shapes, countIf(ResultSize = 0) AS empty_results
 FROM agent_spans WHERE {where}
 GROUP BY tool ORDER BY calls DESC""",
@@ -621,7 +621,7 @@ GROUP BY TraceId ORDER BY min(Timestamp) LIMIT 100""",
 SELECT s.Timestamp AS time, s.StepIndex AS step, s.AgentName AS agent, s.Operation AS operation,
        if(s.ToolName != '', s.ToolName, s.RequestModel) AS what, s.InputTokens AS input_tokens,
        s.OutputTokens AS output_tokens, round(s.Duration / 1e6, 1) AS ms, s.ResultShape AS result_shape,
-       if(s.IsError = 1 OR s.ResultIsError = 1, if(s.ErrorType != '', s.ErrorType, 'error payload'), '') AS error,
+       if(s.Failed = 1, if(s.ErrorType != '', s.ErrorType, 'error payload'), '') AS error,
        ifNull(e.scores, '') AS scores, s.Intent AS intent, s.TraceId AS trace
 FROM agent_spans AS s
 LEFT JOIN (

@@ -33,7 +33,6 @@ __all__ = [
 _HIT_COUNT_KEYS = ("total_hits", "total", "hits_total", "num_results", "count", "total_count", "found")
 _HIT_LIST_KEYS = ("results", "documents", "docs", "items", "hits", "data", "records", "matches")
 _HIT_KEYS = frozenset(_HIT_COUNT_KEYS)
-_NO_ERROR: tuple[Any, ...] = (None, False, "", {}, [])  # what an "error" key may hold in a result that is not an error
 _MAX_SHAPE_ENTRIES = 200
 _MAX_SHAPE_DEPTH = 4
 
@@ -299,5 +298,10 @@ def result_flags(value: Any) -> list[str]:
 
 
 def is_error_payload(value: Any) -> bool:
-    """A returned ``{"error": …}`` that says something went wrong (an empty or false ``error`` does not)."""
-    return isinstance(value, dict) and value.get("error") not in _NO_ERROR
+    """A returned ``{"error": …}`` that says something went wrong: anything but null, false, "", {} or [] — the rule
+    agent_spans_mv applies to results the SDK did not record (``0`` is an error to both; ``0 in (False,)`` made it
+    none here before, tests/integration/test_rules_once.py pins the two together)."""
+    if not isinstance(value, dict) or "error" not in value:
+        return False
+    error = value["error"]
+    return not (error is None or error is False or (isinstance(error, (str, dict, list)) and not error))

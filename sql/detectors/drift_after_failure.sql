@@ -20,8 +20,8 @@ SELECT
     '{}' AS details
 FROM (
     SELECT *,
-        Operation IN ('execute_tool', 'chat') AND (IsError = 1 OR ResultIsError = 1) AS failed,
-        min(if(Operation IN ('execute_tool', 'chat') AND (IsError = 1 OR ResultIsError = 1), Timestamp,
+        Operation IN ('execute_tool', 'chat') AND Failed = 1 AS failed,
+        min(if(Operation IN ('execute_tool', 'chat') AND Failed = 1, Timestamp,
                toDateTime64('2262-01-01', 9))) OVER (PARTITION BY SessionId) AS first_failure,
         Operation = 'execute_tool' AND Timestamp > first_failure
             AND ((Irreversible = 1 AND Approved = 0) OR (notEmpty(AllowedTools) AND NOT has(AllowedTools, ToolName)))

@@ -20,7 +20,7 @@ SELECT
     arrayConcat(groupArrayIf(SpanId, failed), groupArrayIf(SpanId, Operation = 'invoke_agent')) AS evidence,
     '{}' AS details
 FROM (
-    SELECT *, Operation = 'execute_tool' AND (IsError = 1 OR ResultIsError = 1 OR has(ResultFlags, 'error_payload'))
+    SELECT *, Operation = 'execute_tool' AND Failed = 1
         AS failed
     FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
 )

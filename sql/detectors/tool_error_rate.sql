@@ -17,8 +17,8 @@ WITH
     ),
     current AS (
         SELECT ToolName, count() AS calls,
-               countIf(IsError = 1 OR ResultIsError = 1 OR has(ResultFlags, 'error_payload')) AS errors,
-               groupArrayIf(20)(SpanId, IsError = 1 OR ResultIsError = 1 OR has(ResultFlags, 'error_payload'))
+               countIf(Failed = 1) AS errors,
+               groupArrayIf(20)(SpanId, Failed = 1)
                    AS spans,
                any(ServiceName) AS service, any(AgentName) AS agent
         FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})

@@ -20,7 +20,7 @@ WITH
     -- CTEs below read it many times, and agent_spans_in walks the traces' span trees each time it is read)
     (
         SELECT groupArray((TraceId, SpanId, Timestamp, ServiceName, Operation, AgentName, SessionId, Goal, ToolName,
-                           IsError OR ResultIsError, RunSpanId, RunDepth, TopRunSpanId))
+                           Failed, RunSpanId, RunDepth, TopRunSpanId))
         FROM agent_spans_in(start = {since:DateTime64(9)} - INTERVAL 1 HOUR, end = {until:DateTime64(9)})
         WHERE Operation IN ('invoke_agent', 'chat', 'execute_tool')
           AND cityHash64(TraceId) % 10000 < {sample_per_10k:UInt32}

@@ -11,7 +11,7 @@ SELECT
     s.InputTokens + s.OutputTokens AS tokens,
     round(s.Duration / 1e6, 1) AS ms,
     s.ResultShape AS result_shape,
-    if(s.IsError = 1 OR s.ResultIsError = 1, if(s.ErrorType != '', s.ErrorType, 'error payload'), '') AS error,
+    if(s.Failed = 1, if(s.ErrorType != '', s.ErrorType, 'error payload'), '') AS error,
     e.scores AS scores,
     s.SpanId AS span_id
 FROM agent_spans AS s
