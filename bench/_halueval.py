@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentwatch.evaluators._evidence_text import history_text
+
 __all__ = ["SHAPES", "SPLITS", "Item", "Shaped", "items", "shaped"]
 
 VERSION = "2.1.4"
@@ -110,7 +112,7 @@ class Shaped:
     @property
     def history(self) -> str:
         """The earlier messages as the worker reads them."""
-        return "\n".join(f"{role}: {text}" for role, text in self.turns)
+        return history_text(self.turns)
 
 
 def _turns(history: str) -> tuple[tuple[str, str], ...]:

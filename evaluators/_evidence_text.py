@@ -14,11 +14,12 @@ import ast
 import functools
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agentwatch.evaluators._text import parsed_json
 
-__all__ = ["Unwrapped", "is_conversation", "split_conversation", "unwrap"]
+__all__ = ["Unwrapped", "history_text", "is_conversation", "split_conversation", "unwrap"]
 
 # a string leaf with this many words, or a sentence of a few words, is prose; shorter ones are fields
 _PROSE_WORDS = 8
@@ -154,6 +155,12 @@ def is_conversation(history: str) -> bool:
     return not stripped.lower().startswith("system:") or bool(_TURN.search(stripped))
 
 
+def history_text(turns: Iterable[tuple[str, str]]) -> str:
+    """Earlier turns as the judge reads a conversation: a "role: text" line each (the worker renders recorded chat
+    messages so, and an inline conversation is split into the same)."""
+    return "\n".join(f"{role}: {text}" for role, text in turns if text)
+
+
 def split_conversation(message: str) -> tuple[str, str]:
     """(the asker's last turn, the turns before it as "user: …" / "assistant: …" lines, as the worker renders
     chat messages) of a message that pastes a conversation; the message itself and "" when it does not (two
@@ -172,6 +179,6 @@ def split_conversation(message: str) -> tuple[str, str]:
         (_ROLES.get(role, "assistant"), message[end : turns[i + 1][0] if i + 1 < len(turns) else len(message)].strip())
         for i, (_, end, role) in enumerate(turns[:last])
     ]
-    history = "\n".join(f"{role}: {text}" for role, text in before if text)
+    history = history_text(before)
     preamble = message[: turns[0][0]].strip()
     return message[turns[last][1] :].strip(), f"{preamble}\n{history}".strip() if preamble else history

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agentwatch.evaluators._evidence_text import history_text
 from agentwatch.evaluators._model import METRICS, Answer, Score, Source
 from agentwatch.evaluators.openai_judge import JudgeBudgetExhausted, JudgeError
 from agentwatch.instrumentation.guards import STOPPED_BY
@@ -109,7 +110,7 @@ def _conversation(recorded: str) -> tuple[str, str, list[Source]]:
     last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "user"), None)
     names: dict[str, str] = {}
     sources: list[Source] = []
-    rest: list[str] = []
+    rest: list[tuple[str, str]] = []
     for i, message in enumerate(messages):
         if i == last:
             continue
@@ -125,9 +126,9 @@ def _conversation(recorded: str) -> tuple[str, str, list[Source]]:
         if message.get("role") == "tool" and message.get("parts") is None:  # OpenAI-style, as OpenInference records
             sources.append(Source("tool", str(message.get("name") or "tool"), _parts(message)))
         elif message.get("role") != "tool" and _parts(message):
-            rest.append(f"{message.get('role', '')}: {_parts(message)}")
+            rest.append((str(message.get("role", "")), _parts(message)))
     query = _parts(messages[last]) if last is not None else ""
-    return query, "\n".join(rest), sources
+    return query, history_text(rest), sources
 
 
 def _asked_for_tools(recorded: str) -> bool:

@@ -170,3 +170,23 @@ def start_agentwatch(command: str, env: dict[str, str], port: int, *args: str, l
             time.sleep(0.1)
     proc.kill()
     raise AssertionError(f"agentwatch {command} did not start")
+
+
+def run_into_store(
+    store: Store, spool_dir, run: Callable[[], object], *, service: str, until: str, at_least: int
+) -> None:
+    """``run`` instrumented by agentwatch, its spans exported over OTLP/HTTP to a real collector writing ``store``;
+    returns once ``agent_spans WHERE {until}`` counts ``at_least`` rows."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    import agentwatch
+
+    with RunningCollector(collector_config(store, spool_dir), store) as rc:
+        provider = TracerProvider(resource=Resource.create({"service.name": service}))
+        agentwatch.instrument(endpoint=rc.http_url, tracer_provider=provider)
+        try:
+            run()
+        finally:
+            agentwatch.shutdown()
+        wait_for(lambda: count(store, f"agent_spans WHERE {until}") >= at_least, what=f"spans where {until}")

@@ -81,6 +81,12 @@ def replayed(request, store, tmp_path):
     framework, mode, live = request.param
     folder = request.getfixturevalue("live_recordings") if live else fixtures.FIXTURES
     fixture = fixtures.load(framework, mode, folder)
+    _replay(fixture, store, tmp_path)
+    return framework, mode, fixture
+
+
+def _replay(fixture: dict, store, tmp_path) -> None:
+    """The recorded OTLP requests, clock shifted, through a real collector into ``store``."""
     with RunningCollector(collector_config(store, tmp_path / "spool"), store) as running:
         for body in fixtures.shifted(fixture):
             status, _, reply = http_request(
@@ -89,7 +95,6 @@ def replayed(request, store, tmp_path):
             assert status == 200, reply
         total = len(fixtures.spans(fixture))
         wait_for(lambda: count(store, "agent_spans") >= total, what=f"{total} spans stored")
-    return framework, mode, fixture
 
 
 def test_framework_spans_are_agents_evaluated_detected_and_audited(replayed, store):
@@ -172,14 +177,7 @@ def test_a_run_the_framework_stops_at_its_limit_is_reported(framework, store, tm
     """The frameworks' own step limits, as their real exceptions land on the run: pydantic-ai's UsageLimitExceeded,
     the Agents SDK's MaxTurnsExceeded (the looping run is stopped at 10 requests; the others are healthy)."""
     fixture = fixtures.load(framework, "limited")
-    with RunningCollector(collector_config(store, tmp_path / "spool"), store) as running:
-        for body in fixtures.shifted(fixture):
-            status, _, reply = http_request(
-                running.collector.http_port, "POST", "/v1/traces", body, {"Content-Type": "application/x-protobuf"}
-            )
-            assert status == 200, reply
-        total = len(fixtures.spans(fixture))
-        wait_for(lambda: count(store, "agent_spans") >= total, what=f"{total} spans stored")
+    _replay(fixture, store, tmp_path)
     _, end = _window(store)
     traces = _scenarios(store)
     findings = [f for run in run_detectors(store, window=3600, end=end + dt.timedelta(seconds=1)) for f in run.findings]

@@ -412,20 +412,10 @@ def test_global_defaults_from_the_environment(monkeypatch):
 
 def _stored(store, tmp_path, run) -> dt.datetime:
     """Run ``run`` instrumented, its spans exported over OTLP to a real collector into ``store``; the start."""
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-
-    from .running import RunningCollector, collector_config, count, wait_for
+    from .running import run_into_store
 
     start = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(seconds=1)
-    with RunningCollector(collector_config(store, tmp_path / "spool"), store) as rc:
-        provider = TracerProvider(resource=Resource.create({"service.name": "guarded"}))
-        agentwatch.instrument(endpoint=rc.http_url, tracer_provider=provider)
-        try:
-            run()
-        finally:
-            agentwatch.shutdown()
-        wait_for(lambda: count(store, "agent_spans WHERE Operation = 'invoke_agent'") >= 1, what="the runs")
+    run_into_store(store, tmp_path / "spool", run, service="guarded", until="Operation = 'invoke_agent'", at_least=1)
     return start
 
 

@@ -37,7 +37,7 @@ from .plain_agents import (
     responder,
     responses_loop,
 )
-from .running import RunningCollector, collector_config, count, wait_for
+from .running import RunningCollector, collector_config, count, run_into_store, wait_for
 
 AGENT = "orders-agent"
 
@@ -351,14 +351,8 @@ def plain_tools():
 
 
 def _run_and_store(store, tmp_path, run) -> None:
-    with RunningCollector(collector_config(store, tmp_path / "spool"), store) as rc:
-        agentwatch.instrument(endpoint=rc.http_url, tracer_provider=_provider())
-        try:
-            run()
-        finally:
-            agentwatch.shutdown()
-        expected = 3 * 2 + (LOOP_CALLS - 1)  # LLM calls: two per run, one more per extra loop call
-        wait_for(lambda: count(store, "agent_spans WHERE Operation = 'chat'") >= expected, what="the LLM calls")
+    expected = 3 * 2 + (LOOP_CALLS - 1)  # LLM calls: two per run, one more per extra loop call
+    run_into_store(store, tmp_path / "spool", run, service=AGENT, until="Operation = 'chat'", at_least=expected)
 
 
 def test_llm_spans_alone_are_judged_on_the_tool_results_they_carry(store, tmp_path, llm, monkeypatch):
