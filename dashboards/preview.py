@@ -367,8 +367,23 @@ def render_dashboard(
     inspect: Callable[[Any], None] | None = None,
 ) -> Path:
     """Draw one dashboard's panels, laid out as in Grafana, into ``out`` (a PNG); ``inspect`` is handed the drawn
-    matplotlib figure before it is closed (the tests read the rendered texts from it)."""
+    matplotlib figure before it is closed (the tests read the rendered texts from it). Span data is drawn as it is:
+    matplotlib would read "$5 … $6" in a cell as mathematics."""
     plt = _pyplot()
+    with plt.rc_context({"text.parse_math": False}):
+        return _render(plt, store, dashboard, out, start, end, variables, inspect)
+
+
+def _render(
+    plt: Any,
+    store: Any,
+    dashboard: dict[str, Any],
+    out: Path,
+    start: dt.datetime,
+    end: dt.datetime,
+    variables: Mapping[str, str | Sequence[str]] | None,
+    inspect: Callable[[Any], None] | None,
+) -> Path:
     values = resolve_variables(store, dashboard, start, end, variables)
     flat = []
     for p in dashboard["panels"]:

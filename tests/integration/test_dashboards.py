@@ -150,6 +150,8 @@ def test_previews_render_every_dashboard_with_values_not_reprs_and_no_text_out_o
                         problems.append(f"{shown!r} spills out of its cell")
                     if "np." in shown or "Decimal(" in shown or shown.startswith("["):
                         problems.append(f"a Python repr in a cell: {shown!r}")
+                    if text.get_parse_math():  # span data ("costs $5 and $6") is not mathematics
+                        problems.append(f"{shown!r} would be read as mathematics")
 
     out = Path(os.environ.get("DASHBOARD_PREVIEW_DIR") or tmp_path)  # set it to keep and look at the PNGs
     written = render_dashboards(seeded, out, START, END, {"session": SESSION}, inspect=inspect)
