@@ -13,6 +13,7 @@ import os
 import queue
 import re
 import stat
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -165,7 +166,7 @@ def _connect(dsn: StoreDsn, create: bool = True) -> Client:
     from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
     try:
-        with _quiet(_DRIVER_LOGGERS):  # their retry warnings would come before the one clear error raised below
+        with _quiet():  # their retry warnings would come before the one clear error raised below
             return driver.get_client(
                 host=dsn.host,
                 port=dsn.port,
@@ -183,21 +184,30 @@ def _connect(dsn: StoreDsn, create: bool = True) -> Client:
         ) from exc
 
 
-_DRIVER_LOGGERS = ("urllib3.connectionpool", "clickhouse_connect.driver._backend.http_sync", "clickhouse_connect")
+_DRIVER_LOGGERS = ("urllib3.connectionpool", "clickhouse_connect.driver._backend.http_sync")
+_connecting = threading.local()
+
+
+class _WhileConnecting(logging.Filter):
+    """Drops the drivers' warnings logged by a thread while it connects (their retries of a refused connection):
+    what went wrong is raised as one StoreUnreachableError. Per thread, so serve's other clients log as before."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not getattr(_connecting, "on", False)
+
+
+_QUIET_FILTER = _WhileConnecting()
+for _name in _DRIVER_LOGGERS:
+    logging.getLogger(_name).addFilter(_QUIET_FILTER)
 
 
 @contextlib.contextmanager
-def _quiet(names: Sequence[str]) -> Iterator[None]:
-    """Only errors from these loggers while connecting: what went wrong is raised as one StoreUnreachableError."""
-    loggers = [logging.getLogger(n) for n in names]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
+def _quiet() -> Iterator[None]:
+    _connecting.on = True
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
+        _connecting.on = False
 
 
 def _first_line(exc: BaseException) -> str:

@@ -30,3 +30,29 @@ def test_the_demo_names_the_preview_extra_when_matplotlib_is_missing(monkeypatch
     assert preview_hint("chdb:///s").startswith("agentwatch grafana preview --store chdb:///s")
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without the extra looks like to import
     assert preview_hint("chdb:///s").startswith("pip install 'agentwatch[preview]'   # then: agentwatch grafana")
+
+
+def test_drivers_warnings_are_quieted_only_in_the_thread_that_connects(caplog):
+    """The quieting used to set the loggers' level for the whole process: two threads connecting at once could leave
+    it at ERROR for good. It is a per-thread filter now."""
+    import logging
+    import threading
+
+    from agentwatch import store
+
+    logger = logging.getLogger("urllib3.connectionpool")
+    seen: list[str] = []
+
+    def elsewhere() -> None:
+        logger.warning("from another thread")
+
+    with caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"), store._quiet():
+        logger.warning("while connecting")
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+        seen = [r.getMessage() for r in caplog.records]
+    assert seen == ["from another thread"]
+    with caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"):
+        logger.warning("after")
+    assert "after" in [r.getMessage() for r in caplog.records]
