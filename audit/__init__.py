@@ -13,10 +13,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentwatch.evaluators import GROUNDING
 from agentwatch.output import to_jsonable
 from agentwatch.sqlfiles import list_sql, load_sql
 
-__all__ = ["QUESTIONS", "VERDICTS", "AgentAudit", "Answer", "Audit", "Question", "run_audit"]
+__all__ = ["AUDIT_THRESHOLDS", "QUESTIONS", "VERDICTS", "AgentAudit", "Answer", "Audit", "Question", "run_audit"]
 
 VERDICTS = ("ready", "at_risk", "not_ready", "unknown")
 _LABELS = {"ready": "ready", "at_risk": "at risk", "not_ready": "NOT READY", "unknown": "unknown"}
@@ -32,6 +33,8 @@ def _urgency(question: Question) -> int:
 
 
 _STANDARD = ("agent", "verdict", "reason", "next_step")
+# the metric units' thresholds the questions compare with, bound as parameters of their SQL (and the dashboard's)
+AUDIT_THRESHOLDS = {"min_grounding": GROUNDING.threshold, "gate_grounding": GROUNDING.full}
 
 
 def label(verdict: str) -> str:
@@ -174,7 +177,7 @@ class Audit:
 
 def run_audit(store: Any, *, start: dt.datetime, end: dt.datetime, agent: str | None = None) -> Audit:
     """Answer every question for every agent seen in [start, end) (or one agent)."""
-    parameters = {"start": start, "end": end, "agent": agent or ""}
+    parameters = {"start": start, "end": end, "agent": agent or "", **AUDIT_THRESHOLDS}
     agents: dict[str, AgentAudit] = {}
     for question in QUESTIONS:
         result = store.run_sql(question.sql, parameters)

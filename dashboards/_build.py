@@ -8,21 +8,21 @@ and reads agentwatch's tables unqualified, so the datasource's default database 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agentwatch.audit import QUESTIONS
+from agentwatch.audit import AUDIT_THRESHOLDS, QUESTIONS
 from agentwatch.dashboards.grafana import PLUGIN
 from agentwatch.detectors import FAILURE_MODES
-from agentwatch.evaluators._model import METRIC_UNITS, METRICS
+from agentwatch.evaluators import METRIC_UNITS, METRICS
 from agentwatch.sqlfiles import load_sql
 
 __all__ = ["DASHBOARDS", "build_all", "default_provisioning", "write_all"]
 
 DATASOURCE = {"type": PLUGIN, "uid": "${datasource}"}
 FORMAT = {"timeseries": 0, "table": 1, "logs": 2, "traces": 3}
-LLM = "Kind = 'llm'"  # decided once, in agent_spans (whatever convention named the call)
 SESSION_LINK = "/d/agentwatch-session/agentwatch-session?var-session=${__value.raw}&${__url_time_range}"
 # the title and one-line gist of each of the detectors' failure modes (a mode missing here fails the build)
 FAILURE_MODE_TEXT = {
@@ -33,6 +33,40 @@ FAILURE_MODE_TEXT = {
     "permission_explosion": ("Permission explosion", "Tools outside scope, shared credentials, secrets in payloads."),
     "goal_drift": ("Goal drift", "Irreversible actions without approval, off-goal actions after a failure."),
 }
+
+
+# -- queries --------------------------------------------------------------------------------------------------------
+# the bound parameters of agentwatch's SQL files that stand for the dashboard's time range and variables
+GRAFANA_PARAMETERS = {
+    "{start:DateTime64(9)}": "$__fromTime",
+    "{end:DateTime64(9)}": "$__toTime",
+    "{session:String}": "${session:sqlstring}",
+}
+_PLACEHOLDER = re.compile(r"(?<!\$)\{(\w+):(\w+(?:\([^)]*\))?)\}")  # {name:Type}, not Grafana's ${name:format}
+
+
+def query(name: str, **values: str | float) -> str:
+    """A shipped SQL file as a panel query, the one way every panel gets its SQL: ``sql/dashboards/<name>`` (or a
+    shipped query or audit question, named with its folder), its time range and session bound to the dashboard's,
+    and ``values`` (a metric, a failure mode, a threshold) written in as literals of the placeholder's type."""
+    file = load_sql(name if name.startswith(("queries/", "audit/")) else f"dashboards/{name}")
+
+    def literal(match: re.Match[str]) -> str:
+        if match.group(0) in GRAFANA_PARAMETERS:
+            return GRAFANA_PARAMETERS[match.group(0)]
+        key, kind = match.groups()
+        if key not in values:
+            raise KeyError(f"{file.name}: no value for {match.group(0)}")
+        value = values[key]
+        if kind == "Identifier" and re.fullmatch(r"[A-Za-z_]\w*", str(value)):
+            return str(value)
+        if kind == "String":
+            return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+        if kind.startswith(("Float", "UInt", "Int")) and isinstance(value, int | float):
+            return str(value)
+        raise ValueError(f"{file.name}: {value!r} is no {kind} for {match.group(0)}")
+
+    return _PLACEHOLDER.sub(literal, file.body)
 
 
 # -- panels ---------------------------------------------------------------------------------------------------------
@@ -90,13 +124,15 @@ def panel(
 # Threshold steps of stat panels, (from value, colour) — what Grafana colours the number by, and the preview too.
 ANY_IS_BAD = [(None, "green"), (1, "red")]
 ERROR_RATE = [(None, "green"), (0.01, "yellow"), (0.05, "red")]
-SCORE = [(None, "red"), (0.5, "yellow"), (0.7, "green")]
-THRESHOLD = {m.name: m.threshold for m in METRIC_UNITS}
+UNITS = {m.name: m for m in METRIC_UNITS}
 
 
 def score_colours(metric: str) -> list[tuple[float | None, str]]:
-    """Red below the metric's threshold (where its detector reports), green from 0.7."""
-    return [(None, "red"), (THRESHOLD[metric], "yellow"), (0.7, "green")]
+    """Red below the metric's threshold (where its detector reports), green where the answer fully meets it."""
+    return [(None, "red"), (UNITS[metric].threshold, "yellow"), (UNITS[metric].full, "green")]
+
+
+SCORE = score_colours("grounding")  # a session's lowest score, whatever its metric: grounding's lines
 
 
 def stat(
@@ -233,113 +269,39 @@ def dashboard(
     }
 
 
-AGENTS = query_variable(
-    "agent",
-    "Agent",
-    "SELECT DISTINCT AgentName FROM agent_spans WHERE $__timeFilter(Timestamp) AND AgentName != '' ORDER BY AgentName",
-)
-AGENT_FILTER = "$__conditionalAll(AgentName IN (${agent:singlequote}), $agent)"
+AGENTS = query_variable("agent", "Agent", query("variables/agent"))
 
 
 # -- Overview -------------------------------------------------------------------------------------------------------
 def overview() -> dict[str, Any]:
-    where = f"$__timeFilter(Timestamp) AND {AGENT_FILTER}"
     panels = [
-        stat("Spans", f"SELECT count() AS spans FROM agent_spans WHERE {where}", unit="short"),
-        stat("LLM calls", f"SELECT countIf({LLM}) AS llm_calls FROM agent_spans WHERE {where}", unit="short"),
-        stat(
-            "Tokens", f"SELECT sum(InputTokens + OutputTokens) AS tokens FROM agent_spans WHERE {where}", unit="short"
-        ),
+        stat("Spans", query("overview/spans"), unit="short"),
+        stat("LLM calls", query("overview/llm_calls"), unit="short"),
+        stat("Tokens", query("overview/tokens"), unit="short"),
         stat(
             "Estimated cost",
-            f"SELECT sum(CostUsd) AS cost FROM agent_spans WHERE {where}",
+            query("overview/cost"),
             unit="currencyUSD",
             description="Sum of agentwatch.usage.cost_usd: the instrumentation's estimate from tokens and list prices.",
         ),
-        stat(
-            "Error rate",
-            f"SELECT countIf(Failed = 1) / greatest(count(), 1) AS error_rate FROM agent_spans WHERE {where}",
-            unit="percentunit",
-            thresholds=ERROR_RATE,
-        ),
+        stat("Error rate", query("overview/error_rate"), unit="percentunit", thresholds=ERROR_RATE),
         stat(
             "Firing alerts",
-            "SELECT countIf(State = 'firing') AS firing FROM alerts FINAL",
+            query("overview/firing_alerts"),
             unit="short",
             description="Alerts firing now, whatever the time range.",
             thresholds=ANY_IS_BAD,
         ),
-        timeseries(
-            "Spans per second by operation",
-            f"""
-SELECT $__timeInterval(Timestamp) AS time, Operation, count() / $__interval_s AS spans_per_s
-FROM agent_spans WHERE {where}
-GROUP BY time, Operation ORDER BY time""",
-            stack=True,
-            unit="reqps",
-        ),
-        timeseries(
-            "LLM calls by model",
-            f"""
-SELECT $__timeInterval(Timestamp) AS time, if(RequestModel != '', RequestModel, 'unknown') AS model, count() AS calls
-FROM agent_spans WHERE {where} AND {LLM}
-GROUP BY time, model ORDER BY time""",
-            bars=True,
-            stack=True,
-            unit="short",
-        ),
-        timeseries(
-            "Tokens",
-            f"""
-SELECT $__timeInterval(Timestamp) AS time, sum(InputTokens) AS input_tokens, sum(OutputTokens) AS output_tokens
-FROM agent_spans WHERE {where}
-GROUP BY time ORDER BY time""",
-            stack=True,
-            unit="short",
-        ),
-        timeseries(
-            "Estimated cost by agent",
-            f"""
-SELECT $__timeInterval(Timestamp) AS time, if(AgentName != '', AgentName, ServiceName) AS agent, sum(CostUsd) AS cost
-FROM agent_spans WHERE {where} AND CostUsd > 0
-GROUP BY time, agent ORDER BY time""",
-            stack=True,
-            unit="currencyUSD",
-        ),
-        timeseries(
-            "Error rate",
-            f"""
-SELECT $__timeInterval(Timestamp) AS time,
-       countIf(IsError = 1) / count() AS span_errors,
-       countIf(Operation = 'execute_tool' AND Failed = 1 AND IsError = 0)
-           / greatest(countIf(Operation = 'execute_tool'), 1) AS tool_error_payloads
-FROM agent_spans WHERE {where}
-GROUP BY time ORDER BY time""",
-            unit="percentunit",
-        ),
-        timeseries(
-            "New findings by failure mode",
-            """
-SELECT $__timeInterval(FirstSeen) AS time, FailureMode, count() AS findings
-FROM findings FINAL WHERE $__timeFilter(FirstSeen)
-GROUP BY time, FailureMode ORDER BY time""",
-            bars=True,
-            stack=True,
-            unit="short",
-        ),
+        timeseries("Spans per second by operation", query("overview/spans_per_second"), stack=True, unit="reqps"),
+        timeseries("LLM calls by model", query("overview/llm_calls_by_model"), bars=True, stack=True, unit="short"),
+        timeseries("Tokens", query("overview/tokens_over_time"), stack=True, unit="short"),
+        timeseries("Estimated cost by agent", query("overview/cost_by_agent"), stack=True, unit="currencyUSD"),
+        timeseries("Error rate", query("overview/error_rate_over_time"), unit="percentunit"),
+        timeseries("New findings by failure mode", query("overview/new_findings"), bars=True, stack=True, unit="short"),
         panel(
             "barchart",
             "Findings and alerts by failure mode",
-            """
-SELECT f.FailureMode AS failure_mode, f.findings AS findings, ifNull(a.firing, 0) AS firing_alerts
-FROM (
-    SELECT FailureMode, count() AS findings FROM findings FINAL WHERE $__timeFilter(LastSeen) GROUP BY FailureMode
-) AS f
-LEFT JOIN (
-    SELECT Labels['failure_mode'] AS FailureMode, countIf(State = 'firing') AS firing FROM alerts FINAL
-    GROUP BY FailureMode
-) AS a ON a.FailureMode = f.FailureMode
-ORDER BY findings DESC""",
+            query("overview/findings_and_alerts"),
             w=8,
             options={
                 "orientation": "horizontal",
@@ -349,28 +311,8 @@ ORDER BY findings DESC""",
                 "stacking": "none",
             },
         ),
-        table(
-            "Top agents",
-            f"""
-SELECT if(AgentName != '', AgentName, '(no agent)') AS agent,
-       uniqExact(SessionId) AS sessions, count() AS spans, countIf({LLM}) AS llm_calls,
-       sum(InputTokens + OutputTokens) AS tokens, round(sum(CostUsd), 4) AS cost_usd,
-       countIf(IsError = 1) AS errors
-FROM agent_spans WHERE {where}
-GROUP BY agent ORDER BY tokens DESC, spans DESC LIMIT 20""",
-            w=8,
-        ),
-        table(
-            "Top tools",
-            f"""
-SELECT ToolName AS tool, count() AS calls,
-       round(countIf(Failed = 1) / count(), 3) AS error_rate,
-       round(quantile(0.95)(Duration) / 1e6, 1) AS p95_ms, uniqExact(ResultShape) AS shapes,
-       uniqExact(AgentName) AS agents
-FROM agent_spans WHERE {where} AND Operation = 'execute_tool'
-GROUP BY tool ORDER BY calls DESC LIMIT 20""",
-            w=8,
-        ),
+        table("Top agents", query("overview/top_agents"), w=8),
+        table("Top tools", query("overview/top_tools"), w=8),
     ]
     return dashboard(
         "agentwatch-overview",
@@ -390,11 +332,7 @@ def failure_modes() -> dict[str, Any]:
         panels.append(
             timeseries(
                 f"{title}: findings over time",
-                f"""
-SELECT $__timeInterval(FirstSeen) AS time, Detector, count() AS findings
-FROM findings FINAL
-WHERE FailureMode = '{key}' AND $__timeFilter(FirstSeen) AND {AGENT_FILTER}
-GROUP BY time, Detector ORDER BY time""",
+                query("failure_modes/findings_over_time", failure_mode=key),
                 bars=True,
                 stack=True,
                 unit="short",
@@ -404,11 +342,7 @@ GROUP BY time, Detector ORDER BY time""",
         panels.append(
             table(
                 f"{title}: latest offenders",
-                f"""
-SELECT LastSeen AS last_seen, Detector, Severity, SessionId, AgentName, ToolName, Summary
-FROM findings FINAL
-WHERE FailureMode = '{key}' AND $__timeFilter(LastSeen) AND {AGENT_FILTER}
-ORDER BY LastSeen DESC LIMIT 50""",
+                query("failure_modes/latest_offenders", failure_mode=key),
                 w=15,
                 links={"SessionId": SESSION_LINK},
             )
@@ -425,49 +359,33 @@ ORDER BY LastSeen DESC LIMIT 50""",
 
 # -- Evaluations ----------------------------------------------------------------------------------------------------
 def evaluations() -> dict[str, Any]:
-    where = f"$__timeFilter(Timestamp) AND Status = 'scored' AND {AGENT_FILTER}"
     panels: list[dict[str, Any]] = [
         stat(
             f"Mean {metric}",
-            f"SELECT avg(Score) AS {metric} FROM evaluations FINAL WHERE {where} AND Metric = '{metric}'",
+            query("evaluations/mean_score", metric=metric),
             unit="percentunit",
             w=6,
             thresholds=score_colours(metric),
         )
         for metric in METRICS
     ]
-    panels.append(
-        stat(
-            "Answers scored", f"SELECT uniqExact(TraceId, SpanId) AS answers FROM evaluations FINAL WHERE {where}", w=6
-        )
-    )
+    panels.append(stat("Answers scored", query("evaluations/answers_scored"), w=6))
     for metric in METRICS:
         panels.append(
             timeseries(
                 f"{metric.capitalize()} by agent",
-                f"""
-SELECT $__timeInterval(Timestamp) AS time, AgentName, avg(Score) AS {metric}
-FROM evaluations FINAL WHERE {where} AND Metric = '{metric}'
-GROUP BY time, AgentName ORDER BY time""",
+                query("evaluations/score_by_agent", metric=metric),
                 unit="percentunit",
                 w=8,
                 defaults={"min": 0, "max": 1, "custom": {"lineWidth": 2, "showPoints": "always", "spanNulls": True}},
             )
         )
-    bounds = [(0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 1.0)]
-    buckets = ", ".join(
-        f'countIf(Score >= {lo} AND Score {"<=" if hi == 1.0 else "<"} {hi}) AS "{lo:.1f}-{hi:.1f}"'
-        for lo, hi in bounds
-    )
     for metric in METRICS:
         panels.append(
             panel(
                 "heatmap",
                 f"{metric.capitalize()} distribution over time",
-                f"""
-SELECT $__timeInterval(Timestamp) AS time, {buckets}
-FROM evaluations FINAL WHERE {where} AND Metric = '{metric}'
-GROUP BY time ORDER BY time""",
+                query("evaluations/score_distribution", metric=metric),
                 w=8,
                 options={
                     "calculate": False,
@@ -481,10 +399,7 @@ GROUP BY time ORDER BY time""",
     panels.append(
         table(
             "Lowest-scoring answers",
-            f"""
-SELECT Timestamp AS time, AgentName, Metric, round(Score, 2) AS score, Label, Explanation, SessionId, TraceId
-FROM evaluations FINAL WHERE {where}
-ORDER BY Score ASC, Timestamp DESC LIMIT 50""",
+            query("evaluations/lowest_scoring_answers"),
             w=24,
             h=10,
             links={"SessionId": SESSION_LINK},
@@ -502,176 +417,58 @@ ORDER BY Score ASC, Timestamp DESC LIMIT 50""",
 
 # -- Tools ----------------------------------------------------------------------------------------------------------
 def tools() -> dict[str, Any]:
-    tool_var = query_variable(
-        "tool",
-        "Tool",
-        "SELECT DISTINCT ToolName FROM agent_spans WHERE $__timeFilter(Timestamp) AND Operation = 'execute_tool' "
-        "AND ToolName != '' ORDER BY ToolName",
-    )
-    where = (
-        "$__timeFilter(Timestamp) AND Operation = 'execute_tool' "
-        "AND $__conditionalAll(ToolName IN (${tool:singlequote}), $tool)"
-    )
     panels = [
-        timeseries(
-            "Latency p95 by tool",
-            f"""
-SELECT $__timeInterval(Timestamp) AS time, ToolName, quantile(0.95)(Duration) / 1e6 AS p95_ms
-FROM agent_spans WHERE {where}
-GROUP BY time, ToolName ORDER BY time""",
-            unit="ms",
-        ),
-        timeseries(
-            "Error rate by tool",
-            f"""
-SELECT $__timeInterval(Timestamp) AS time, ToolName,
-       countIf(Failed = 1) / count() AS error_rate
-FROM agent_spans WHERE {where}
-GROUP BY time, ToolName ORDER BY time""",
-            unit="percentunit",
-        ),
+        timeseries("Latency p95 by tool", query("tools/latency_p95"), unit="ms"),
+        timeseries("Error rate by tool", query("tools/error_rate"), unit="percentunit"),
         timeseries(
             "Result shapes over time",
-            f"""
-SELECT $__timeInterval(Timestamp) AS time,
-       concat(ToolName, ' · ', if(ResultShape = '', '(no shape)', substring(ResultShape, 1, 60))) AS shape,
-       count() AS calls
-FROM agent_spans WHERE {where}
-GROUP BY time, shape ORDER BY time""",
+            query("tools/result_shapes_over_time"),
             description="One series per tool and result shape: a new colour is a new shape.",
             bars=True,
             stack=True,
             unit="short",
             w=24,
         ),
-        table(
-            "Result shapes, newest first",
-            f"""
-SELECT ToolName AS tool, ResultShape AS shape, min(Timestamp) AS first_seen, max(Timestamp) AS last_seen,
-       count() AS calls, uniqExact(AgentName) AS agents
-FROM agent_spans WHERE {where}
-GROUP BY tool, shape ORDER BY first_seen DESC LIMIT 50""",
-            w=24,
-        ),
-        timeseries(
-            "Result size by tool (p50 and max)",
-            f"""
-SELECT $__timeInterval(Timestamp) AS time, ToolName,
-       quantile(0.5)(ResultSize) AS p50_bytes, max(ResultSize) AS max_bytes
-FROM agent_spans WHERE {where}
-GROUP BY time, ToolName ORDER BY time""",
-            unit="bytes",
-        ),
-        table(
-            "Tools",
-            f"""
-SELECT ToolName AS tool, count() AS calls, round(quantile(0.5)(Duration) / 1e6, 1) AS p50_ms,
-       round(quantile(0.95)(Duration) / 1e6, 1) AS p95_ms,
-       round(countIf(Failed = 1) / count(), 3) AS error_rate,
-       round(avg(ResultSize)) AS avg_bytes, uniqExact(ResultShape) AS shapes, countIf(ResultSize = 0) AS empty_results
-FROM agent_spans WHERE {where}
-GROUP BY tool ORDER BY calls DESC""",
-        ),
+        table("Result shapes, newest first", query("tools/result_shapes"), w=24),
+        timeseries("Result size by tool (p50 and max)", query("tools/result_size"), unit="bytes"),
+        table("Tools", query("tools/tools")),
     ]
     return dashboard(
         "agentwatch-tools",
         "agentwatch · Tools",
         "Latency, errors, result shapes and sizes of every tool the agents call: schema drift shows as a new shape.",
         panels,
-        [tool_var],
+        [query_variable("tool", "Tool", query("variables/tool"))],
     )
 
 
 # -- Session --------------------------------------------------------------------------------------------------------
 def session() -> dict[str, Any]:
-    sessions = query_variable(
-        "session",
-        "Session",
-        """
-SELECT SessionId FROM agent_spans WHERE $__timeFilter(Timestamp) AND SessionId != ''
-GROUP BY SessionId ORDER BY max(Timestamp) DESC LIMIT 500""",
-        multi=False,
-        include_all=False,
-    )
-    traces = query_variable(
-        "trace",
-        "Trace",
-        """
-SELECT TraceId FROM agent_spans WHERE SessionId = ${session:sqlstring}
-GROUP BY TraceId ORDER BY min(Timestamp) LIMIT 100""",
-        multi=False,
-        include_all=False,
-    )
-    this = "SessionId = ${session:sqlstring}"
+    variables = [
+        query_variable("session", "Session", query("variables/session"), multi=False, include_all=False),
+        query_variable("trace", "Trace", query("variables/trace"), multi=False, include_all=False),
+    ]
     panels = [
-        stat("Steps", f"SELECT count() AS spans FROM agent_spans WHERE {this}"),
-        stat("LLM calls", f"SELECT countIf({LLM}) AS llm_calls FROM agent_spans WHERE {this}"),
-        stat("Tokens", f"SELECT sum(InputTokens + OutputTokens) AS tokens FROM agent_spans WHERE {this}"),
-        stat("Estimated cost", f"SELECT sum(CostUsd) AS cost FROM agent_spans WHERE {this}", unit="currencyUSD"),
-        stat("Findings", f"SELECT count() AS findings FROM findings FINAL WHERE {this}", thresholds=ANY_IS_BAD),
-        stat(
-            "Lowest score",
-            f"SELECT minOrNull(Score) AS lowest_score FROM evaluations FINAL WHERE {this} AND Status = 'scored'",
-            unit="percentunit",
-            thresholds=SCORE,
-        ),
-        table(
-            "Steps in order",
-            f"""
-SELECT s.Timestamp AS time, s.StepIndex AS step, s.AgentName AS agent, s.Operation AS operation,
-       if(s.ToolName != '', s.ToolName, s.RequestModel) AS what, s.InputTokens AS input_tokens,
-       s.OutputTokens AS output_tokens, round(s.Duration / 1e6, 1) AS ms, s.ResultShape AS result_shape,
-       if(s.Failed = 1, if(s.ErrorType != '', s.ErrorType, 'error payload'), '') AS error,
-       ifNull(e.scores, '') AS scores, s.Intent AS intent, s.TraceId AS trace
-FROM agent_spans AS s
-LEFT JOIN (
-    SELECT SpanId, arrayStringConcat(groupArray(concat(Metric, '=', toString(round(Score, 2)))), ' ') AS scores
-    FROM evaluations FINAL WHERE {this} AND Status = 'scored' GROUP BY SpanId
-) AS e ON e.SpanId = s.SpanId
-WHERE s.{this}
-ORDER BY s.Timestamp, s.StepIndex""",
-            w=24,
-            h=10,
-        ),
+        stat("Steps", query("session/steps")),
+        stat("LLM calls", query("session/llm_calls")),
+        stat("Tokens", query("session/tokens")),
+        stat("Estimated cost", query("session/cost"), unit="currencyUSD"),
+        stat("Findings", query("session/findings_count"), thresholds=ANY_IS_BAD),
+        stat("Lowest score", query("session/lowest_score"), unit="percentunit", thresholds=SCORE),
+        table("Steps in order", query("queries/session_timeline"), w=24, h=10),
         timeseries(
             "Context per LLM call",
-            f"""
-SELECT Timestamp AS time, AgentName, InputTokens AS input_tokens
-FROM agent_spans WHERE {this} AND {LLM}
-ORDER BY time""",
+            query("session/context_per_llm_call"),
             description="Input tokens of each LLM call: a climbing line is context degradation.",
             unit="short",
             defaults={"custom": {"lineWidth": 2, "showPoints": "always", "spanNulls": True}},
         ),
-        table(
-            "Findings",
-            f"""
-SELECT LastSeen AS last_seen, FailureMode AS failure_mode, Detector, Severity, AgentName, ToolName, Summary
-FROM findings FINAL WHERE {this} ORDER BY LastSeen DESC""",
-        ),
-        table(
-            "Scores",
-            f"""
-SELECT Timestamp AS time, AgentName, Metric, round(Score, 2) AS score, Label, Explanation
-FROM evaluations FINAL WHERE {this} AND Status = 'scored' ORDER BY Timestamp, Metric""",
-            w=24,
-            h=6,
-        ),
+        table("Findings", query("session/findings")),
+        table("Scores", query("session/scores"), w=24, h=6),
         panel(
             "traces",
             "Trace",
-            """
-WITH ${trace:sqlstring} AS trace_id,
-     (SELECT min(Start) FROM otel_traces_trace_id_ts WHERE TraceId = trace_id) AS trace_start,
-     (SELECT max(End) + 1 FROM otel_traces_trace_id_ts WHERE TraceId = trace_id) AS trace_end
-SELECT TraceId AS traceID, SpanId AS spanID, ParentSpanId AS parentSpanID, ServiceName AS serviceName,
-       SpanName AS operationName, Timestamp AS startTime, Duration * 0.000001 AS duration,
-       arrayMap(key -> map('key', key, 'value', SpanAttributes[key]), mapKeys(SpanAttributes)) AS tags,
-       arrayMap(key -> map('key', key, 'value', ResourceAttributes[key]), mapKeys(ResourceAttributes)) AS serviceTags,
-       if(StatusCode IN ('Error', 'STATUS_CODE_ERROR'), 2, 0) AS statusCode
-FROM otel_traces
-WHERE TraceId = trace_id AND Timestamp >= trace_start AND Timestamp <= trace_end
-ORDER BY startTime ASC LIMIT 1000""",
+            query("session/trace"),
             w=24,
             h=14,
             description="The selected trace of this session as Grafana's trace view (the plugin's OTel trace mode).",
@@ -682,7 +479,7 @@ ORDER BY startTime ASC LIMIT 1000""",
         "agentwatch · Session",
         "One session, step by step: what the agents did, with tokens, tools, scores and findings, and its traces.",
         panels,
-        [sessions, traces],
+        variables,
         time_from="now-24h",
     )
 
@@ -707,12 +504,7 @@ VERDICT_COLOURS = {
 def audit_sql(name: str) -> str:
     """An audit question's SQL file as a panel query: the window is the dashboard's, every agent is answered and the
     agent variable filters the answers."""
-    body = (
-        load_sql(name)
-        .body.replace("{start:DateTime64(9)}", "$__fromTime")
-        .replace("{end:DateTime64(9)}", "$__toTime")
-        .replace("{agent:String}", "''")
-    )
+    body = query(name, agent="", **AUDIT_THRESHOLDS)
     return f"SELECT * FROM (\n{body}\n) WHERE $__conditionalAll(agent IN (${{agent:singlequote}}), $agent)"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from agentwatch.evaluators._model import METRICS, Answer, Score, Source
+from agentwatch.evaluators._model import GROUNDING, METRIC_UNITS, METRICS, Answer, Metric, Score, Source
 from agentwatch.evaluators.heuristic import HeuristicJudge
 
 if TYPE_CHECKING:
@@ -21,12 +21,15 @@ if TYPE_CHECKING:
     from agentwatch.evaluators.worker import EvaluationStats, evaluate, read_answers
 
 __all__ = [
+    "GROUNDING",
     "METRICS",
+    "METRIC_UNITS",
     "Answer",
     "EvaluationStats",
     "HeuristicJudge",
     "JudgeBudgetExhausted",
     "JudgeError",
+    "Metric",
     "OpenAIJudge",
     "Score",
     "Source",

@@ -9,17 +9,19 @@ from dataclasses import dataclass, field
 
 from agentwatch.evaluators._text import parsed_json
 
-__all__ = ["METRICS", "METRIC_UNITS", "Answer", "Metric", "Score", "Source"]
+__all__ = ["CALIBRATION", "GROUNDING", "METRICS", "METRIC_UNITS", "RELEVANCE", "Answer", "Metric", "Score", "Source"]
 
 
 @dataclass(frozen=True)
 class Metric:
     """One quality metric, defined once: the LLM judge's instruction, the threshold below which an answer fails
-    (the default of its detector, the red line of the dashboards) and what a failing answer is called."""
+    (the default of its detector, the audit's and the dashboards' red line), the score from which it fully meets the
+    metric (the answer gate's default, the dashboards' green) and what a failing answer is called."""
 
     name: str
     definition: str
     threshold: float
+    full: float  # from here the answer fully meets the metric (grounded, not partly)
     failure: str  # the label of a failing answer
     detector: str  # the detector that reports answers below the threshold
 
@@ -31,6 +33,7 @@ METRIC_UNITS = (
         "numbers, dates and prices are the typical failure. An answer that states no facts (for example an honest "
         '"I could not find it") is grounded.',
         0.5,
+        0.7,
         "ungrounded",
         "ungrounded_answers",
     ),
@@ -39,6 +42,7 @@ METRIC_UNITS = (
         "does the answer address the QUERY or report what the agent's tools did for it? A short confirmation of an "
         "action that succeeded is relevant.",
         0.4,
+        0.7,
         "off_topic",
         "off_topic_answers",
     ),
@@ -47,11 +51,13 @@ METRIC_UNITS = (
         "does the answer's certainty match what the sources support? A confident answer over empty or failed tool "
         'results scores low; an honest "I could not find…" scores high.',
         0.4,
+        0.7,
         "overconfident",
         "overconfident_answers",
     ),
 )
 METRICS = tuple(m.name for m in METRIC_UNITS)
+GROUNDING, RELEVANCE, CALIBRATION = METRIC_UNITS
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from agentwatch.evaluators._evidence_text import split_conversation
 from agentwatch.evaluators._grounding_model import Evidence, evidence_of, features, kind_of, probability
-from agentwatch.evaluators._model import Answer, Score, Source
+from agentwatch.evaluators._model import GROUNDING, RELEVANCE, Answer, Score, Source
 from agentwatch.evaluators._text import claims, entities, identifiers, is_english, numbers, stems, words
 
 __all__ = ["HeuristicJudge"]
@@ -135,9 +135,9 @@ class HeuristicJudge:
         ):
             score = min(score, 0.35)  # a number or a name no tool returned: the typical silent wrong answer
         score = round(score, 3)
-        if score < 0.5:
+        if score < GROUNDING.threshold:
             return Score("grounding", score, "ungrounded", _unsupported(text, support, evidence))
-        if score < 0.7:
+        if score < GROUNDING.full:
             return Score("grounding", score, "partially_grounded", _unsupported(text, support, evidence, partly=True))
         return Score("grounding", score, "grounded", "The answer's claims are supported by the sources.")
 
@@ -195,8 +195,13 @@ class HeuristicJudge:
         score = round(min(1.0, 0.3 + 0.7 * overlap) * (1.0 if type_match else 0.6), 3)
         if reports_action and score < 0.8:
             return Score("relevance", 0.8, "relevant", "The answer reports the action the agent's tools carried out.")
-        if reports_findings and score < 0.7:
-            return Score("relevance", 0.7, "relevant", "The answer reports what the sources returned for the question.")
+        if reports_findings and score < RELEVANCE.full:
+            return Score(
+                "relevance",
+                RELEVANCE.full,
+                "relevant",
+                "The answer reports what the sources returned for the question.",
+            )
         if not answer.sources and not answer.history.strip() and score < 0.5:
             return Score(
                 "relevance",
@@ -205,7 +210,7 @@ class HeuristicJudge:
                 "The answer shares no words with the question, and with no tool result to relate it to, the offline "
                 "judge cannot tell whether it is on topic.",
             )
-        if score < 0.4:
+        if score < RELEVANCE.threshold:
             return Score("relevance", score, "irrelevant", "The answer has little to do with the question.")
         if not type_match:
             return Score(
@@ -253,13 +258,13 @@ class HeuristicJudge:
             if hedged and not certain:
                 return Score("calibration", 0.6, "hedged", f"The answer hedges, appropriately, since {why}.")
             return Score("calibration", 0.1, "overconfident", f"The answer states facts confidently although {why}.")
-        if grounding.score < 0.5:
+        if grounding.score < GROUNDING.threshold:
             if hedged and not certain:
                 return Score("calibration", 0.5, "hedged", "The answer hedges claims the sources do not support.")
             return Score(
                 "calibration", 0.2, "overconfident", "The answer is confident about claims the sources do not support."
             )
-        if certain and grounding.score < 0.7:
+        if certain and grounding.score < GROUNDING.full:
             return Score(
                 "calibration", 0.4, "overconfident", "The answer sounds more certain than its partial support allows."
             )

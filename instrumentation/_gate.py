@@ -19,7 +19,7 @@ __all__ = ["check_answer", "gate", "score_answer"]
 
 
 def _sources(sources: Sequence[Any]) -> list[Any]:
-    from agentwatch.evaluators._model import Source
+    from agentwatch.evaluators import Source
 
     found = []
     for item in sources:
@@ -31,8 +31,7 @@ def _sources(sources: Sequence[Any]) -> list[Any]:
 
 
 def _judged(query: str, answer: str, sources: Sequence[Any], judge: Any) -> tuple[Any, list[Any]]:
-    from agentwatch.evaluators._model import Answer
-    from agentwatch.evaluators.heuristic import HeuristicJudge
+    from agentwatch.evaluators import Answer, HeuristicJudge
 
     judge = judge or HeuristicJudge()
     return judge, judge.score(Answer("", "", None, query, answer, _sources(sources)))
@@ -92,12 +91,17 @@ def check_answer(
     answer: str,
     sources: Sequence[Any],
     *,
-    min_grounding: float = 0.7,
+    min_grounding: float | None = None,
     fallback: str | None = None,
     judge: Any = None,
 ) -> str:
-    """Score ``answer`` before returning it; below ``min_grounding`` raise :class:`AgentQualityError`, or return
-    ``fallback`` when one is given. Returns the answer (or the fallback). The scores land on the current span."""
+    """Score ``answer`` before returning it; below ``min_grounding`` (by default the score from which the grounding
+    metric counts an answer fully grounded) raise :class:`AgentQualityError`, or return ``fallback`` when one is
+    given. Returns the answer (or the fallback). The scores land on the current span."""
+    if min_grounding is None:
+        from agentwatch.evaluators import GROUNDING  # the judge loads when an answer is gated, not at import
+
+        min_grounding = GROUNDING.full
     return gate(
         trace.get_current_span(), query, answer, sources, min_grounding=min_grounding, fallback=fallback, judge=judge
     )

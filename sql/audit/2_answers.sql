@@ -5,7 +5,8 @@
 --    (the latest score of each, answer_scores), the ungrounded_answers findings, and whether an answer gate
 --    (min_grounding) stood in front of its users. Not ready: an ungrounded finding, or 10 % or more of its evaluated
 --    answers below the grounding threshold. At risk: fewer than half of its answers evaluated, or ungrounded answers
---    with no gate. Unknown: no answer evaluated.
+--    with no gate. Unknown: no answer evaluated. The grounding threshold (min_grounding) and the gate it advises
+--    (gate_grounding) are the grounding metric's, passed in by the audit and the readiness dashboard.
 WITH
     runs AS (
         SELECT AgentName, count() AS answers FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
@@ -41,7 +42,7 @@ WITH
                    arraySort(groupUniqArray(Evaluator)) AS judges,
                    avgIf(Score, Metric = 'grounding') AS grounding_mean,
                    quantileIf(0.1)(Score, Metric = 'grounding') AS grounding_p10,
-                   countIf(Metric = 'grounding' AND Score < 0.5) AS ungrounded,
+                   countIf(Metric = 'grounding' AND Score < {min_grounding:Float64}) AS ungrounded,
                    avgIf(Score, Metric = 'relevance') AS relevance_mean
             FROM scores GROUP BY AgentName
         ) AS e ON e.AgentName = a.AgentName
@@ -78,9 +79,11 @@ SELECT
     multiIf(
         evaluated = 0, 'run the evaluator (agentwatch serve, or agentwatch evaluate) over its answers',
         ungrounded_findings > 0 OR ungrounded_share >= 0.1,
-            'ground its answers in its tool results, and gate them (@agentwatch.agent(min_grounding=0.7, fallback=...))',
+            format('ground its answers in its tool results, and gate them (@agentwatch.agent(min_grounding={}, fallback=...))',
+                   toString({gate_grounding:Float64})),
         evaluated_share < 0.5, 'evaluate all of its answers (AGENTWATCH_JUDGE, the worker\'s sampling)',
-        ungrounded_answers > 0 AND NOT answer_gate, 'gate its answers (@agentwatch.agent(min_grounding=0.7))',
+        ungrounded_answers > 0 AND NOT answer_gate,
+            format('gate its answers (@agentwatch.agent(min_grounding={}))', toString({gate_grounding:Float64})),
         '') AS next_step,
     answers, evaluated, evaluated_share, judges, grounding_mean, grounding_p10, ungrounded_answers, ungrounded_share,
     relevance_mean, ungrounded_findings, answer_gate, gate_min_grounding

@@ -44,7 +44,7 @@ def test_every_query_runs_and_answers(store):
     timeline = store.run_sql("queries/session_timeline", {"session": "c-" + "a" * 32}).named_results()
     steps = list(timeline)
     assert [s["operation"] for s in steps] == ["invoke_agent", "chat"]  # (the seeded tool span names no session)
-    assert steps[0]["scores"].startswith("calibration=") and steps[1]["tokens"] == 900
+    assert steps[0]["scores"].startswith("calibration=") and steps[1]["input_tokens"] + steps[1]["output_tokens"] == 900
     tree = list(store.run_sql("queries/trace_tree", {"trace": "a" * 32}).named_results())
     assert next(t["span"] for t in tree) == "span" and tree[1]["span"].startswith("  ")
     shapes = store.run_sql("queries/tool_shape_history", {"tool": "lookup", "days": 1}).result_rows

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
+
+import pytest
 
 from agentwatch.dashboards import DIRECTORY, load_dashboards, panels
 from agentwatch.dashboards._build import build_all, default_provisioning
@@ -106,3 +109,53 @@ def test_readiness_dashboard_has_a_row_per_question_running_its_audit_sql():
         sql = panel["targets"][0]["rawSql"]
         assert "{start:" not in sql and "$__fromTime" in sql and "${agent:singlequote}" in sql
         assert panel["title"].startswith(f"{question.number}. {question.key}")
+
+
+def test_every_panel_query_is_a_shipped_sql_file():
+    """Issue 35: 51 SELECTs stood inline in the dashboards' definition, the session timeline twice. Every panel and
+    variable now runs a file of sql/dashboards (or a shipped query), rendered by one function; only the readiness
+    board composes the audit's files."""
+    from agentwatch.dashboards._build import query
+    from agentwatch.detectors import FAILURE_MODES
+    from agentwatch.evaluators import METRICS
+    from agentwatch.sqlfiles import list_sql
+
+    names = [
+        n.removeprefix("dashboards/")
+        for folder in ("overview", "failure_modes", "evaluations", "tools", "session", "variables")
+        for n in list_sql(f"dashboards/{folder}")
+    ]
+    rendered = set()
+    for name in names:
+        for values in ({}, *({"metric": m} for m in METRICS), *({"failure_mode": f} for f in FAILURE_MODES)):
+            try:
+                rendered.add(query(name, **values).strip())
+            except KeyError:
+                continue
+    rendered.add(query("queries/session_timeline").strip())
+    for board_name, board in load_dashboards().items():
+        if board_name == "agentwatch-readiness.json":
+            continue
+        for p in panels(board):
+            assert p["targets"][0]["rawSql"] in rendered, (board_name, p["title"])
+        for variable in board["templating"]["list"]:
+            assert variable["type"] != "query" or variable["query"] in rendered, (board_name, variable["name"])
+    assert "FROM agent_spans" not in Path(_build_file()).read_text()
+
+
+def test_a_panel_query_refuses_a_value_it_cannot_write_as_its_type():
+    from agentwatch.dashboards._build import query
+
+    assert "Metric = 'grounding'" in query("evaluations/mean_score", metric="grounding")
+    assert "AS grounding " in query("evaluations/mean_score", metric="grounding")
+    with pytest.raises(KeyError, match=re.escape("no value for {metric:")):
+        query("evaluations/mean_score")
+    with pytest.raises(ValueError, match="is no Identifier"):
+        query("evaluations/mean_score", metric="x) OR 1=1 --")
+    assert "'it\\'s'" in query("failure_modes/latest_offenders", failure_mode="it's")
+
+
+def _build_file() -> str:
+    from agentwatch.dashboards import _build
+
+    return _build.__file__

@@ -1,0 +1,1 @@
+SELECT avg(Score) AS {metric:Identifier} FROM evaluations FINAL WHERE $__timeFilter(Timestamp) AND Status = 'scored' AND $__conditionalAll(AgentName IN (${agent:singlequote}), $agent) AND Metric = {metric:String}

@@ -1,0 +1,1 @@
+SELECT sum(CostUsd) AS cost FROM agent_spans WHERE $__timeFilter(Timestamp) AND $__conditionalAll(AgentName IN (${agent:singlequote}), $agent)

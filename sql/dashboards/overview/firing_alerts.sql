@@ -1,0 +1,1 @@
+SELECT countIf(State = 'firing') AS firing FROM alerts FINAL

@@ -1,0 +1,1 @@
+SELECT sum(CostUsd) AS cost FROM agent_spans WHERE SessionId = ${session:sqlstring}

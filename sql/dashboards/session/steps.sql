@@ -1,0 +1,1 @@
+SELECT count() AS spans FROM agent_spans WHERE SessionId = ${session:sqlstring}

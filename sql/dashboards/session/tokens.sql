@@ -1,0 +1,1 @@
+SELECT sum(InputTokens + OutputTokens) AS tokens FROM agent_spans WHERE SessionId = ${session:sqlstring}
