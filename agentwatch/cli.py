@@ -352,38 +352,26 @@ def cmd_alerts_run(args: argparse.Namespace, config: Config) -> int:
 def cmd_alerts_list(args: argparse.Namespace, config: Config) -> int:
     import datetime as dt
 
-    from agentwatch.alerts import AlertEngine, load_rules, next_run
+    from agentwatch.alerts import AlertEngine, RuleStatus, load_rules, next_run
     from agentwatch.output import render_rows
 
     ruleset = load_rules(args.rules)
     with _open_for_reading(config) as store:
-        runs = {
-            r[0]: r[1:]
-            for r in store.query(
-                "SELECT Rule, argMax(RanAt, RanAt), argMax(Error, RanAt) FROM alert_rule_runs GROUP BY Rule"
-            ).result_rows
-        }
-        states: dict[str, list[str]] = {}
-        for rule, state, count, failures, error in store.query(
-            "SELECT Rule, State, count(), sum(DeliveryFailures), anyIf(LastError, LastError != '') "
-            "FROM alerts FINAL GROUP BY Rule, State"
-        ).result_rows:
-            states.setdefault(rule, []).append(
-                f"{count} {state}" + (f" ({failures} failed deliveries: {error})" if failures else "")
-            )
-        silences = AlertEngine(store, ruleset).silences(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+        engine = AlertEngine(store, ruleset)
+        status = engine.rule_status()
+        silences = engine.silences(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
     rows = []
     for rule in ruleset.rules:
-        last, error = runs.get(rule.name, (None, ""))
+        seen = status.get(rule.name, RuleStatus())
         rows.append(
             (
                 rule.name,
                 rule.detector,
                 rule.schedule_text,
-                last or "never",
-                next_run(rule, last) if last else "now",
-                ", ".join(states.get(rule.name, [])) or "-",
-                error or "",
+                seen.last_run or "never",
+                next_run(rule, seen.last_run) if seen.last_run else "now",
+                ", ".join(seen.alerts) or "-",
+                seen.error,
             )
         )
     print(

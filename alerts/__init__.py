@@ -1,6 +1,6 @@
 """agentwatch.alerts: scheduled rules over the detectors, alert state, and publishers (webhook, Slack, log)."""
 
-from agentwatch.alerts.engine import AlertEngine, RuleOutcome
+from agentwatch.alerts.engine import AlertEngine, RuleOutcome, RuleStatus
 from agentwatch.alerts.publishers import DeliveryError, Notification, deliver, sign
 from agentwatch.alerts.rules import Channel, Rule, RulesError, RuleSet, load_rules, parse_rules
 from agentwatch.alerts.scheduler import Scheduler, next_run
@@ -13,6 +13,7 @@ __all__ = [
     "Rule",
     "RuleOutcome",
     "RuleSet",
+    "RuleStatus",
     "RulesError",
     "Scheduler",
     "deliver",

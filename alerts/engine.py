@@ -18,7 +18,7 @@ from agentwatch.detectors import Finding, run_detectors
 from agentwatch.errors import ConfigError
 from agentwatch.store import Store, map_with_clients
 
-__all__ = ["AlertEngine", "RuleOutcome"]
+__all__ = ["AlertEngine", "RuleOutcome", "RuleStatus"]
 
 log = logging.getLogger("agentwatch.alerts")
 
@@ -100,6 +100,15 @@ class AlertRow:
 
 
 @dataclass
+class RuleStatus:
+    """What ``agentwatch alerts list`` shows of a rule: when it last ran, how that ended, its alerts by state."""
+
+    last_run: dt.datetime | None = None
+    error: str = ""
+    alerts: list[str] = field(default_factory=list)  # "2 firing (1 failed deliveries: …)", "1 resolved"
+
+
+@dataclass
 class RuleOutcome:
     rule: str
     findings: int = 0
@@ -151,25 +160,33 @@ class AlertEngine:
 
     def matching(self, matchers: dict[str, str]) -> int:
         """Firing alerts whose labels match every matcher."""
-        return int(
-            self.store.query(
-                "SELECT count() FROM alerts FINAL WHERE State = 'firing' "
-                "AND arrayAll((k, v) -> Labels[k] = v, {keys:Array(String)}, {values:Array(String)})",
-                {"keys": list(matchers), "values": list(matchers.values())},
-            ).result_rows[0][0]
-        )
+        keys = {"keys": list(matchers), "values": list(matchers.values())}
+        return int(self.store.run_sql("alerts/firing_matching", keys).result_rows[0][0])
 
     def silences(self, now: dt.datetime) -> list[dict[str, Any]]:
         """Silences not yet over at ``now`` (the latest version of each), by id."""
         return [
             {"id": i, "matchers": dict(m), "starts": starts, "ends": ends, "comment": comment}
-            for i, m, starts, ends, comment in self.store.query(
-                "SELECT Id, argMax(Matchers, UpdatedAt), argMax(StartsAt, UpdatedAt), argMax(EndsAt, UpdatedAt), "
-                "argMax(Comment, UpdatedAt) FROM alert_silences GROUP BY Id "
-                "HAVING argMax(EndsAt, UpdatedAt) > {now:DateTime64(3)} ORDER BY Id",
-                {"now": now},
-            ).result_rows
+            for i, m, starts, ends, comment in self.store.run_sql("alerts/silences", {"now": now}).result_rows
         ]
+
+    def rule_status(self) -> dict[str, RuleStatus]:
+        """Each rule's last run, its error and its alerts by state, read from the store (rules that never ran or
+        raised no alert are absent)."""
+        status: dict[str, RuleStatus] = {}
+        for row in self.store.run_sql("alerts/last_runs").named_results():
+            status[row["rule"]] = RuleStatus(row["last_run"], row["error"])
+        for row in self.store.run_sql("alerts/states").named_results():
+            failed, error = row["failed_deliveries"], row["error"]
+            note = (
+                f" ({failed} failed deliveries: {error})"
+                if error
+                else f" ({failed} failed deliveries)"
+                if failed
+                else ""
+            )
+            status.setdefault(row["rule"], RuleStatus()).alerts.append(f"{row['alerts']} {row['state']}{note}")
+        return status
 
     def unsilence(self, silence_id: str, now: dt.datetime | None = None) -> bool:
         """End a silence now; False if there is no such silence still on."""

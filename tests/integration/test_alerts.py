@@ -86,11 +86,13 @@ def test_pending_firing_repeat_resolved_with_a_controllable_clock(looping):
         assert (first.pending, first.firing, first.notified) == (1, 0, [])  # `for: 10m` has not passed
         fired = engine.evaluate(rule, NOW + dt.timedelta(minutes=11))
         assert fired.firing == 1 and len(fired.notified) == 1
+        assert engine.rule_status()["loops"].alerts == ["1 firing"]  # what `agentwatch alerts list` shows
         assert engine.evaluate(rule, NOW + dt.timedelta(minutes=30)).notified == []  # no repeat before 4h
         assert len(engine.evaluate(rule, NOW + dt.timedelta(hours=4, minutes=12)).notified) == 1  # repeat
         looping.command("TRUNCATE TABLE agent_spans")  # the loop is gone
         resolved = engine.evaluate(rule, NOW + dt.timedelta(hours=4, minutes=13))
         assert resolved.notified == [f"resolved:{resolved.notified[0].split(':')[1]}"]
+        assert engine.rule_status()["loops"].alerts == ["1 resolved"]
     statuses = [p["status"] for p in hook.payloads()]
     assert statuses == ["firing", "firing", "resolved"]
     first_payload = hook.payloads()[0]
@@ -131,12 +133,17 @@ rules:
         first = AlertEngine(looping, parse_rules(rules_text(hook.url, rule=rule, retries=1, timeout="1s")))
         outcome = first.evaluate(first.ruleset.rules[0], NOW)
         assert outcome.firing == 1 and outcome.failures and hook.requests == []
+        assert first.rule_status()["loops"].alerts[0].startswith("1 firing (1 failed deliveries: ")
         hook.fail_first = 0
         restarted = AlertEngine(looping, parse_rules(rules_text(hook.url, rule=rule)))  # a new process
         restarted.run_all(NOW + dt.timedelta(minutes=1))
         restarted.run_all(NOW + dt.timedelta(minutes=2))
         again = AlertEngine(looping, parse_rules(rules_text(hook.url, rule=rule)))
         again.run_all(NOW + dt.timedelta(minutes=3))
+        status = again.rule_status()["loops"]
+        assert (
+            status.last_run is not None and status.error == "" and status.alerts == ["1 firing (1 failed deliveries)"]
+        )
     assert [p["status"] for p in hook.payloads()] == ["firing"]  # delivered once: not lost, not repeated
     failures = looping.query("SELECT DeliveryFailures, LastError FROM alerts FINAL").result_rows[0]
     assert failures == (1, "")
