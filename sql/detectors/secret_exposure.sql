@@ -18,17 +18,24 @@ SELECT
     groupArray(20)(SpanId) AS evidence,
     '{}' AS details
 FROM (
-    SELECT ServiceName, SpanId, TraceId,
-           arrayFirst(x -> x != '', [SpanAttributes['gen_ai.conversation.id'], SpanAttributes['session.id'], TraceId])
-               AS SessionId,
-           SpanAttributes['gen_ai.agent.name'] AS AgentName,
-           arrayFirst(x -> x != '', [SpanAttributes['gen_ai.tool.name'], SpanAttributes['tool.name']]) AS ToolName,
-           toUInt64OrZero(SpanAttributes['agentwatch.redacted'])
-               + toUInt64OrZero(SpanAttributes['agentwatch.content.redacted']) AS secrets
-    FROM otel_traces
-    WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
-      AND (mapContains(SpanAttributes, 'agentwatch.redacted') OR mapContains(SpanAttributes,
-                                                                             'agentwatch.content.redacted'))
+    -- whose the span is (session, agent, tool) as agent_spans resolves it for every convention; the count of
+    -- secrets redacted from it as the SDK or the collector recorded it on the stored span
+    SELECT t.ServiceName AS ServiceName, t.SpanId AS SpanId, t.TraceId AS TraceId, s.SessionId AS SessionId,
+           s.AgentName AS AgentName, s.ToolName AS ToolName, t.secrets AS secrets
+    FROM (
+        SELECT ServiceName, TraceId, SpanId,
+               toUInt64OrZero(SpanAttributes['agentwatch.redacted'])
+                   + toUInt64OrZero(SpanAttributes['agentwatch.content.redacted']) AS secrets
+        FROM otel_traces
+        WHERE Timestamp >= {start:DateTime64(9)} AND Timestamp < {end:DateTime64(9)}
+          AND (mapContains(SpanAttributes, 'agentwatch.redacted')
+               OR mapContains(SpanAttributes, 'agentwatch.content.redacted'))
+    ) AS t
+    INNER JOIN (
+        SELECT TraceId, SpanId, SessionId, AgentName, ToolName
+        FROM agent_spans_in(start = {start:DateTime64(9)}, end = {end:DateTime64(9)})
+        WHERE ToolName != ''
+    ) AS s ON s.TraceId = t.TraceId AND s.SpanId = t.SpanId
 )
-WHERE ToolName != '' AND secrets > 0
+WHERE secrets > 0
 GROUP BY SessionId, ToolName

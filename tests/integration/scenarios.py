@@ -331,6 +331,23 @@ def build(now: dt.datetime) -> list[Scenario]:
     b.agent(s, w(2), "a1-credok", session="s-credok-2", **{"agentwatch.credential.id": "svc-credok"})
     s = b.scenario("secretbad", {"secret_exposure"}, "an API key went through a tool's arguments")
     b.tool(s, w(1), "http-secretbad", session="s-secretbad", **{"agentwatch.redacted": 2})
+    s = b.scenario("secretrun", {"secret_exposure"}, "a secret in a tool of a run whose session only its root names")
+    trace = _id(32)
+    root = b.span(
+        s,
+        w(1),
+        {"openinference.span.kind": "AGENT", "agent.name": "agent-secretrun", "session.id": "s-secretrun"},
+        trace=trace,
+        name="agent-secretrun",
+    )
+    b.span(
+        s,
+        w(1),
+        {"openinference.span.kind": "TOOL", "tool.name": "http-secretrun", "agentwatch.content.redacted": 1},
+        trace=trace,
+        parent=root,
+        name="http-secretrun",
+    )
     s = b.scenario("secretok", set(), "a tool without secrets in its content")
     b.tool(s, w(1), "http-secretok", session="s-secretok")
 

@@ -64,6 +64,16 @@ def test_every_failure_is_caught_and_no_look_alike_is_flagged(scenario_store, ca
     assert {d.name for d in load_detectors()} <= {name for s in built for name in s.expected}, "untested detector"
 
 
+def test_a_secret_is_reported_in_the_session_and_agent_of_its_run(scenario_store):
+    """Issue 35: secret_exposure took the session from 3 of the view's 5 sources and the agent from 1 of 4, so a
+    tool span of an OpenInference run (whose session and agent only the root names) was reported under its trace
+    id and no agent. It reads the resolved identity of agent_spans_in now."""
+    store, _ = scenario_store
+    runs = {r.detector.name: r for r in run_detectors(store, window=3600, end=NOW, write=False)}
+    found = [f for f in runs["secret_exposure"].findings if f.tool_name == "http-secretrun"]
+    assert [(f.session_id, f.agent_name) for f in found] == [("s-secretrun", "agent-secretrun")]
+
+
 def test_summaries_carry_the_numbers(scenario_store):
     store, _ = scenario_store
     runs = {r.detector.name: r for r in run_detectors(store, window=3600, end=NOW, write=False)}

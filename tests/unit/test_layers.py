@@ -115,3 +115,18 @@ def test_what_an_llm_call_is_is_decided_once():
         if any(name in p.read_text() for name in ("'text_completion'", "'generate_content'", "'embeddings'"))
     ]
     assert not redecided, redecided
+
+
+def test_whose_a_span_is_is_decided_once():
+    """Issue 35: secret_exposure took the session from 3 of the view's 5 sources and the agent from 1 of 4. The
+    schema resolves identity (agent_spans_in: a span's run, its agent, its session); no reader names the
+    conventions' identity attributes again."""
+    readers = [p for p in (ROOT / "sql").rglob("*.sql") if p.parent.name != "schema"]
+    readers += [
+        ROOT / "dashboards" / "_build.py",
+        *(ROOT / "detectors").glob("*.py"),
+        *(ROOT / "evaluators").glob("*.py"),
+    ]
+    identity = ("'gen_ai.conversation.id'", "'session.id'", "'gen_ai.agent.name'", "'agent.name'", "'graph.node.id'")
+    redecided = [str(p.relative_to(ROOT)) for p in readers if any(name in p.read_text() for name in identity)]
+    assert not redecided, redecided
