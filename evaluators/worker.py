@@ -78,6 +78,19 @@ def _plain(message: dict) -> dict:
     return message
 
 
+def _tool_text(result: str) -> str:
+    """A tool's recorded result as its text: a LangChain ToolMessage (LangGraph under OpenInference records
+    ``{"type": "tool", "data": {"content": …}}``) holds it in its content."""
+    if not result.startswith("{") or '"tool"' not in result:
+        return result
+    try:
+        message = json.loads(result)
+    except ValueError:
+        return result
+    content = _plain(message).get("content") if isinstance(message, dict) and message.get("type") == "tool" else None
+    return content if isinstance(content, str) else result
+
+
 def _messages(recorded: str) -> list[dict] | str:
     """A recorded input or output: GenAI messages (a list), an OpenInference ``input.value`` (text, or JSON with
     ``messages``/``input``…), or plain text."""
@@ -222,7 +235,8 @@ def read_answers(
         (query, history, carried), text = _conversation(inp), _reply(out)
         # whether a tool failed is decided once, by agent_spans_mv (error status, exception, error payload)
         sources = [
-            Source(kind, name, result, bool(errored)) for _, kind, name, result, errored in sorted(evidence or [])
+            Source(kind, name, _tool_text(result), bool(errored))
+            for _, kind, name, result, errored in sorted(evidence or [])
         ]
         recorded = {s.text for s in sources}
         sources += [s for s in carried if s.text not in recorded]  # the same result, recorded twice, counts once

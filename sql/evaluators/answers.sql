@@ -103,13 +103,8 @@ WITH
                groupArray((toString(s.Timestamp), 'tool', s.ToolName, x.output, s.failed)) AS tools
         FROM spans AS s
         INNER JOIN (
-            SELECT TraceId, SpanId,
-                   arrayFirst(x -> x != '', [a['gen_ai.tool.call.result'], a['output.value'],
-                                             a['traceloop.entity.output'], arrayLast(x -> x != '', event_out)]) AS raw,
-                   -- a LangChain ToolMessage (LangGraph under OpenInference) holds the result in data.content
-                   if(JSONExtractString(raw, 'type') = 'tool' AND JSONHas(raw, 'data', 'content'),
-                      JSONExtractString(raw, 'data', 'content'), raw) AS output
-            FROM texts
+            -- where each convention puts a tool's result is decided once, by agentwatch_tool_result (0042)
+            SELECT TraceId, SpanId, agentwatch_tool_result(a, event_names, event_attrs) AS output FROM texts
         ) AS x ON x.TraceId = s.TraceId AND x.SpanId = s.SpanId
         WHERE s.op = 'execute_tool' AND s.TraceId IN (SELECT TraceId FROM todo) AND s.ToolName != 'final_answer'
         GROUP BY s.TraceId, s.TopRunSpanId

@@ -114,6 +114,12 @@ def _runs_and_calls(replayed, store) -> None:
         window,
     ).result_rows
     assert sorted(runs) == sorted((trace, _agent(framework, mode)) for trace in traces.values()), runs
+    apart = store.query(  # the evaluators' evidence and the view's result sizes read the same result text
+        "SELECT count() FROM agent_spans AS s INNER JOIN otel_traces AS t ON t.TraceId = s.TraceId AND t.SpanId = "
+        "s.SpanId WHERE s.Kind = 'tool' AND t.SpanAttributes['agentwatch.tool.result.size'] = '' AND s.ResultSize "
+        "!= length(agentwatch_tool_result(t.SpanAttributes, t.Events.Name, t.Events.Attributes))"
+    ).result_rows[0][0]
+    assert apart == 0, "agentwatch_tool_result and agent_spans_mv disagree on where a tool's result is"
     if framework == "crewai" and mode == "framework":
         return  # OpenInference's CrewAI instrumentation records no LLM call (the one line does: crewai.oneline)
     calls = store.query(
