@@ -460,8 +460,7 @@ def cmd_audit(args: argparse.Namespace, config: Config) -> int:
     import datetime as dt
     from pathlib import Path
 
-    from agentwatch.audit import run_audit
-    from agentwatch.audit._render import render
+    from agentwatch.audit import render, run_audit
     from agentwatch.config import parse_duration
 
     try:

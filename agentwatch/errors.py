@@ -1,6 +1,14 @@
 """The exceptions agentwatch raises, in one tree.
 
     AgentwatchError
+    ├── AgentGuardError        a runtime guard stopped something; ``guard``, ``limit`` and ``observed`` say which
+    │   ├── AgentBudgetError      steps, tokens, cost or wall time would exceed the budget
+    │   ├── AgentLoopError        the same tool with the same arguments again and again; agents handing a session
+    │   │                         back and forth; retries after rate limits past their cap
+    │   ├── ToolSchemaError       a tool's result does not match its declared schema (names the fields)
+    │   ├── ScopeViolationError   a tool outside the agent's allowed tools
+    │   ├── ApprovalRequiredError an irreversible tool without an approval
+    │   └── AgentQualityError     an answer scored below the gate before reaching the user
     ├── ConfigError            a setting has an invalid value (names the setting)
     ├── MissingExtraError      an optional dependency is not installed (names the extra)
     └── StoreError             anything about the ClickHouse store
@@ -15,22 +23,81 @@ never need to import the driver to handle a failure.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
+    "STOPPED_BY",
+    "AgentBudgetError",
+    "AgentGuardError",
+    "AgentLoopError",
+    "AgentQualityError",
     "AgentwatchError",
+    "ApprovalRequiredError",
     "ConfigError",
     "MigrationError",
     "MissingExtraError",
     "QueryError",
+    "ScopeViolationError",
     "StoreError",
     "StoreLockedError",
     "StoreUnreachableError",
     "Terminated",
+    "ToolSchemaError",
     "raise_terminated",
 ]
 
 
 class AgentwatchError(Exception):
     """Base of every error agentwatch raises on purpose."""
+
+
+class AgentGuardError(AgentwatchError):
+    """A guard stopped an agent action before it happened."""
+
+    def __init__(self, guard: str, message: str, *, limit: Any = None, observed: Any = None) -> None:
+        self.guard = guard
+        self.limit = limit
+        self.observed = observed
+        super().__init__(message)
+
+
+class AgentBudgetError(AgentGuardError):
+    pass
+
+
+class AgentLoopError(AgentGuardError):
+    pass
+
+
+class ToolSchemaError(AgentGuardError):
+    def __init__(self, message: str, fields: list[str]) -> None:
+        self.fields = fields
+        super().__init__("tool_schema", message, observed=fields)
+
+
+class ScopeViolationError(AgentGuardError):
+    pass
+
+
+class ApprovalRequiredError(AgentGuardError):
+    pass
+
+
+class AgentQualityError(AgentGuardError):
+    def __init__(self, message: str, scores: dict[str, float], *, limit: float) -> None:
+        self.scores = scores
+        super().__init__("answer_quality", message, limit=limit, observed=scores.get("grounding"))
+
+
+# what stopped a run, by the error.type its span records: the evaluator says so instead of "no answer recorded"
+STOPPED_BY = {
+    AgentBudgetError.__qualname__: "budget guard",
+    AgentLoopError.__qualname__: "loop guard",
+    ToolSchemaError.__qualname__: "tool schema guard",
+    ScopeViolationError.__qualname__: "scope guard",
+    ApprovalRequiredError.__qualname__: "approval guard",
+    AgentQualityError.__qualname__: "answer gate",
+}
 
 
 class ConfigError(AgentwatchError, ValueError):

@@ -11,13 +11,40 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentwatch.evaluators import GROUNDING
 from agentwatch.output import to_jsonable
 from agentwatch.sqlfiles import list_sql, load_sql
 
-__all__ = ["AUDIT_THRESHOLDS", "QUESTIONS", "VERDICTS", "AgentAudit", "Answer", "Audit", "Question", "run_audit"]
+if TYPE_CHECKING:
+    from agentwatch.audit._render import render, render_html, render_markdown, render_table
+
+__all__ = [
+    "AUDIT_THRESHOLDS",
+    "QUESTIONS",
+    "VERDICTS",
+    "AgentAudit",
+    "Assessment",
+    "Audit",
+    "Question",
+    "render",
+    "render_html",
+    "render_markdown",
+    "render_table",
+    "run_audit",
+]
+_RENDERERS = ("render", "render_html", "render_markdown", "render_table")
+
+
+def __getattr__(name: str) -> Any:
+    """The renderers (text, Markdown, HTML, JSON) load on first use: they read this module's classes."""
+    if name in _RENDERERS:
+        from agentwatch.audit import _render
+
+        return getattr(_render, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 VERDICTS = ("ready", "at_risk", "not_ready", "unknown")
 _LABELS = {"ready": "ready", "at_risk": "at risk", "not_ready": "NOT READY", "unknown": "unknown"}
@@ -64,7 +91,9 @@ QUESTIONS: tuple[Question, ...] = _questions()
 
 
 @dataclass(frozen=True)
-class Answer:
+class Assessment:
+    """An agent's answer to one readiness question (named apart from the evaluators' Answer, an agent's reply)."""
+
     question: Question
     verdict: str
     reason: str
@@ -75,7 +104,7 @@ class Answer:
 @dataclass
 class AgentAudit:
     agent: str
-    answers: list[Answer] = field(default_factory=list)
+    answers: list[Assessment] = field(default_factory=list)
 
     @property
     def overall(self) -> str:
@@ -86,7 +115,7 @@ class AgentAudit:
         return "at_risk" if "at_risk" in verdicts else "ready"
 
     @property
-    def next_step(self) -> Answer | None:
+    def next_step(self) -> Assessment | None:
         """The answer whose next step would most improve the agent: not ready, then unknown, then at risk; among
         equals loops and cost, wrong answers and scope breaches first (``_URGENCY``)."""
         pending = [a for a in self.answers if a.verdict != "ready"]
@@ -184,14 +213,14 @@ def run_audit(store: Any, *, start: dt.datetime, end: dt.datetime, agent: str | 
         for row in result.named_results():
             name = row["agent"]
             evidence = {k: v for k, v in row.items() if k not in _STANDARD}
-            answer = Answer(question, row["verdict"], row["reason"], row["next_step"], evidence)
+            answer = Assessment(question, row["verdict"], row["reason"], row["next_step"], evidence)
             agents.setdefault(name, AgentAudit(name)).answers.append(answer)
     for audit in agents.values():  # an agent a question has no row for (it saw none of its data): unknown
         answered = {a.question.number for a in audit.answers}
         for question in QUESTIONS:
             if question.number not in answered:
                 audit.answers.append(
-                    Answer(
+                    Assessment(
                         question,
                         "unknown",
                         "nothing this question reads was recorded for this agent",

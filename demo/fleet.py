@@ -10,13 +10,12 @@ import random
 import time
 
 import openai
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 import agentwatch
 import agentwatch.auto
-from agentwatch.instrumentation import _attributes as A
-from agentwatch.instrumentation._content import json_shape
-from agentwatch.instrumentation._state import tracer
+from agentwatch.instrumentation import json_shape
 
 client = openai.OpenAI(base_url=os.environ["AGENTWATCH_DEMO_LLM"], api_key="demo", max_retries=0)
 RNG = random.Random(int(os.environ.get("AGENTWATCH_DEMO_SEED", "7")))
@@ -197,24 +196,26 @@ def migrator(question: str) -> str:
 
 
 def inventory_history() -> None:
-    """Yesterday's calls of the inventory API, with its old response shape: the baseline drift is measured against."""
-    shape = json_shape({"total_hits": 1, "documents": [{"sku": "x", "warehouse": "Rotterdam"}], "stock": 12})
+    """Yesterday's calls of the inventory API, with its old response shape: the baseline drift is measured against.
+    Written with the OpenTelemetry API and the GenAI conventions' names, as any instrumented application records a
+    tool call (back-dated, which agentwatch's decorators cannot do), with the shape the SDK records for today's."""
+    result = {"total_hits": 1, "documents": [{"sku": "x", "warehouse": "Rotterdam"}], "stock": 12}
+    tracer = trace.get_tracer("agentwatch.demo")  # the provider the one-line import made global
     now = time.time_ns()
     for i in range(30):
         start = now - (2 + i % 20) * 3_600_000_000_000
-        span = tracer().start_span(
+        span = tracer.start_span(
             "execute_tool inventory_api",
             kind=SpanKind.INTERNAL,
             start_time=start,
             attributes={
-                A.OPERATION: "execute_tool",
-                A.TOOL_NAME: "inventory_api",
-                A.CONVERSATION_ID: f"demo-history-{i}",
-                A.AGENT_NAME: "stock-agent",
-                A.RESULT_SHAPE: shape,
-                A.RESULT_SIZE: 80,
-                A.ARGUMENTS_HASH: f"{i:016x}",
-                A.STEP_INDEX: 1,
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "inventory_api",
+                "gen_ai.conversation.id": f"demo-history-{i}",
+                "gen_ai.agent.name": "stock-agent",
+                "gen_ai.tool.call.arguments": json.dumps({"sku": f"SKU-{i}"}),
+                "gen_ai.tool.call.result": json.dumps(result),
+                "agentwatch.tool.result.shape": json_shape(result),
             },
         )
         span.end(end_time=start + 40_000_000)

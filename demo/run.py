@@ -84,8 +84,7 @@ def _owner(finding: dict[str, Any]) -> Scenario | None:
 def _print_audit(store: Any, since: dt.datetime, out: Any) -> bool:
     """The audit of the demo's fleet; True when it says what the scenarios make true: healthy agents ready, each
     broken one not ready on the question of its failure."""
-    from agentwatch.audit import run_audit
-    from agentwatch.audit._render import render_table
+    from agentwatch.audit import render_table, run_audit
 
     end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(minutes=1)
     audit = run_audit(store, start=since, end=end)

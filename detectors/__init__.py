@@ -251,7 +251,8 @@ def run_detectors(
     return runs
 
 
-_FINDINGS_COLUMNS = [
+# the findings table's columns, as record_findings writes a detector's rows (FINDING_COLUMNS) with their run
+_FINDINGS_TABLE = [
     "Detector",
     "Fingerprint",
     "FailureMode",
@@ -325,5 +326,5 @@ def record_findings(
             ]
         )
     if rows:
-        store.insert("findings", rows, _FINDINGS_COLUMNS)
+        store.insert("findings", rows, _FINDINGS_TABLE)
     return len(rows)

@@ -13,10 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agentwatch.errors import STOPPED_BY
 from agentwatch.evaluators._evidence_text import history_text
 from agentwatch.evaluators._model import METRICS, Answer, Score, Source
 from agentwatch.evaluators.openai_judge import JudgeBudgetExhausted, JudgeError
-from agentwatch.instrumentation.guards import STOPPED_BY
 from agentwatch.sqlfiles import load_sql
 from agentwatch.store import Store
 

@@ -10,6 +10,7 @@ def search(query: str) -> dict: ...
 """
 
 from agentwatch.instrumentation._api import approve, session, sources
+from agentwatch.instrumentation._content import json_shape
 from agentwatch.instrumentation._gate import check_answer
 from agentwatch.instrumentation._scopes import agent, step, tool
 from agentwatch.instrumentation._setup import Instrumentation, instrument, shutdown
@@ -40,6 +41,7 @@ __all__ = [
     "approve",
     "check_answer",
     "instrument",
+    "json_shape",
     "session",
     "shutdown",
     "sources",

@@ -11,7 +11,7 @@ from opentelemetry import trace
 from agentwatch.instrumentation import _attributes as A
 from agentwatch.instrumentation._content import to_json
 from agentwatch.instrumentation._context import approvals_var, current_run, session_var
-from agentwatch.instrumentation._safety import guard
+from agentwatch.instrumentation._safety import handle_internal_errors
 from agentwatch.instrumentation._state import policy
 
 __all__ = ["approve", "session", "sources"]
@@ -20,7 +20,7 @@ __all__ = ["approve", "session", "sources"]
 def sources(documents: Sequence[Any]) -> None:
     """Record retrieved documents as the sources the current answer should be grounded in (an event on the current
     span; the evaluators read it). With content capture off only their number is recorded."""
-    with guard("recording sources"):
+    with handle_internal_errors("recording sources"):
         span = trace.get_current_span()
         attributes: dict[str, Any] = {A.SOURCES_COUNT: len(documents)}
         if policy().capture:
@@ -35,7 +35,7 @@ def sources(documents: Sequence[Any]) -> None:
 def approve(action: str) -> None:
     """Mark the irreversible action (a tool name) as approved for the current agent run, or for the current
     context when no agent is running; the tool's span then says ``agentwatch.tool.approved=true``."""
-    with guard("recording an approval"):
+    with handle_internal_errors("recording an approval"):
         run = current_run()
         if run is not None:
             run.approvals.add(action)

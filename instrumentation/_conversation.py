@@ -46,7 +46,7 @@ from agentwatch.instrumentation._content import (
     to_json,
 )
 from agentwatch.instrumentation._context import AgentRun, current_run, current_session, new_session_id
-from agentwatch.instrumentation._safety import guard
+from agentwatch.instrumentation._safety import handle_internal_errors
 from agentwatch.instrumentation._state import policy, tracer
 
 if TYPE_CHECKING:
@@ -222,7 +222,7 @@ def begin(turn: Turn) -> tuple[PlainRun | None, AgentGuardError | None]:
     for pending, result in taken:
         if pending.recorded or (pending.run is not None and pending.run.tools_recorded > pending.recorded_before):
             continue  # a decorated tool recorded it
-        with guard("recording a tool call from the conversation"):
+        with handle_internal_errors("recording a tool call from the conversation"):
             problem = _record_tool(pending, result, end_ns, plain)
             error = error or problem
     return plain, error
@@ -231,7 +231,7 @@ def begin(turn: Turn) -> tuple[PlainRun | None, AgentGuardError | None]:
 def _record_tool(pending: Pending, result: ToolResult, end_ns: int, plain: PlainRun | None) -> AgentGuardError | None:
     """An ``execute_tool`` span for a tool call whose result came back; returns a loop-guard error when the call
     was one identical call too many."""
-    from agentwatch.instrumentation._guarding import record
+    from agentwatch.instrumentation._checkpoints import record
 
     run = pending.run if pending.run is not None else (plain.run if plain is not None else None)
     parent = pending.parent if pending.plain is None or plain is None else plain.context
@@ -339,7 +339,7 @@ def end_run(plain: PlainRun, *, answer: str | None = None, error: BaseException 
             return
         plain.ended = True
         _open.pop(id(plain), None)
-    with guard("ending a run"):
+    with handle_internal_errors("ending a run"):
         span = plain.span
         if answer and policy().capture:
             cleaned, redacted, _ = policy().clean(answer)

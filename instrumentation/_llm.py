@@ -36,11 +36,11 @@ from agentwatch._version import __version__
 from agentwatch.instrumentation import _attributes as A
 from agentwatch.instrumentation import _conversation as conversation
 from agentwatch.instrumentation import _state
+from agentwatch.instrumentation._checkpoints import after_llm, before_llm, block, record
 from agentwatch.instrumentation._content import parse_arguments, to_json
 from agentwatch.instrumentation._context import current_run, current_session, next_step
 from agentwatch.instrumentation._conversation import PlainRun, Turn
-from agentwatch.instrumentation._guarding import after_llm, before_llm, block, record
-from agentwatch.instrumentation._safety import guard
+from agentwatch.instrumentation._safety import handle_internal_errors
 from agentwatch.instrumentation._state import policy
 from agentwatch.instrumentation._tokens import count_tokens, message_text
 from agentwatch.instrumentation.guards import AgentGuardError
@@ -248,7 +248,7 @@ class LLMCall:
         if self.ended:
             return
         self.ended = True
-        with guard("ending an LLM span"):
+        with handle_internal_errors("ending an LLM span"):
             span = self.span
             self.estimate_usage()
             if self.response_id:
@@ -276,7 +276,7 @@ class LLMCall:
                 self.set_content(A.OUTPUT_MESSAGES, to_json(messages))
         self.span.end()
         if self.operation == "chat" and (self.plain is not None or self.parent is not None):
-            with guard("following the conversation"):
+            with handle_internal_errors("following the conversation"):
                 calls = self.tool_calls()
                 if calls or self.plain is not None:
                     text = "".join(self.choices[0]["text"]) if 0 in self.choices else ""
@@ -286,7 +286,7 @@ class LLMCall:
         if self.ended:
             return
         self.ended = True
-        with guard("recording an LLM error"):
+        with handle_internal_errors("recording an LLM error"):
             self.span.set_attribute(A.ERROR_TYPE, type(exc).__qualname__)
             status = getattr(exc, "status_code", None)
             if status == 429 and self.run is not None and self.run.guard is not None:
@@ -322,7 +322,7 @@ class _Stream(wrapt.ObjectProxy):
         self._self_absorb = absorb
 
     def _self_piece(self, piece: Any) -> Any:
-        with guard("reading a streamed chunk"):
+        with handle_internal_errors("reading a streamed chunk"):
             self._self_absorb(self._self_call, piece)
         return piece
 
@@ -436,7 +436,7 @@ class StreamManager(wrapt.ObjectProxy):
         self._self_hook = hook
 
     def _self_entered(self, stream: Any) -> Any:
-        with guard("following a stream helper"):
+        with handle_internal_errors("following a stream helper"):
             stream = self._self_hook(stream, self._self_call)
         return stream
 
@@ -506,7 +506,7 @@ class Provider:
         if request.streamed:
             return wrap_stream(result, call, lambda c, piece: self.absorb_piece(kind, c, piece))
         output = None
-        with guard("reading an LLM response"):
+        with handle_internal_errors("reading an LLM response"):
             output = self.absorb(kind, call, result)
         call.finish(output)
         return result
@@ -538,7 +538,7 @@ class LLMInstrumentor(BaseInstrumentor):
     def _patch(self, generation: int, name: str, module: Any) -> None:
         if generation != self._generation or name in self._patched:  # undone (or redone) since it was registered
             return
-        with guard(f"instrumenting {name}"):
+        with handle_internal_errors(f"instrumenting {name}"):
             for target in self.provider.targets:
                 if target.module == name:
                     wrapt.wrap_function_wrapper(module, target.method, _wrapper(self.provider, target, self))
@@ -615,7 +615,7 @@ def _prepare(provider: Provider, kind: str, instance: Any, args: tuple, kwargs: 
     """What the call's arguments say, and which run it belongs to (the conversation's tool results are recorded
     here); None when that failed (the call is then not traced)."""
     prepared = None
-    with guard("starting an LLM span"):
+    with handle_internal_errors("starting an LLM span"):
         request = provider.request(kind, instance, args, kwargs)
         turn = request.turn() if request.turn is not None and _state.conversations else None
         plain, refused = conversation.begin(turn) if turn is not None else (None, None)
@@ -659,7 +659,7 @@ def _open(
     if prepared is None:
         return None
     opened = None
-    with guard("starting an LLM span"):
+    with handle_internal_errors("starting an LLM span"):
         request, turn, plain, _ = prepared
         opened = _start(provider, instrumentor.tracer, request, plain, turn), request
     return opened

@@ -10,7 +10,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
-__all__ = ["failures", "guard", "report"]
+__all__ = ["failures", "handle_internal_errors", "report"]
 
 log = logging.getLogger("agentwatch.instrumentation")
 
@@ -47,7 +47,7 @@ def failures() -> dict[tuple[str, str], int]:
 
 
 @contextlib.contextmanager
-def guard(what: str) -> Iterator[None]:
+def handle_internal_errors(what: str) -> Iterator[None]:
     """Run instrumentation code; a failure in it is reported, never propagated to the application."""
     try:
         yield

@@ -17,6 +17,14 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from agentwatch.instrumentation import _attributes as A
 from agentwatch.instrumentation import _conversation, _state
+from agentwatch.instrumentation._checkpoints import (
+    after_answer,
+    after_tool,
+    before_handoff,
+    before_tool,
+    record,
+    schema_problems,
+)
 from agentwatch.instrumentation._content import (
     canonical_arguments,
     json_shape,
@@ -33,15 +41,7 @@ from agentwatch.instrumentation._context import (
     session_approvals,
     session_var,
 )
-from agentwatch.instrumentation._guarding import (
-    after_answer,
-    after_tool,
-    before_handoff,
-    before_tool,
-    record,
-    schema_problems,
-)
-from agentwatch.instrumentation._safety import guard, report
+from agentwatch.instrumentation._safety import handle_internal_errors, report
 from agentwatch.instrumentation._state import policy, tracer
 from agentwatch.instrumentation.guards import UNGUARDED, RunGuard
 
@@ -145,7 +145,7 @@ class Live:
         self.query = ""  # the agent's input, for the answer gate
 
     # -- context ----------------------------------------------------------------------------------
-    # (hot path: plain try/except rather than guard(), whose generator costs more than the work)
+    # (hot path: plain try/except rather than handle_internal_errors(), whose generator costs more than the work)
     def attach(self) -> None:
         try:
             self._otel_token = otel_context.attach(trace.set_span_in_context(self.span))
@@ -189,14 +189,14 @@ class Live:
             self.span.set_attributes(attributes)
 
     def set_attribute(self, key: str, value: Any) -> None:
-        with guard("setting an attribute"):
+        with handle_internal_errors("setting an attribute"):
             self.span.set_attribute(key, value)
 
     # -- what a ``with`` block can report ---------------------------------------------------------
     def set_input(self, value: Any) -> None:
         """The agent's input (the user's query)."""
         self.query = value if isinstance(value, str) else to_json(value)
-        with guard("recording the input"):
+        with handle_internal_errors("recording the input"):
             self.set_content(A.INPUT_MESSAGES, _messages("user", value))
 
     def set_output(self, value: Any) -> None:
@@ -210,7 +210,7 @@ class Live:
 
     # -- closing ----------------------------------------------------------------------------------
     def fail(self, exc: BaseException) -> None:
-        with guard("recording an error"):
+        with handle_internal_errors("recording an error"):
             self.span.set_attribute(A.ERROR_TYPE, type(exc).__qualname__)
             self.span.record_exception(exc)
             self.span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:1000]))

@@ -9,19 +9,19 @@ import logging
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from agentwatch.config import Config, configure_agent
 from agentwatch.errors import MissingExtraError
 from agentwatch.instrumentation._content import ContentPolicy
-from agentwatch.instrumentation._safety import guard
+from agentwatch.instrumentation._safety import handle_internal_errors
 from agentwatch.instrumentation._state import set_policy, set_tracer_provider
 from agentwatch.instrumentation._threads import patch_threads, unpatch_threads
+
+if TYPE_CHECKING:  # the SDK loads when instrument() runs: importing agentwatch (and its server side) stays light
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 __all__ = ["PROVIDERS", "Instrumentation", "instrument", "shutdown"]
 
@@ -125,6 +125,10 @@ def instrument(
                 extra_patterns=config.redact_patterns,
             )
         )
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
         provider = tracer_provider or trace.get_tracer_provider()
         owns = False
         if not isinstance(provider, TracerProvider):  # the API's proxy: nobody configured the SDK yet
@@ -164,7 +168,7 @@ def _instrument_providers(names: Collection[str], provider: TracerProvider) -> l
         package, target = PROVIDERS[name]
         if importlib.util.find_spec(package) is None:
             continue
-        with guard(f"instrumenting {name}"):
+        with handle_internal_errors(f"instrumenting {name}"):
             module, _, cls = target.partition(":")
             instrumentor = getattr(importlib.import_module(module), cls)()
             if not instrumentor.is_instrumented_by_opentelemetry:

@@ -7,15 +7,8 @@ environment for the one-line import (``AGENTWATCH_MAX_STEPS``, ``AGENTWATCH_MAX_
 allowed near a limit, warned, blocked — is an ``agentwatch.guard.<name>`` event on the span, with the limit and the
 observed value. With no guards configured, nothing is checked and nothing changes.
 
-    AgentwatchError
-    └── AgentGuardError           a guard stopped something; ``guard``, ``limit`` and ``observed`` say which and why
-        ├── AgentBudgetError      steps, tokens, cost or wall time would exceed the budget
-        ├── AgentLoopError        the same tool with the same arguments again and again; agents handing a session
-        │                         back and forth; retries after rate limits past their cap
-        ├── ToolSchemaError       a tool's result does not match its declared schema (names the fields)
-        ├── ScopeViolationError   a tool outside the agent's allowed tools
-        ├── ApprovalRequiredError an irreversible tool without an approval
-        └── AgentQualityError     an answer scored below the gate before reaching the user
+The errors a guard raises (AgentGuardError and its kinds) live with agentwatch's other errors, in
+:mod:`agentwatch.errors`, so the server side can name them without importing the instrumentation.
 """
 
 from __future__ import annotations
@@ -27,7 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agentwatch.errors import AgentwatchError
+from agentwatch.errors import (
+    AgentBudgetError,
+    AgentGuardError,
+    AgentLoopError,
+    AgentQualityError,
+    ApprovalRequiredError,
+    ScopeViolationError,
+    ToolSchemaError,
+)
 from agentwatch.instrumentation import _attributes as A
 
 if TYPE_CHECKING:
@@ -48,55 +49,6 @@ __all__ = [
     "estimate_cost",
     "guards_from_config",
 ]
-
-
-class AgentGuardError(AgentwatchError):
-    """A guard stopped an agent action before it happened."""
-
-    def __init__(self, guard: str, message: str, *, limit: Any = None, observed: Any = None) -> None:
-        self.guard = guard
-        self.limit = limit
-        self.observed = observed
-        super().__init__(message)
-
-
-class AgentBudgetError(AgentGuardError):
-    pass
-
-
-class AgentLoopError(AgentGuardError):
-    pass
-
-
-class ToolSchemaError(AgentGuardError):
-    def __init__(self, message: str, fields: list[str]) -> None:
-        self.fields = fields
-        super().__init__("tool_schema", message, observed=fields)
-
-
-class ScopeViolationError(AgentGuardError):
-    pass
-
-
-class ApprovalRequiredError(AgentGuardError):
-    pass
-
-
-class AgentQualityError(AgentGuardError):
-    def __init__(self, message: str, scores: dict[str, float], *, limit: float) -> None:
-        self.scores = scores
-        super().__init__("answer_quality", message, limit=limit, observed=scores.get("grounding"))
-
-
-# what stopped a run, by the error.type its span records: the evaluator says so instead of "no answer recorded"
-STOPPED_BY = {
-    AgentBudgetError.__qualname__: "budget guard",
-    AgentLoopError.__qualname__: "loop guard",
-    ToolSchemaError.__qualname__: "tool schema guard",
-    ScopeViolationError.__qualname__: "scope guard",
-    ApprovalRequiredError.__qualname__: "approval guard",
-    AgentQualityError.__qualname__: "answer gate",
-}
 
 
 # USD per 1M tokens (input, output), by model-name prefix; the longest prefix wins. Override with Guards(prices=…).

@@ -316,12 +316,12 @@ def test_growth_in_a_tiny_share_of_the_window_is_at_most_at_risk_and_not_fixed_f
 
 
 def test_the_fleets_fix_first_prefers_what_is_not_ready_over_what_is_at_risk():
-    from agentwatch.audit import QUESTIONS, AgentAudit, Answer, Audit
+    from agentwatch.audit import QUESTIONS, AgentAudit, Assessment, Audit
 
     by_key = {q.key: q for q in QUESTIONS}
 
     def agent(name: str, **verdicts: str) -> AgentAudit:
-        return AgentAudit(name, [Answer(by_key[k], v, "", f"fix {k}", {}) for k, v in verdicts.items()])
+        return AgentAudit(name, [Assessment(by_key[k], v, "", f"fix {k}", {}) for k, v in verdicts.items()])
 
     now = dt.datetime(2026, 1, 1)
     fleet = Audit(

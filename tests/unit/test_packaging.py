@@ -257,3 +257,14 @@ def test_a_type_checker_keeps_a_decorated_functions_signature(wheel, tmp_path):
     # the one error is the wrong argument; a `with step(...)` block that returns is not "missing a return"
     assert len(errors) == 1 and 'Argument 1 to "search" has incompatible type "int"' in errors[0], lines
     assert not any("py.typed" in line or "missing library stubs" in line for line in lines), lines
+
+
+def test_the_server_side_does_not_load_the_opentelemetry_sdk():
+    """Issue 35: agentwatch/__init__ loaded the OpenTelemetry SDK for every server-side import (the store, the
+    collector, the detectors). The SDK loads when instrument() runs."""
+    code = (
+        "import sys, agentwatch.store, agentwatch.collector, agentwatch.detectors, agentwatch.evaluators; "
+        "print(','.join(m for m in sys.modules if m.startswith('opentelemetry.sdk')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == ""
