@@ -130,3 +130,16 @@ def test_whose_a_span_is_is_decided_once():
     identity = ("'gen_ai.conversation.id'", "'session.id'", "'gen_ai.agent.name'", "'agent.name'", "'graph.node.id'")
     redecided = [str(p.relative_to(ROOT)) for p in readers if any(name in p.read_text() for name in identity)]
     assert not redecided, redecided
+
+
+def test_no_package_reaches_into_another_packages_private_modules():
+    """Issue 35 counted 8 imports of another package's private modules (the audit's renderer, the judge's model,
+    the instrumentation's attributes, content and state). Each package's public names are its __init__'s."""
+    reached = []
+    for package in PACKAGES:
+        for module in _modules(package):
+            for imported in _imports(module):
+                owner, _, name = imported.rpartition(".")
+                if name.startswith("_") and owner != package and imported != "agentwatch._version":
+                    reached.append(f"{module} -> {imported}")
+    assert not reached, reached
