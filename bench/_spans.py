@@ -7,7 +7,8 @@ import random
 import time
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from agentwatch.instrumentation._otlp import key_value
 
 _WORDS = [
     "refund",
@@ -34,21 +35,6 @@ _WORDS = [
 ]
 
 
-def _kv(key: str, value: object) -> KeyValue:
-    any_value = AnyValue()
-    if isinstance(value, bool):
-        any_value.bool_value = value
-    elif isinstance(value, int):
-        any_value.int_value = value
-    elif isinstance(value, float):
-        any_value.double_value = value
-    elif isinstance(value, list):
-        any_value.array_value.values.extend(AnyValue(string_value=str(v)) for v in value)
-    else:
-        any_value.string_value = str(value)
-    return KeyValue(key=key, value=any_value)
-
-
 def agent_request(
     n_spans: int,
     rnd: random.Random,
@@ -64,7 +50,11 @@ def agent_request(
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
     resource_spans.resource.attributes.extend(
-        [_kv("service.name", "bench-agents"), _kv("host.name", "bench-1"), _kv("telemetry.sdk.language", "python")]
+        [
+            key_value("service.name", "bench-agents"),
+            key_value("host.name", "bench-1"),
+            key_value("telemetry.sdk.language", "python"),
+        ]
     )
     scope = resource_spans.scope_spans.add()
     scope.scope.name, scope.scope.version = "agentwatch", "0.1.0"
@@ -79,9 +69,9 @@ def agent_request(
         span.trace_id = hashlib.blake2b(session.encode(), digest_size=16).digest() if session_traces else trace_id
         agent = f"agent-{rnd.randint(0, 20)}"
         common = [
-            _kv("gen_ai.conversation.id", session),
-            _kv("gen_ai.agent.name", agent),
-            _kv("agentwatch.step.index", rnd.randint(0, 30)),
+            key_value("gen_ai.conversation.id", session),
+            key_value("gen_ai.agent.name", agent),
+            key_value("agentwatch.step.index", rnd.randint(0, 30)),
         ]
         if i % 2:
             model = rnd.choice(models)
@@ -92,31 +82,33 @@ def agent_request(
             span.attributes.extend(
                 [
                     *common,
-                    _kv("gen_ai.operation.name", "chat"),
-                    _kv("gen_ai.provider.name", "openai"),
-                    _kv("gen_ai.request.model", model),
-                    _kv("gen_ai.response.model", model),
-                    _kv("gen_ai.request.temperature", 0.2),
-                    _kv("gen_ai.usage.input_tokens", input_tokens),
-                    _kv("gen_ai.usage.output_tokens", output_tokens),
-                    _kv("gen_ai.response.finish_reasons", ["stop"]),
-                    _kv("gen_ai.response.id", f"chatcmpl-{i}"),
-                    _kv(
+                    key_value("gen_ai.operation.name", "chat"),
+                    key_value("gen_ai.provider.name", "openai"),
+                    key_value("gen_ai.request.model", model),
+                    key_value("gen_ai.response.model", model),
+                    key_value("gen_ai.request.temperature", 0.2),
+                    key_value("gen_ai.usage.input_tokens", input_tokens),
+                    key_value("gen_ai.usage.output_tokens", output_tokens),
+                    key_value("gen_ai.response.finish_reasons", ["stop"]),
+                    key_value("gen_ai.response.id", f"chatcmpl-{i}"),
+                    key_value(
                         "gen_ai.input.messages", f'[{{"role":"user","parts":[{{"type":"text","content":"{prompt}"}}]}}]'
                     ),
-                    _kv("gen_ai.output.messages", '[{"role":"assistant","parts":[{"type":"text","content":"ok"}]}]'),
-                    _kv("server.address", "api.openai.com"),
+                    key_value(
+                        "gen_ai.output.messages", '[{"role":"assistant","parts":[{"type":"text","content":"ok"}]}]'
+                    ),
+                    key_value("server.address", "api.openai.com"),
                 ]
             )
             if openinference:
                 span.attributes.extend(
                     [
-                        _kv("openinference.span.kind", "LLM"),
-                        _kv("session.id", session),
-                        _kv("llm.model_name", model),
-                        _kv("llm.token_count.prompt", input_tokens),
-                        _kv("llm.token_count.completion", output_tokens),
-                        _kv("llm.token_count.total", input_tokens + output_tokens),
+                        key_value("openinference.span.kind", "LLM"),
+                        key_value("session.id", session),
+                        key_value("llm.model_name", model),
+                        key_value("llm.token_count.prompt", input_tokens),
+                        key_value("llm.token_count.completion", output_tokens),
+                        key_value("llm.token_count.total", input_tokens + output_tokens),
                     ]
                 )
         else:
@@ -125,22 +117,28 @@ def agent_request(
             span.attributes.extend(
                 [
                     *common,
-                    _kv("gen_ai.operation.name", "execute_tool"),
-                    _kv("gen_ai.tool.name", tool),
-                    _kv("gen_ai.tool.call.id", f"call_{i}"),
-                    _kv("gen_ai.tool.call.arguments", f'{{"query": "{rnd.choice(_WORDS)}", "limit": 10}}'),
-                    _kv("gen_ai.tool.call.result", '{"total_hits": 3, "documents": [{"id": 1}, {"id": 2}, {"id": 3}]}'),
-                    _kv("agentwatch.tool.result.shape", "documents:array,total_hits:number"),
-                    _kv("agentwatch.tool.result.size", 64),
-                    _kv("agentwatch.tool.irreversible", False),
-                    _kv("agentwatch.credential.id", "svc-support"),
-                    _kv("agentwatch.agent.allowed_tools", ["search_orders", "get_invoice"]),
-                    _kv("agentwatch.tool.arguments.hash", f"{rnd.getrandbits(64):016x}"),
+                    key_value("gen_ai.operation.name", "execute_tool"),
+                    key_value("gen_ai.tool.name", tool),
+                    key_value("gen_ai.tool.call.id", f"call_{i}"),
+                    key_value("gen_ai.tool.call.arguments", f'{{"query": "{rnd.choice(_WORDS)}", "limit": 10}}'),
+                    key_value(
+                        "gen_ai.tool.call.result", '{"total_hits": 3, "documents": [{"id": 1}, {"id": 2}, {"id": 3}]}'
+                    ),
+                    key_value("agentwatch.tool.result.shape", "documents:array,total_hits:number"),
+                    key_value("agentwatch.tool.result.size", 64),
+                    key_value("agentwatch.tool.irreversible", False),
+                    key_value("agentwatch.credential.id", "svc-support"),
+                    key_value("agentwatch.agent.allowed_tools", ["search_orders", "get_invoice"]),
+                    key_value("agentwatch.tool.arguments.hash", f"{rnd.getrandbits(64):016x}"),
                 ]
             )
             if openinference:
                 span.attributes.extend(
-                    [_kv("openinference.span.kind", "TOOL"), _kv("session.id", session), _kv("tool.name", tool)]
+                    [
+                        key_value("openinference.span.kind", "TOOL"),
+                        key_value("session.id", session),
+                        key_value("tool.name", tool),
+                    ]
                 )
         span.status.code = 1
     return request.SerializeToString()

@@ -21,11 +21,11 @@ from typing import Any
 
 import wrapt
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanContext
 
-__all__ = ["Batch", "encode_spans", "grpc_exporter", "http_exporter"]
+__all__ = ["Batch", "encode_spans", "grpc_exporter", "http_exporter", "key_value"]
 
 log = logging.getLogger("agentwatch.instrumentation")
 
@@ -74,6 +74,13 @@ def _set(target: AnyValue, value: Any) -> None:
             _set(pair.value, item)
     else:
         raise TypeError(f"Invalid type {type(value)} of value {value}")
+
+
+def key_value(key: str, value: Any) -> KeyValue:
+    """One OTLP attribute, encoded as agentwatch's exporters encode it (the benchmarks build requests with it)."""
+    pair = KeyValue(key=key)
+    _set(pair.value, value)
+    return pair
 
 
 def _attributes(target: Any, attributes: Mapping[str, Any] | None) -> None:
