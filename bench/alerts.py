@@ -13,21 +13,18 @@ import argparse
 import asyncio
 import datetime as dt
 import statistics
-import tempfile
 import threading
 import time
-from pathlib import Path
 
+from _store import fresh_store
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from agentwatch.alerts import AlertEngine, Scheduler, parse_rules
 from agentwatch.collector import Collector
-from agentwatch.config import configure, parse_duration
+from agentwatch.config import parse_duration
 from agentwatch.listen import free_port
-from agentwatch.migrate import Migrator
-from agentwatch.store import open_store
 from agentwatch.testing import RecordingServer
 
 
@@ -39,17 +36,8 @@ def main() -> None:
     interval = parse_duration(args.schedule)
     hook = RecordingServer("/")
     received = hook.requests  # (arrival time, path, headers, body) of each notification
-    work = Path(tempfile.mkdtemp(prefix="aw-bench-alerts-"))
     port = free_port()
-    config = configure(
-        store=f"chdb://{work / 'store'}",
-        database="bench",
-        collector_http=f"127.0.0.1:{port}",
-        collector_grpc="",
-        spool_dir=str(work / "spool"),
-    )
-    store = open_store(config, create=True)
-    Migrator(store, config).apply()
+    _, config, store = fresh_store("aw-bench-alerts-", collector_http=f"127.0.0.1:{port}", collector_grpc="")
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
     collector = Collector(config, store)

@@ -19,7 +19,6 @@ import random
 import resource
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _spans import agent_request
+from _store import fresh_store
 
 from agentwatch.collector import Collector
 from agentwatch.config import configure
@@ -94,21 +94,11 @@ def main() -> None:
     args = parser.parse_args()
     requests = args.spans // args.request_spans
     total = requests * args.request_spans
-    work = Path(tempfile.mkdtemp(prefix="aw-bench-"))
     port = free_port()
     limits = dict(queue_max_spans=20_000, spool_max_bytes=64 << 20) if args.overload else {}
     if args.batch_spans:
         limits["batch_max_spans"] = args.batch_spans
-    config = configure(
-        store=f"chdb://{work / 'store'}",
-        database="bench",
-        collector_http=f"127.0.0.1:{port}",
-        collector_grpc="",
-        spool_dir=str(work / "spool"),
-        **limits,
-    )
-    store = open_store(config, create=True)
-    Migrator(store, config).apply()
+    _, config, store = fresh_store("aw-bench-", collector_http=f"127.0.0.1:{port}", collector_grpc="", **limits)
 
     ctx = mp.get_context("spawn")
     ready, go, out = ctx.Event(), ctx.Event(), ctx.Queue()

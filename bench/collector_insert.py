@@ -12,19 +12,16 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _spans import agent_request
+from _store import fresh_store
 
 from agentwatch.collector._insert import OtlpInserter
 from agentwatch.collector._spool import varint
-from agentwatch.config import configure
-from agentwatch.migrate import Migrator
-from agentwatch.store import open_store
 
 
 def main() -> None:
@@ -34,10 +31,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="aw-bench-insert-"))
-    config = configure(store=f"chdb://{work / 'store'}", database="bench")
-    store = open_store(config, create=True)
-    Migrator(store, config).apply()
+    work, config, store = fresh_store("aw-bench-insert-")
     store.command("CREATE TABLE plain AS otel_traces")  # the same table without the materialized views
     segment, spans, rnd = work / "segment.bin", 0, random.Random(1)
     with open(segment, "wb") as out:

@@ -16,16 +16,13 @@ import argparse
 import dataclasses
 import datetime as dt
 import statistics
-import tempfile
 import time
-from pathlib import Path
+
+from _store import fresh_store
 
 from agentwatch import detectors as detectors_module
-from agentwatch.config import configure
 from agentwatch.detectors import load_detectors as _load_detectors
 from agentwatch.detectors import run_detectors
-from agentwatch.migrate import Migrator
-from agentwatch.store import open_store
 
 GENERATE = """
 INSERT INTO otel_traces (Timestamp, TraceId, SpanId, ParentSpanId, SpanName, SpanKind, ServiceName,
@@ -123,10 +120,7 @@ def main() -> None:
     parser.add_argument("--window-spans", type=int, default=20_000)
     parser.add_argument("--cycles", type=int, default=5)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="aw-bench-detectors-"))
-    config = configure(store=f"chdb://{work / 'store'}", database="bench")
-    store = open_store(config, create=True)
-    Migrator(store, config).apply()
+    _, _, store = fresh_store("aw-bench-detectors-")
     end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     window_start = end - dt.timedelta(hours=1)
     history_start = end - dt.timedelta(days=30)

@@ -17,16 +17,14 @@ import datetime as dt
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from agentwatch.config import configure
+from _store import fresh_store
+
 from agentwatch.evaluators import HeuristicJudge, OpenAIJudge, evaluate, read_answers
-from agentwatch.migrate import Migrator
-from agentwatch.store import open_store
 from agentwatch.testing import LLMServer, Reply
 
 GENERATE = """
@@ -70,10 +68,7 @@ def main() -> None:
     parser.add_argument("--against", default="b4f0c75", help="git revision of the judge to compare with")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of the comparison")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="aw-bench-eval-"))
-    config = configure(store=f"chdb://{work / 'store'}", database="bench")
-    store = open_store(config, create=True)
-    Migrator(store, config).apply()
+    _, _, store = fresh_store("aw-bench-eval-")
     since = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(hours=1)
     until = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
@@ -115,7 +110,7 @@ def main() -> None:
         f"{(stats.answers / e2e_s) / (len(answers) / score_s):.2f}× the judge alone)"
     )
 
-    for concurrency in (1, 4):
+    for concurrency in (1, 4) if args.llm_answers > 1 else ():  # --llm-answers 0: the offline judge only
         salt = f"llm{concurrency}"
         for table in ("otel_traces", "agent_spans"):  # answers are read through agent_spans
             store.command(f"TRUNCATE TABLE {table}")
