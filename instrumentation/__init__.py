@@ -14,29 +14,12 @@ from agentwatch.instrumentation._content import json_shape
 from agentwatch.instrumentation._gate import check_answer
 from agentwatch.instrumentation._scopes import agent, step, tool
 from agentwatch.instrumentation._setup import Instrumentation, instrument, shutdown
-from agentwatch.instrumentation.guards import (
-    AgentBudgetError,
-    AgentGuardError,
-    AgentLoopError,
-    AgentQualityError,
-    ApprovalRequiredError,
-    Budget,
-    Guards,
-    ScopeViolationError,
-    ToolSchemaError,
-)
+from agentwatch.instrumentation.guards import Budget, Guards
 
 __all__ = [
-    "AgentBudgetError",
-    "AgentGuardError",
-    "AgentLoopError",
-    "AgentQualityError",
-    "ApprovalRequiredError",
     "Budget",
     "Guards",
     "Instrumentation",
-    "ScopeViolationError",
-    "ToolSchemaError",
     "agent",
     "approve",
     "check_answer",

@@ -12,19 +12,18 @@ from typing import Any
 
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from agentwatch.instrumentation import _attributes as A
-from agentwatch.instrumentation._context import AgentRun, session_approvals
-from agentwatch.instrumentation._state import tracer
-from agentwatch.instrumentation.guards import (
+from agentwatch.errors import (
     AgentBudgetError,
     AgentGuardError,
     AgentLoopError,
     ApprovalRequiredError,
-    RunGuard,
     ScopeViolationError,
     ToolSchemaError,
-    estimate_cost,
 )
+from agentwatch.instrumentation import _attributes as A
+from agentwatch.instrumentation._context import AgentRun, session_approvals
+from agentwatch.instrumentation._state import tracer
+from agentwatch.instrumentation.guards import RunGuard, estimate_cost
 
 __all__ = [
     "LoopMessage",

@@ -50,7 +50,7 @@ from agentwatch.instrumentation._safety import handle_internal_errors
 from agentwatch.instrumentation._state import policy, tracer
 
 if TYPE_CHECKING:
-    from agentwatch.instrumentation.guards import AgentGuardError
+    from agentwatch.errors import AgentGuardError
 
 __all__ = [
     "IDLE_SECONDS",
@@ -279,7 +279,7 @@ def _record_tool(pending: Pending, result: ToolResult, end_ns: int, plain: Plain
         call = (pending.name, args_hash)
         count = guards.calls[call] = guards.calls.get(call, 0) + 1
         if count > limit:
-            from agentwatch.instrumentation.guards import AgentLoopError
+            from agentwatch.errors import AgentLoopError
 
             message = f"{pending.name} was called {count} times with the same arguments (limit {limit})"
             error = AgentLoopError("loop", message, limit=limit, observed=count)

@@ -12,8 +12,8 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
+from agentwatch.errors import AgentQualityError
 from agentwatch.instrumentation._content import is_error_payload, to_json
-from agentwatch.instrumentation.guards import AgentQualityError
 
 __all__ = ["check_answer", "gate", "score_answer"]
 

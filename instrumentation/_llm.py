@@ -33,6 +33,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from agentwatch._version import __version__
+from agentwatch.errors import AgentGuardError
 from agentwatch.instrumentation import _attributes as A
 from agentwatch.instrumentation import _conversation as conversation
 from agentwatch.instrumentation import _state
@@ -43,7 +44,6 @@ from agentwatch.instrumentation._conversation import PlainRun, Turn
 from agentwatch.instrumentation._safety import handle_internal_errors
 from agentwatch.instrumentation._state import policy
 from agentwatch.instrumentation._tokens import count_tokens, message_text
-from agentwatch.instrumentation.guards import AgentGuardError
 
 __all__ = [
     "LLMCall",

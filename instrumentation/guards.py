@@ -20,15 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agentwatch.errors import (
-    AgentBudgetError,
-    AgentGuardError,
-    AgentLoopError,
-    AgentQualityError,
-    ApprovalRequiredError,
-    ScopeViolationError,
-    ToolSchemaError,
-)
 from agentwatch.instrumentation import _attributes as A
 
 if TYPE_CHECKING:
@@ -37,15 +28,8 @@ if TYPE_CHECKING:
 __all__ = [
     "PRICES",
     "UNGUARDED",
-    "AgentBudgetError",
-    "AgentGuardError",
-    "AgentLoopError",
-    "AgentQualityError",
-    "ApprovalRequiredError",
     "Budget",
     "Guards",
-    "ScopeViolationError",
-    "ToolSchemaError",
     "estimate_cost",
     "guards_from_config",
 ]
