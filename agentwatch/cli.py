@@ -260,16 +260,22 @@ def _operate(config: Config, name: str, request: dict) -> dict:
         return run_operation(name, store, request)
 
 
+def _duration(value: str, flag: str) -> float:
+    """A command-line duration ("90s", "15m", "2h", "7d") in seconds; a bad one is refused naming its flag."""
+    from agentwatch.config import parse_duration
+
+    try:
+        return parse_duration(value, unit=True)
+    except ValueError as exc:
+        raise ConfigError(flag, str(exc)) from None
+
+
 def cmd_detect(args: argparse.Namespace, config: Config) -> int:
     import json
 
-    from agentwatch.config import parse_duration
     from agentwatch.output import render_rows
 
-    try:
-        window, baseline = parse_duration(args.window, unit=True), parse_duration(args.baseline, unit=True)
-    except ValueError as exc:
-        raise ConfigError("--window/--baseline", str(exc)) from None
+    window, baseline = _duration(args.window, "--window"), _duration(args.baseline, "--baseline")
     answer = _operate(
         config,
         "detect",
@@ -295,7 +301,6 @@ def cmd_detect(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
-    from agentwatch.config import parse_duration
 
     if args.judge:
         config = configure(store=args.store, database=args.database, judge=args.judge)
@@ -304,10 +309,7 @@ def cmd_evaluate(args: argparse.Namespace, config: Config) -> int:
     shard, _, shards = (args.shard or "0/1").partition("/")
     if not (shard.isdigit() and shards.isdigit() and int(shard) < int(shards)):
         raise ConfigError("--shard", f"{args.shard!r} must be I/N with 0 <= I < N")
-    try:
-        since_seconds = parse_duration(args.since, unit=True)
-    except ValueError as exc:
-        raise ConfigError("--since", str(exc)) from None
+    since_seconds = _duration(args.since, "--since")
     answer = _operate(
         config,
         "evaluate",
@@ -390,17 +392,13 @@ def cmd_alerts_silence(args: argparse.Namespace, config: Config) -> int:
     import datetime as dt
 
     from agentwatch.alerts import load_rules
-    from agentwatch.config import parse_duration
 
     matchers = _parse_params(args.match or [])
     if not matchers:
         raise ConfigError("--match", "give at least one label matcher, e.g. --match rule=runaway_loop")
-    try:
-        until = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(
-            seconds=parse_duration(args.duration, unit=True)
-        )
-    except ValueError as exc:
-        raise ConfigError("--for", str(exc)) from None
+    until = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(
+        seconds=_duration(args.duration, "--for")
+    )
     rules = str(Path(args.rules).resolve()) if args.rules else None
     load_rules(rules)
     answer = _operate(
@@ -461,12 +459,8 @@ def cmd_audit(args: argparse.Namespace, config: Config) -> int:
     from pathlib import Path
 
     from agentwatch.audit import render, run_audit
-    from agentwatch.config import parse_duration
 
-    try:
-        window = parse_duration(args.window, unit=True)
-    except ValueError as exc:
-        raise ConfigError("--window", str(exc)) from None
+    window = _duration(args.window, "--window")
     if window <= 0:
         raise ConfigError("--window", "must be greater than 0")
     end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -494,14 +488,10 @@ def cmd_grafana_preview(args: argparse.Namespace, config: Config) -> int:
     import datetime as dt
     from pathlib import Path
 
-    from agentwatch.config import parse_duration
     from agentwatch.dashboards.preview import default_range, render_dashboards
 
     end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    try:
-        since = dt.timedelta(seconds=parse_duration(args.since, unit=True)) if args.since else None
-    except ValueError as exc:
-        raise ConfigError("--since", str(exc)) from None
+    since = dt.timedelta(seconds=_duration(args.since, "--since")) if args.since else None
     chosen = {"session": args.session} if args.session else {}
     with _open_for_reading(config) as store:
         start = end - since if since else default_range(store, end)
