@@ -9,7 +9,10 @@ the answer.
 
 from __future__ import annotations
 
+import re
+
 from agentwatch.query._errors import ClickHouseError
+from agentwatch.sqlfiles import list_sql, load_sql
 
 __all__ = [
     "CLIENT_SETTINGS",
@@ -49,12 +52,24 @@ SYSTEM_TABLES = frozenset(
      "time_zones", "keywords", "settings", "data_skipping_indices", "contributors", "build_options"}
 )  # fmt: skip
 
+
+def _parameterised_views() -> set[str]:
+    """agentwatch's parameterised views (the schema's views that take {name:Type} parameters), which a query
+    calls as table functions: answer_scores(start = …, end = …)."""
+    views = set()
+    for name in list_sql("schema"):
+        file = load_sql(name)
+        if "CREATE VIEW" in file.body and re.search(r"(?<!\$)\{\w+:\w+", file.body):
+            views.add(file.header["name"])
+    return views
+
+
 # Table functions that generate rows or read the store's own tables — agentwatch's parameterised views among them
-# (sql/schema: answer_scores, agent_guards, agent_findings, agent_spans_in) —; every other one (file, url, s3,
-# sqlite, remote, input, format, executable, mysql, merge (which reads any database's tables), …) is refused.
+# —; every other one (file, url, s3, sqlite, remote, input, format, executable, mysql, merge (which reads any
+# database's tables), …) is refused.
 TABLE_FUNCTIONS = frozenset(
     {"numbers", "numbers_mt", "zeros", "zeros_mt", "values", "null", "generateRandom", "generate_series",
-     "generateSeries", "view", "answer_scores", "agent_guards", "agent_findings", "agent_spans_in"}
+     "generateSeries", "view", *_parameterised_views()}
 )  # fmt: skip
 
 # Output formats that write the answer and nothing else, and read no schema or template file.

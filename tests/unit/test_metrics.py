@@ -20,7 +20,7 @@ def test_each_metric_has_its_detector_with_its_threshold():
     for metric in METRIC_UNITS:
         detector = detectors[metric.detector]
         assert detector.parameters()[f"min_{metric.name}"] == metric.threshold
-        assert f"Metric = '{metric.name}'" in detector.sql.body
+        assert f"metric = '{metric.name}'" in detector.sql.body
 
 
 def test_the_llm_judge_is_told_each_definition():
