@@ -94,3 +94,13 @@ def by_name(exporter, name):
     found = [s for s in exporter.get_finished_spans() if s.name == name]
     assert found, f"no span {name!r} in {[s.name for s in exporter.get_finished_spans()]}"
     return found
+
+
+@pytest.fixture
+def llm(request):
+    """A small OpenAI/Anthropic-compatible server on a free port answering with the test module's
+    ``scripted(path, body)``; stopped after the test."""
+    from agentwatch.testing import LLMServer
+
+    with LLMServer(request.module.scripted) as server:
+        yield server

@@ -37,12 +37,6 @@ def scripted(path, body):
 
 
 @pytest.fixture
-def llm():
-    with LLMServer(scripted) as server:
-        yield server
-
-
-@pytest.fixture
 def client(llm):
     return anthropic.Anthropic(base_url=llm.root_url, api_key="sk-ant-test-key-0123456789", max_retries=0)
 

@@ -10,7 +10,7 @@ import pytest
 
 import agentwatch
 from agentwatch import AgentBudgetError, Budget
-from agentwatch.testing import LLMServer, Reply
+from agentwatch.testing import Reply
 
 litellm.suppress_debug_info = True
 
@@ -21,12 +21,6 @@ def scripted(path, body):
     if body.get("tools"):
         return Reply(tool_calls=[("search_orders", {"order_id": "A-17"})])
     return Reply(text="Your order A-17 ships tomorrow.")
-
-
-@pytest.fixture
-def llm():
-    with LLMServer(scripted) as server:
-        yield server
 
 
 def chat_spans(exporter):

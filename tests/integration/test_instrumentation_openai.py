@@ -27,12 +27,6 @@ def scripted(path, body):
 
 
 @pytest.fixture
-def llm():
-    with LLMServer(scripted) as server:
-        yield server
-
-
-@pytest.fixture
 def client(llm):
     return openai.OpenAI(base_url=llm.base_url, api_key="sk-test", max_retries=0)
 

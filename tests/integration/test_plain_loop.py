@@ -40,6 +40,7 @@ from .plain_agents import (
 from .running import RunningCollector, collector_config, count, run_into_store, wait_for
 
 AGENT = "orders-agent"
+scripted = responder  # what the llm fixture (tests/conftest.py) answers with
 
 
 class Clients:
@@ -136,12 +137,6 @@ def check_pipeline(store, start: dt.datetime) -> None:
 
     audit = run_audit(store, start=start - dt.timedelta(minutes=1), end=end)
     assert [a.agent for a in audit.agents] == [AGENT]
-
-
-@pytest.fixture
-def llm():
-    with LLMServer(responder) as server:
-        yield server
 
 
 @pytest.mark.parametrize("flavour", sorted(FLAVOURS))
