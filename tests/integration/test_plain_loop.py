@@ -9,7 +9,11 @@ import datetime as dt
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import anthropic
@@ -22,8 +26,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import agentwatch
 from agentwatch.audit import run_audit
-from agentwatch.detectors import run_detectors
+from agentwatch.config import configure
+from agentwatch.detectors import Finding, run_detectors
 from agentwatch.evaluators import HeuristicJudge, evaluate
+from agentwatch.migrate import Migrator
+from agentwatch.store import open_store
 from agentwatch.testing import LLMServer
 
 from ..conftest import ROOT
@@ -69,17 +76,21 @@ FLAVOURS = {
 }
 
 
-def _provider() -> TracerProvider:
-    return TracerProvider(resource=Resource.create({"service.name": AGENT}))
+def _provider(service: str = AGENT) -> TracerProvider:
+    return TracerProvider(resource=Resource.create({"service.name": service}))
 
 
-def _sessions(store) -> dict[str, str]:
+SPANS_PER_AGENT = 3 + (LOOP_CALLS + 2) + (LOOP_CALLS + 5)  # three runs: healthy, wrong, a loop
+
+
+def _sessions(store, service: str) -> dict[str, str]:
     """scenario → session id, read from the agent spans' recorded questions."""
     found = {}
     for session, text in store.query(
         "SELECT a.SessionId, t.SpanAttributes['gen_ai.input.messages'] FROM agent_spans AS a "
         "INNER JOIN otel_traces AS t ON t.TraceId = a.TraceId AND t.SpanId = a.SpanId "
-        "WHERE a.Operation = 'invoke_agent'"
+        "WHERE a.Operation = 'invoke_agent' AND a.ServiceName = {s:String}",
+        {"s": service},
     ).result_rows:
         for name, question in QUESTIONS.items():
             if question in text:
@@ -87,37 +98,57 @@ def _sessions(store) -> dict[str, str]:
     return found
 
 
-def check_pipeline(store, start: dt.datetime) -> None:
-    """What the issue asks of the stored spans: runs, tool calls, findings, scores, the audit."""
+@dataclass
+class Pipeline:
+    """What the server side made of a store's spans: the evaluator ran, then the detectors and the audit."""
+
+    findings: list[Finding]
+    audited: list[str]  # the agents the audit answered for
+
+
+def run_pipeline(store, start: dt.datetime) -> Pipeline:
+    evaluate(store, HeuristicJudge(), since=start)
+    end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(seconds=1)
+    findings = [f for run in run_detectors(store, window=3600, end=end) for f in run.findings]
+    audit = run_audit(store, start=start - dt.timedelta(minutes=1), end=end)
+    return Pipeline(findings, [a.agent for a in audit.agents])
+
+
+def check_pipeline(store, pipeline: Pipeline, agent: str = AGENT) -> None:
+    """What the issue asks of one agent's stored spans (its service's): runs, tool calls, findings, scores, the
+    audit. The agent is named after its service, as the one line names a plain loop."""
+    service = {"s": agent}
     runs = store.query(
-        "SELECT TraceId, SessionId, AgentName, ParentSpanId FROM agent_spans WHERE Operation = 'invoke_agent'"
+        "SELECT TraceId, SessionId, AgentName, ParentSpanId FROM agent_spans "
+        "WHERE Operation = 'invoke_agent' AND ServiceName = {s:String}",
+        service,
     ).result_rows
-    assert len(runs) == 3 and {r[2] for r in runs} == {AGENT} and all(r[3] == "" for r in runs)
-    sessions = _sessions(store)
+    assert len(runs) == 3 and {r[2] for r in runs} == {agent} and all(r[3] == "" for r in runs)
+    sessions = _sessions(store, agent)
     assert set(sessions) == set(QUESTIONS) and len(set(sessions.values())) == 3
     assert all(session != trace for trace, session, _, _ in runs)  # a session is not just a trace id
     tools = store.query(
         "SELECT SessionId, count(), uniqExact(TraceId), any(AgentName), any(ToolName), uniqExact(ToolArgsHash), "
         "countIf(ToolCallId != ''), uniqExact(ToolCallId), countIf(ResultShape != '') FROM agent_spans "
-        "WHERE Operation = 'execute_tool' GROUP BY SessionId"
+        "WHERE Operation = 'execute_tool' AND ServiceName = {s:String} GROUP BY SessionId",
+        service,
     ).result_rows
     by_session = {row[0]: row[1:] for row in tools}
-    assert by_session[sessions["loop"]] == (LOOP_CALLS, 1, AGENT, "lookup_order", 1, LOOP_CALLS, LOOP_CALLS, LOOP_CALLS)
-    assert by_session[sessions["healthy"]][:5] == (1, 1, AGENT, "lookup_order", 1)
+    assert by_session[sessions["loop"]] == (LOOP_CALLS, 1, agent, "lookup_order", 1, LOOP_CALLS, LOOP_CALLS, LOOP_CALLS)
+    assert by_session[sessions["healthy"]][:5] == (1, 1, agent, "lookup_order", 1)
     chats = dict(
         store.query(
-            "SELECT SessionId, count() FROM agent_spans WHERE Operation = 'chat' AND AgentName = {a:String} "
+            "SELECT SessionId, count() FROM agent_spans WHERE Operation = 'chat' AND AgentName = {s:String} "
             "GROUP BY SessionId",
-            {"a": AGENT},
+            service,
         ).result_rows
     )
     assert chats == {sessions["healthy"]: 2, sessions["wrong"]: 2, sessions["loop"]: LOOP_CALLS + 1}
 
-    evaluate(store, HeuristicJudge(), since=start)
     scores = {
         (session, metric): (status, score)
         for session, metric, status, score in store.query(
-            "SELECT SessionId, Metric, Status, Score FROM evaluations FINAL"
+            "SELECT SessionId, Metric, Status, Score FROM evaluations FINAL WHERE ServiceName = {s:String}", service
         ).result_rows
     }
     assert {s for s, _ in scores} == set(sessions.values()), "one answer per run is evaluated, no tool-call turn"
@@ -125,34 +156,15 @@ def check_pipeline(store, start: dt.datetime) -> None:
     assert scores[(sessions["healthy"], "grounding")][1] >= 0.5, scores
     assert scores[(sessions["wrong"], "grounding")][1] < 0.5, scores
 
-    end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(seconds=1)
-    findings = [f for run in run_detectors(store, window=3600, end=end) for f in run.findings]
+    findings = [f for f in pipeline.findings if f.session_id in sessions.values()]
     by = {(f.detector, f.session_id): f for f in findings}
     loop = by.get(("runaway_loop", sessions["loop"]))
-    assert loop is not None and loop.agent_name == AGENT, findings
+    assert loop is not None and loop.agent_name == agent, findings
     wrong = by.get(("ungrounded_answers", sessions["wrong"]))
-    assert wrong is not None and wrong.agent_name == AGENT
+    assert wrong is not None and wrong.agent_name == agent
     assert not [f for f in findings if f.session_id == sessions["healthy"]], "a healthy run raised a finding"
     assert ("ungrounded_answers", sessions["loop"]) not in by
-
-    audit = run_audit(store, start=start - dt.timedelta(minutes=1), end=end)
-    assert [a.agent for a in audit.agents] == [AGENT]
-
-
-@pytest.mark.parametrize("flavour", sorted(FLAVOURS))
-def test_plain_loop_is_an_agent(flavour, store, tmp_path, llm):
-    start = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    clients = Clients(llm)
-    with RunningCollector(collector_config(store, tmp_path / "spool"), store) as rc:
-        agentwatch.instrument(endpoint=rc.http_url, tracer_provider=_provider())
-        try:
-            answers = {name: FLAVOURS[flavour](clients, question) for name, question in QUESTIONS.items()}
-        finally:
-            agentwatch.shutdown()
-        assert answers == ANSWERS
-        wait_for(lambda: count(store, "agent_spans WHERE Operation = 'invoke_agent'") == 3, what="three runs")
-        wait_for(lambda: count(store, "agent_spans") == 3 + (LOOP_CALLS + 2) + (LOOP_CALLS + 5), what="every span")
-    check_pipeline(store, start)
+    assert agent in pipeline.audited
 
 
 SCRIPT = textwrap.dedent("""
@@ -166,50 +178,103 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_import_agentwatch_auto_on_a_plain_loop(store, tmp_path, llm):
-    """The one line, literally, in a process of its own: spans flushed at exit."""
-    start = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    script = tmp_path / "agent.py"
-    script.write_text(SCRIPT)
-    with RunningCollector(collector_config(store, tmp_path / "spool"), store) as rc:
+def _in_process(flavour: str) -> Callable[[Clients, str], None]:
+    """A flavour run in this process, instrumented by agentwatch.instrument() under the flavour's service."""
+
+    def run(clients: Clients, endpoint: str) -> None:
+        agentwatch.instrument(endpoint=endpoint, tracer_provider=_provider(f"{AGENT}-{flavour}"))
+        try:
+            answers = {name: FLAVOURS[flavour](clients, question) for name, question in QUESTIONS.items()}
+        finally:
+            agentwatch.shutdown()
+        assert answers == ANSWERS
+
+    return run
+
+
+def _process(*, otel_instrument: bool) -> Callable[[Clients, str], None]:
+    """The plain loop as a program of its own: with the one line literally (its spans flushed at exit), or with no
+    import at all under ``opentelemetry-instrument``, which finds agentwatch's instrumentors by their entry points."""
+
+    def run(clients: Clients, endpoint: str) -> None:
+        work = Path(tempfile.mkdtemp(prefix="aw-plain-loop-"))
+        script = work / "agent.py"
+        command = [sys.executable, str(script)]
         env = {
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": str(ROOT),
-            "OTEL_EXPORTER_OTLP_ENDPOINT": rc.http_url,
-            "OTEL_SERVICE_NAME": AGENT,
-            "LLM_URL": llm.base_url,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+            "OTEL_SERVICE_NAME": f"{AGENT}-{'otel-instrument' if otel_instrument else 'auto'}",
+            "LLM_URL": clients.llm.base_url,
         }
-        done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+        script.write_text(SCRIPT)
+        if otel_instrument:
+            script.write_text(SCRIPT.replace("import agentwatch.auto  # the one line\n", ""))
+            command.insert(0, str(Path(sys.executable).parent / "opentelemetry-instrument"))
+            env.update(
+                OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
+                OTEL_TRACES_EXPORTER="otlp",
+                OTEL_METRICS_EXPORTER="none",
+                OTEL_LOGS_EXPORTER="none",
+            )
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert done.stdout.splitlines() == list(ANSWERS.values())
-        wait_for(lambda: count(store, "agent_spans") == 3 + (LOOP_CALLS + 2) + (LOOP_CALLS + 5), what="every span")
-    check_pipeline(store, start)
+
+    return run
 
 
-def test_opentelemetry_instrument_on_a_plain_loop(store, tmp_path, llm):
-    """No import at all: ``opentelemetry-instrument`` finds agentwatch's instrumentors by their entry points."""
+RUNS = {
+    **{flavour: _in_process(flavour) for flavour in FLAVOURS},
+    "auto": _process(otel_instrument=False),
+    "otel-instrument": _process(otel_instrument=True),
+}
+
+
+@pytest.fixture(scope="module")
+def every_flavour(engine_path, tmp_path_factory):
+    """Every flavour's three runs under a service of its own (so an agent of its own), through one collector into
+    one store; the evaluator, the detectors and the audit then run once over all of them. A flavour that failed
+    to run is reported by its own test."""
+    config = configure(store=f"chdb://{engine_path}", database=f"t_{uuid.uuid4().hex[:12]}")
+    store = open_store(config, create=True)
+    Migrator(store, config).apply()
     start = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    script = tmp_path / "agent.py"
-    script.write_text(SCRIPT.replace("import agentwatch.auto  # the one line\n", ""))
-    with RunningCollector(collector_config(store, tmp_path / "spool"), store) as rc:
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(ROOT),
-            "OTEL_EXPORTER_OTLP_ENDPOINT": rc.http_url,
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "OTEL_TRACES_EXPORTER": "otlp",
-            "OTEL_METRICS_EXPORTER": "none",
-            "OTEL_LOGS_EXPORTER": "none",
-            "OTEL_SERVICE_NAME": AGENT,
-            "LLM_URL": llm.base_url,
-        }
-        instrument = str(Path(sys.executable).parent / "opentelemetry-instrument")
-        done = subprocess.run(
-            [instrument, sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
-        )
-        assert done.returncode == 0, done.stderr
-        wait_for(lambda: count(store, "agent_spans") == 3 + (LOOP_CALLS + 2) + (LOOP_CALLS + 5), what="every span")
-    check_pipeline(store, start)
+    failed: dict[str, str] = {}
+    with LLMServer(responder) as llm:
+        clients = Clients(llm)
+        with RunningCollector(collector_config(store, tmp_path_factory.mktemp("spool")), store) as rc:
+            for flavour, run in RUNS.items():
+                try:
+                    run(clients, rc.http_url)
+                except Exception as exc:
+                    failed[flavour] = f"{type(exc).__name__}: {exc}"
+            expected = SPANS_PER_AGENT * (len(RUNS) - len(failed))
+            wait_for(lambda: count(store, "agent_spans") >= expected, 60, "every flavour's spans")
+    yield store, run_pipeline(store, start), failed
+    store.command(f"DROP DATABASE IF EXISTS `{store.database}`")
+    store.close()
+
+
+@pytest.mark.parametrize("flavour", sorted(FLAVOURS))
+def test_plain_loop_is_an_agent(flavour, every_flavour):
+    store, pipeline, failed = every_flavour
+    assert flavour not in failed, failed[flavour]
+    check_pipeline(store, pipeline, f"{AGENT}-{flavour}")
+
+
+def test_import_agentwatch_auto_on_a_plain_loop(every_flavour):
+    """The one line, literally, in a process of its own: spans flushed at exit."""
+    store, pipeline, failed = every_flavour
+    assert "auto" not in failed, failed["auto"]
+    check_pipeline(store, pipeline, f"{AGENT}-auto")
+
+
+def test_opentelemetry_instrument_on_a_plain_loop(every_flavour):
+    """No import at all: ``opentelemetry-instrument`` finds agentwatch's instrumentors by their entry points."""
+    store, pipeline, failed = every_flavour
+    assert "otel-instrument" not in failed, failed["otel-instrument"]
+    check_pipeline(store, pipeline, f"{AGENT}-otel-instrument")
 
 
 @pytest.mark.parametrize("flavour", sorted(FLAVOURS))
@@ -398,8 +463,8 @@ def test_langgraph_react_agent_with_only_the_one_line(store, tmp_path, llm):
 
     _run_and_store(store, tmp_path, run)
     assert answers == ANSWERS
-    wait_for(lambda: count(store, "agent_spans") == 3 + (LOOP_CALLS + 2) + (LOOP_CALLS + 5), what="every span")
-    check_pipeline(store, start)
+    wait_for(lambda: count(store, "agent_spans") == SPANS_PER_AGENT, what="every span")
+    check_pipeline(store, run_pipeline(store, start))
 
 
 def test_capture_off_is_said_on_the_span(llm):
