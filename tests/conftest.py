@@ -62,14 +62,20 @@ def store(store_config):
     handle.close()
 
 
+def agentwatch_env(home: Path) -> dict[str, str]:
+    """The environment of an agentwatch process a test starts: none of the developer's agentwatch or OTel
+    settings, a store and a spool of its own under ``home``, this checkout importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
+    env.update(RAISE)
+    env.update(AGENTWATCH_STORE=f"chdb://{home / 'store'}", AGENTWATCH_SPOOL_DIR=str(home / "spool"))
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """Environment for running the agentwatch CLI in a subprocess against a store of its own."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
-    env.update(RAISE)
-    env["AGENTWATCH_STORE"] = f"chdb://{tmp_path / 'cli-store'}"
-    env["PYTHONPATH"] = str(ROOT)
-    return env
+    return agentwatch_env(tmp_path)
 
 
 PYTHON = sys.executable

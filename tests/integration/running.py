@@ -142,6 +142,22 @@ def run_agentwatch(env: dict[str, str], *args: str, check: bool = True, timeout:
     return proc
 
 
+def sql_rows(env: dict[str, str], sql: str, *params: str) -> list[dict]:
+    """``agentwatch sql <sql> --format json`` (``params``: ``name=value``), as a user runs it: the rows."""
+    import json
+
+    args = [arg for param in params for arg in ("--param", param)]
+    return json.loads(run_agentwatch(env, "sql", sql, *args, "--format", "json").stdout)
+
+
+def stop_gracefully(proc, timeout: float = 60) -> None:
+    """SIGTERM, as a service manager stops agentwatch: the process must exit cleanly (status 0) within timeout."""
+    import signal
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout) == 0
+
+
 def start_agentwatch(command: str, env: dict[str, str], port: int, *args: str, log=None, cwd=None):
     """``agentwatch <command>`` (collector or serve) in a subprocess on ``port``, returned once /healthz answers."""
     import subprocess

@@ -73,3 +73,17 @@ def otel_row(
 
 def insert_spans(store, rows: list[list[Any]]) -> None:
     store.insert("otel_traces", rows, OTEL_TRACES_COLUMNS)
+
+
+def one_span_request(name: str, trace_id: bytes, span_id: bytes, attributes: dict[str, Any] | None = None, **fields):
+    """An OTLP/protobuf export request holding one span (``fields``: the Span message's, ``attributes`` encoded as
+    agentwatch's exporters encode them): (the request, the span, for a test to add to)."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    from agentwatch.instrumentation._otlp import key_value
+
+    request = ExportTraceServiceRequest()
+    spans = request.resource_spans.add().scope_spans.add().spans
+    span = spans.add(name=name, trace_id=trace_id, span_id=span_id, **fields)
+    span.attributes.extend(key_value(key, value) for key, value in (attributes or {}).items())
+    return request, span

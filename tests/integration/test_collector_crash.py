@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,7 +17,15 @@ from agentwatch.collector._insert import OtlpInserter
 from agentwatch.collector._spool import varint
 
 from ..conftest import PYTHON, free_port
-from .running import RunningCollector, collector_config, count, run_agentwatch, start_agentwatch, wait_for
+from .running import (
+    RunningCollector,
+    collector_config,
+    count,
+    sql_rows,
+    start_agentwatch,
+    stop_gracefully,
+    wait_for,
+)
 
 
 def _request(prefix: int, n: int, *, attributes: bool = False) -> bytes:
@@ -109,10 +116,8 @@ def test_sigkill_with_spooled_spans_then_restart(tmp_path, cli_env):
     try:
         wait_for(lambda: _metric(port, "agentwatch_collector_spans_written_total") == 700, 60, "the replay")
     finally:
-        restarted.send_signal(signal.SIGTERM)
-        assert restarted.wait(60) == 0
-    out = run_agentwatch(env, "sql", "SELECT count() AS n, uniqExact(SpanId) AS u FROM otel_traces", "--format", "json")
-    assert json.loads(out.stdout) == [{"n": 700, "u": 700}]
+        stop_gracefully(restarted)
+    assert sql_rows(env, "SELECT count() AS n, uniqExact(SpanId) AS u FROM otel_traces") == [{"n": 700, "u": 700}]
 
 
 def test_sigterm_flushes_what_was_accepted(tmp_path, cli_env):
@@ -133,8 +138,7 @@ def test_sigterm_flushes_what_was_accepted(tmp_path, cli_env):
         assert tp.force_flush(30_000)
         tp.shutdown()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0
+        stop_gracefully(proc)
     assert not [p for p in (tmp_path / "spool").iterdir() if p.is_file()]
     out = subprocess.run(
         [PYTHON, "-m", "agentwatch", "sql", "SELECT count() FROM otel_traces", "--format", "csv"],
@@ -189,15 +193,11 @@ def test_repeated_sigkill_during_inserts_leaves_every_table_exact(tmp_path, cli_
     try:
         wait_for(lambda: not [p for p in spool.iterdir() if p.is_file()], 120, "the spool to drain")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0
-    out = run_agentwatch(
+        stop_gracefully(proc)
+    counts = sql_rows(
         env,
-        "sql",
         "SELECT (SELECT count() FROM otel_traces) AS traces, (SELECT uniqExact(SpanId) FROM otel_traces) AS uniq,"
         " (SELECT count() FROM agent_spans) AS spans, (SELECT uniqExact(SpanId) FROM agent_spans) AS span_uniq,"
         " (SELECT sum(Calls) FROM agent_hourly) AS hourly",
-        "--format",
-        "json",
     )
-    assert json.loads(out.stdout) == [{"traces": sent, "uniq": sent, "spans": sent, "span_uniq": sent, "hourly": sent}]
+    assert counts == [{"traces": sent, "uniq": sent, "spans": sent, "span_uniq": sent, "hourly": sent}]

@@ -23,7 +23,16 @@ import pytest
 from agentwatch.collector._spool import Spool, SpoolFull, read_records, varint
 
 from ..conftest import free_port
-from .running import RunningCollector, collector_config, count, run_agentwatch, start_agentwatch, wait_for
+from .running import (
+    RunningCollector,
+    collector_config,
+    count,
+    sql_rows,
+    start_agentwatch,
+    stop_gracefully,
+    wait_for,
+)
+from .spans import one_span_request
 from .test_collector_crash import _request, _segment
 
 
@@ -162,17 +171,13 @@ def test_full_disk_under_load_is_back_pressure_and_loses_nothing(small_disk, cli
         wait_for(lambda: _metric(port, "agentwatch_collector_queue_spans") == 0, 90, "the spool to drain")
         assert _health(port)["status"] == "ok"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0
-    out = run_agentwatch(
+        stop_gracefully(proc)
+    counts = sql_rows(
         env,
-        "sql",
-        "SELECT (SELECT uniqExact(SpanId) FROM otel_traces) AS traces, (SELECT uniqExact(SpanId) FROM agent_spans) "
-        "AS typed",
-        "--format",
-        "json",
+        "SELECT (SELECT uniqExact(SpanId) FROM otel_traces) AS traces, "
+        "(SELECT uniqExact(SpanId) FROM agent_spans) AS typed",
     )
-    assert json.loads(out.stdout) == [{"traces": acknowledged[0], "typed": acknowledged[0]}]
+    assert counts == [{"traces": acknowledged[0], "typed": acknowledged[0]}]
     assert not list((small_disk / "spool" / "rejected").glob("*.json")), "nothing is set aside for a full disk"
 
 
@@ -293,20 +298,9 @@ def test_sigterm_stops_the_collector_in_every_state(tmp_path, cli_env, state):
 
 
 def test_values_at_the_edges_are_clamped_and_kept(store, tmp_path):
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-    request = ExportTraceServiceRequest()
     now = time.time_ns()
-    span = (
-        request.resource_spans.add()
-        .scope_spans.add()
-        .spans.add(
-            name="edge",
-            trace_id=b"\x01" * 16,
-            span_id=b"\x02" * 8,
-            start_time_unix_nano=now,
-            end_time_unix_nano=(1 << 64) - 1,
-        )
+    request, span = one_span_request(
+        "edge", b"\x01" * 16, b"\x02" * 8, start_time_unix_nano=now, end_time_unix_nano=(1 << 64) - 1
     )
     for stamp in ((1 << 64) - 1, 1 << 63, 0):
         span.events.add(name=f"e{stamp}", time_unix_nano=stamp)

@@ -19,6 +19,7 @@ from agentwatch import AgentBudgetError, Budget
 from agentwatch.testing import LLMServer, Reply
 
 from ..conftest import ROOT
+from .recorded_turn import RECORDED_INPUT, recorded_output
 from .running import RunningCollector, collector_config, count, wait_for
 
 TOOLS = [{"name": "search_orders", "description": "find an order", "input_schema": {"type": "object"}}]
@@ -76,17 +77,8 @@ def test_messages_create_span(spans, client, llm):
     assert (a["gen_ai.usage.cache_read.input_tokens"], a["gen_ai.usage.cache_creation.input_tokens"]) == (3, 2)
     assert a["gen_ai.usage.output_tokens"] == usage.output_tokens
     assert tuple(a["gen_ai.response.finish_reasons"]) == ("end_turn",)
-    assert json.loads(a["gen_ai.input.messages"]) == [
-        {"role": "system", "parts": [{"type": "text", "content": "You are a support agent."}]},
-        {"role": "user", "parts": [{"type": "text", "content": "Where is my order A-17?"}]},
-    ]
-    assert json.loads(a["gen_ai.output.messages"]) == [
-        {
-            "role": "assistant",
-            "parts": [{"type": "text", "content": "Your order A-17 ships tomorrow."}],
-            "finish_reason": "end_turn",
-        }
-    ]
+    assert json.loads(a["gen_ai.input.messages"]) == RECORDED_INPUT
+    assert json.loads(a["gen_ai.output.messages"]) == recorded_output("end_turn")
 
 
 def test_tool_use_round_trip(spans, client):

@@ -13,6 +13,7 @@ from agentwatch.instrumentation.openai import provider_name
 from agentwatch.testing import LLMServer, Reply
 
 from ..conftest import by_name
+from .recorded_turn import RECORDED_INPUT, recorded_output
 
 
 def scripted(path, body):
@@ -61,17 +62,8 @@ def test_chat_completion_span(spans, client, llm):
     assert tuple(a["gen_ai.response.finish_reasons"]) == ("stop",)
     assert a["gen_ai.usage.input_tokens"] == response.usage.prompt_tokens
     assert a["gen_ai.usage.output_tokens"] == response.usage.completion_tokens
-    assert json.loads(a["gen_ai.input.messages"]) == [
-        {"role": "system", "parts": [{"type": "text", "content": "You are a support agent."}]},
-        {"role": "user", "parts": [{"type": "text", "content": "Where is my order A-17?"}]},
-    ]
-    assert json.loads(a["gen_ai.output.messages"]) == [
-        {
-            "role": "assistant",
-            "parts": [{"type": "text", "content": "Your order A-17 ships tomorrow."}],
-            "finish_reason": "stop",
-        }
-    ]
+    assert json.loads(a["gen_ai.input.messages"]) == RECORDED_INPUT
+    assert json.loads(a["gen_ai.output.messages"]) == recorded_output("stop")
 
 
 def test_tool_calls_round_trip(spans, client):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import PYTHON, free_port
+from ..conftest import PYTHON, agentwatch_env, free_port
 from .running import http_request, start_agentwatch
 
 
@@ -53,12 +53,8 @@ class Serve:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    import os
-
     home = tmp_path_factory.mktemp("serve")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
-    env.update(AGENTWATCH_STORE=f"chdb://{home / 'store'}", AGENTWATCH_SPOOL_DIR=str(home / "spool"))
-    env["PYTHONPATH"] = str(Path(__file__).parents[2])
+    env = agentwatch_env(home)
     # these tests are about what a query may do, not about admission: on a loaded machine four heavy queries wait
     # longer than the default 1 s for a turn (test_security_round2 tests the queue)
     env["AGENTWATCH_QUERY_QUEUE_TIMEOUT"] = "60s"

@@ -10,7 +10,6 @@ import stat
 import subprocess
 import time
 import urllib.parse
-from pathlib import Path
 
 import pytest
 from google.protobuf.descriptor import FieldDescriptor
@@ -19,8 +18,9 @@ from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 
 from agentwatch.control import CONTROL_FILE
 
-from ..conftest import PYTHON
+from ..conftest import PYTHON, agentwatch_env
 from .running import http_request, wait_for
+from .spans import one_span_request
 from .test_security import Serve
 
 TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
@@ -30,9 +30,7 @@ EVIL_NAME = "evil\x1b]0;PWNED\x07\x1b[2J\x9b31m\n# Fleet: READY — all good\n![
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     home = tmp_path_factory.mktemp("serve2")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTWATCH_", "OTEL_"))}
-    env.update(AGENTWATCH_STORE=f"chdb://{home / 'store'}", AGENTWATCH_SPOOL_DIR=str(home / "spool"))
-    env["PYTHONPATH"] = str(Path(__file__).parents[2])
+    env = agentwatch_env(home)
     old = os.umask(0o022)  # the most common umask: files would be world-readable without care
     try:
         serve = Serve(env, home)
@@ -182,21 +180,16 @@ def test_store_and_spool_are_private_whatever_the_umask(served):
 
 # -- 6, 7. output is data, not control --------------------------------------------------------------------
 def _evil_agent(serve: Serve) -> None:
-    request = ExportTraceServiceRequest()
-    span = (
-        request.resource_spans.add()
-        .scope_spans.add()
-        .spans.add(
-            name="invoke_agent evil",
-            trace_id=b"\xab" * 16,
-            span_id=b"\xab" * 8,
-            start_time_unix_nano=time.time_ns(),
-        )
+    now = time.time_ns()
+    attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": EVIL_NAME}
+    request, _ = one_span_request(
+        "invoke_agent evil",
+        b"\xab" * 16,
+        b"\xab" * 8,
+        attributes,
+        start_time_unix_nano=now,
+        end_time_unix_nano=now + 1000,
     )
-    span.end_time_unix_nano = span.start_time_unix_nano + 1000
-    for key, value in (("gen_ai.operation.name", "invoke_agent"), ("gen_ai.agent.name", EVIL_NAME)):
-        attribute = span.attributes.add()
-        attribute.key, attribute.value.string_value = key, value
     _post_spans(serve, request)
     wait_for(lambda: _rows(serve, "SELECT count() AS n FROM agent_spans WHERE SpanId = 'abababababababab'")[0]["n"])
 
