@@ -311,18 +311,25 @@ def extra_starts(phoenix_python: Path, work: Path, times: int) -> tuple[list[flo
     return mine, peer
 
 
+def load(
+    server: Server, bodies: list[bytes], expected: Expected, count: Callable[[], int], senders: int, name: str
+) -> tuple[float, int, float, float]:
+    """The same load for each server: every request sent (backing off on 503/429) until all its spans are
+    queryable; (spans/s, back-offs, peak RSS in MiB, seconds until the server went idle)."""
+    began = time.perf_counter()
+    backoffs = send(server.port, "/v1/traces", bodies, senders)
+    wait_until(f"all spans queryable in {name}", lambda: count() >= expected.spans, 600, server.proc)
+    rate = expected.spans / (time.perf_counter() - began)
+    return rate, backoffs, peak_rss_mib(server.proc.pid), settle(server.proc.pid)
+
+
 def run_agentwatch(bodies: list[bytes], expected: Expected, work: Path, args: argparse.Namespace) -> Result:
     from agentwatch import __version__
 
     with agentwatch_serve(work / "aw") as server:
         ch = server.client
         count = lambda: ch.query("SELECT count() FROM otel_traces").result_rows[0][0]  # noqa: E731
-        began = time.perf_counter()
-        backoffs = send(server.port, "/v1/traces", bodies, args.senders)
-        wait_until("all spans queryable in agentwatch", lambda: count() >= expected.spans, 600, server.proc)
-        rate = expected.spans / (time.perf_counter() - began)
-        rss = peak_rss_mib(server.proc.pid)
-        settled = settle(server.proc.pid)
+        rate, backoffs, rss, settled = load(server, bodies, expected, count, args.senders, "agentwatch")
 
         timeline = load_sql("queries/session_timeline").body
         questions = {
@@ -382,12 +389,7 @@ def run_phoenix(python: Path, bodies: list[bytes], expected: Expected, work: Pat
             data = json.load(urllib.request.urlopen(request, timeout=30))["data"]["projects"]["edges"]
             return sum(edge["node"]["recordCount"] for edge in data)
 
-        began = time.perf_counter()
-        backoffs = send(server.port, "/v1/traces", bodies, args.senders)
-        wait_until("all spans queryable in Phoenix", lambda: count() >= expected.spans, 600, server.proc)
-        rate = expected.spans / (time.perf_counter() - began)
-        rss = peak_rss_mib(server.proc.pid)
-        settled = settle(server.proc.pid)
+        rate, backoffs, rss, settled = load(server, bodies, expected, count, args.senders, "Phoenix")
         out = subprocess.run(
             [str(python), str(HERE / "_phoenix_client.py"), url, expected.session, str(args.query_repeats)],
             capture_output=True,

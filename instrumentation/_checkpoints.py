@@ -93,6 +93,28 @@ def _budget(guard: RunGuard, what: str) -> AgentBudgetError | None:
     return None
 
 
+def _spent(guard: RunGuard) -> AgentBudgetError | None:
+    """The run's token or cost budget, when it is spent: no further LLM call."""
+    budget = guard.guards.budget
+    if budget is None:
+        return None
+    if budget.max_tokens is not None and guard.tokens >= budget.max_tokens:
+        return AgentBudgetError(
+            "budget",
+            f"{guard.tokens} tokens used, the budget of {budget.max_tokens} is spent",
+            limit=budget.max_tokens,
+            observed=guard.tokens,
+        )
+    if budget.max_cost_usd is not None and guard.cost >= budget.max_cost_usd:
+        return AgentBudgetError(
+            "budget",
+            f"${guard.cost:.4f} spent, the budget of ${budget.max_cost_usd} is spent",
+            limit=budget.max_cost_usd,
+            observed=round(guard.cost, 6),
+        )
+    return None
+
+
 def before_tool(
     run: AgentRun, name: str, arguments: dict[str, Any], args_hash: str, irreversible: bool, attributes: dict[str, Any]
 ) -> tuple[list[tuple], LoopMessage | None]:
@@ -209,31 +231,7 @@ def before_llm(run: AgentRun, model: str, attributes: dict[str, Any]) -> float:
                 observed=guard.rate_limited,
             ),
         )
-    budget = guards.budget
-    if budget is not None:
-        if budget.max_tokens is not None and guard.tokens >= budget.max_tokens:
-            raise _blocked(
-                span_name,
-                attributes,
-                AgentBudgetError(
-                    "budget",
-                    f"{guard.tokens} tokens used, the budget of {budget.max_tokens} is spent",
-                    limit=budget.max_tokens,
-                    observed=guard.tokens,
-                ),
-            )
-        if budget.max_cost_usd is not None and guard.cost >= budget.max_cost_usd:
-            raise _blocked(
-                span_name,
-                attributes,
-                AgentBudgetError(
-                    "budget",
-                    f"${guard.cost:.4f} spent, the budget of ${budget.max_cost_usd} is spent",
-                    limit=budget.max_cost_usd,
-                    observed=round(guard.cost, 6),
-                ),
-            )
-    error = _budget(guard, f"calling {model}")
+    error = _spent(guard) or _budget(guard, f"calling {model}")
     if error is not None:
         raise _blocked(span_name, attributes, error)
     guard.steps += 1

@@ -17,15 +17,7 @@ from agentwatch.collector._insert import OtlpInserter
 from agentwatch.collector._spool import varint
 
 from ..conftest import PYTHON, free_port
-from .running import (
-    RunningCollector,
-    collector_config,
-    count,
-    sql_rows,
-    start_agentwatch,
-    stop_gracefully,
-    wait_for,
-)
+from . import running
 
 
 def _request(prefix: int, n: int, *, attributes: bool = False) -> bytes:
@@ -60,7 +52,7 @@ def _segment(*records: bytes) -> bytes:
 def test_restart_replays_without_duplicates(store, tmp_path):
     spool = tmp_path / "spool"
     spool.mkdir()
-    config = collector_config(store, spool)
+    config = running.collector_config(store, spool)
     already = _request(1, 3)
     # the insert of segment 1 landed, then the process died before removing the file
     (spool / "000000000001-3.inserting").write_bytes(_segment(already))
@@ -72,9 +64,9 @@ def test_restart_replays_without_duplicates(store, tmp_path):
     # segment 4 was being appended: one whole request, then a torn write (never acknowledged)
     torn = _segment(_request(5, 1))
     (spool / "000000000004.open").write_bytes(_segment(_request(4, 5)) + torn[: len(torn) // 2])
-    assert count(store) == 3
-    with RunningCollector(config, store) as rc:
-        wait_for(lambda: rc.collector.spool.pending_spans == 0, what="the spool to drain")
+    assert running.count(store) == 3
+    with running.RunningCollector(config, store) as rc:
+        running.wait_for(lambda: rc.collector.spool.pending_spans == 0, what="the spool to drain")
         assert rc.collector.metrics.value("agentwatch_collector_batches_replayed_total") == 1  # segment 2
     names = dict(store.query("SELECT SpanName, count() FROM otel_traces GROUP BY SpanName").result_rows)
     assert names == {"r1": 3, "r2": 2, "r3": 4, "r4": 5}
@@ -90,7 +82,7 @@ def _metric(port: int, name: str) -> float:
 
 
 def _start(env: dict[str, str], port: int):
-    return start_agentwatch("collector", env, port)
+    return running.start_agentwatch("collector", env, port)
 
 
 def test_sigkill_with_spooled_spans_then_restart(tmp_path, cli_env):
@@ -114,10 +106,12 @@ def test_sigkill_with_spooled_spans_then_restart(tmp_path, cli_env):
         holding.wait(30)
     restarted = _start(env, port)
     try:
-        wait_for(lambda: _metric(port, "agentwatch_collector_spans_written_total") == 700, 60, "the replay")
+        running.wait_for(lambda: _metric(port, "agentwatch_collector_spans_written_total") == 700, 60, "the replay")
     finally:
-        stop_gracefully(restarted)
-    assert sql_rows(env, "SELECT count() AS n, uniqExact(SpanId) AS u FROM otel_traces") == [{"n": 700, "u": 700}]
+        running.stop_gracefully(restarted)
+    assert running.sql_rows(env, "SELECT count() AS n, uniqExact(SpanId) AS u FROM otel_traces") == [
+        {"n": 700, "u": 700}
+    ]
 
 
 def test_sigterm_flushes_what_was_accepted(tmp_path, cli_env):
@@ -138,7 +132,7 @@ def test_sigterm_flushes_what_was_accepted(tmp_path, cli_env):
         assert tp.force_flush(30_000)
         tp.shutdown()
     finally:
-        stop_gracefully(proc)
+        running.stop_gracefully(proc)
     assert not [p for p in (tmp_path / "spool").iterdir() if p.is_file()]
     out = subprocess.run(
         [PYTHON, "-m", "agentwatch", "sql", "SELECT count() FROM otel_traces", "--format", "csv"],
@@ -154,7 +148,7 @@ def test_sigterm_flushes_what_was_accepted(tmp_path, cli_env):
 def test_a_segment_whose_views_a_crash_missed_is_completed_on_restart(store, tmp_path):
     spool = tmp_path / "spool"
     spool.mkdir()
-    config = collector_config(store, spool)
+    config = running.collector_config(store, spool)
     segment = spool / "000000000001-3.inserting"
     segment.write_bytes(_segment(_request(1, 3)))
     # the crash fell between otel_traces and the views: otel_traces has the segment, agent_spans does not
@@ -163,11 +157,11 @@ def test_a_segment_whose_views_a_crash_missed_is_completed_on_restart(store, tmp
         OtlpInserter(store, config).insert(segment)
     finally:
         store.command("ATTACH TABLE agent_spans_mv")
-    assert (count(store), count(store, "agent_spans")) == (3, 0)
-    with RunningCollector(config, store) as rc:
-        wait_for(lambda: rc.collector.spool.pending_spans == 0, what="the spool to drain")
-        wait_for(lambda: count(store, "agent_spans") == 3, what="agent_spans to get the segment")
-    assert count(store) == 3  # and otel_traces did not get it twice
+    assert (running.count(store), running.count(store, "agent_spans")) == (3, 0)
+    with running.RunningCollector(config, store) as rc:
+        running.wait_for(lambda: rc.collector.spool.pending_spans == 0, what="the spool to drain")
+        running.wait_for(lambda: running.count(store, "agent_spans") == 3, what="agent_spans to get the segment")
+    assert running.count(store) == 3  # and otel_traces did not get it twice
     assert store.query("SELECT uniqExact(SpanId) FROM agent_spans").result_rows[0][0] == 3
 
 
@@ -191,10 +185,10 @@ def test_repeated_sigkill_during_inserts_leaves_every_table_exact(tmp_path, cli_
         proc.wait(30)
     proc = _start(env, port)
     try:
-        wait_for(lambda: not [p for p in spool.iterdir() if p.is_file()], 120, "the spool to drain")
+        running.wait_for(lambda: not [p for p in spool.iterdir() if p.is_file()], 120, "the spool to drain")
     finally:
-        stop_gracefully(proc)
-    counts = sql_rows(
+        running.stop_gracefully(proc)
+    counts = running.sql_rows(
         env,
         "SELECT (SELECT count() FROM otel_traces) AS traces, (SELECT uniqExact(SpanId) FROM otel_traces) AS uniq,"
         " (SELECT count() FROM agent_spans) AS spans, (SELECT uniqExact(SpanId) FROM agent_spans) AS span_uniq,"
