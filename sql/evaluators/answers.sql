@@ -1,10 +1,10 @@
 -- name: answers
 -- description: Answers to evaluate in [since, until): the final answer of each outermost agent run, or, in a trace
 --    without one, of its last LLM call; with the tool results of that run (of the trace, without runs) and the
---    trace's recorded sources (the answer's evidence). What is a run, an LLM call or a tool, and whose, comes from agent_spans_in (decided once for every
---    convention and framework); only the text is read from otel_traces, where each convention puts it: GenAI
---    input/output messages, OpenInference input.value/output.value, Traceloop entity input/output, pydantic-ai's
---    final_result, the gen_ai.choice and gen_ai.client.inference.operation.details events. A run that records no
+--    trace's recorded sources (the answer's evidence). What is a run, an LLM call or a tool, and whose, comes from
+--    agent_spans_in, and where each convention puts a span's input, output and tool result from the schema's
+--    functions (agentwatch_input_text, agentwatch_output_text, agentwatch_tool_result): decided once for every
+--    convention and framework, read here. A run that records no
 --    answer of its own (the OpenAI Agents SDK, Google ADK) answers with its last LLM call's output, and asks with
 --    that call's input (which carries the tool results inline). A tool that returns the answer itself
 --    (smolagents' final_answer) is not evidence for it.
@@ -59,25 +59,17 @@ WITH
         LIMIT {limit:UInt32}
     ),
     texts AS (
-        SELECT TraceId, SpanId, SpanAttributes AS a,
-               arrayMap((n, m) -> if(n IN ('gen_ai.choice', 'gen_ai.assistant.message'), m['message'] || m['content'],
-                                     m['gen_ai.output.messages']), Events.Name, Events.Attributes) AS event_out,
-               arrayMap((n, m) -> if(n IN ('gen_ai.user.message'), m['content'], m['gen_ai.input.messages']),
-                        Events.Name, Events.Attributes) AS event_in,
-               Events.Timestamp AS event_ts, Events.Attributes AS event_attrs, Events.Name AS event_names
+        SELECT TraceId, SpanId, SpanAttributes AS a, Events.Name AS event_names, Events.Attributes AS event_attrs,
+               Events.Timestamp AS event_ts
         FROM otel_traces
         WHERE Timestamp >= {since:DateTime64(9)} - INTERVAL 1 HOUR AND Timestamp < {until:DateTime64(9)}
           AND TraceId IN (SELECT TraceId FROM todo)
     ),
     said AS (
+        -- what a span was asked and answered, wherever its convention put it: decided once (0044, 0045)
         SELECT TraceId, SpanId,
-               arrayFirst(x -> x != '', [a['gen_ai.input.messages'], a['input.value'], a['traceloop.entity.input'],
-                                         a['gen_ai.prompt.0.content'], a['llm.input_messages.0.message.content'],
-                                         arrayFirst(x -> x != '', event_in)]) AS input,
-               arrayFirst(x -> x != '', [a['gen_ai.output.messages'], a['final_result'], a['output.value'],
-                                         a['traceloop.entity.output'], a['gen_ai.completion.0.content'],
-                                         a['llm.output_messages.0.message.content'],
-                                         arrayLast(x -> x != '', event_out)]) AS output,
+               agentwatch_input_text(a, event_names, event_attrs) AS input,
+               agentwatch_output_text(a, event_names, event_attrs) AS output,
                mapFilter((k, v) -> startsWith(k, 'agentwatch.evaluation.') OR k IN ('agentwatch.content.capture',
                                                                                       'error.type'), a)
                    AS inline

@@ -1,6 +1,6 @@
 -- name: answers_with_scores
 -- description: Answers with their query, the sources they were grounded in and their scores, lowest grounding
---    first (the place to read what an agent actually said).
+--    first (the place to read what an agent actually said), the texts read where each convention puts them.
 -- params: hours (UInt32), limit (UInt32)
 -- usage: agentwatch sql --query answers_with_scores --param hours=24 --param limit=20 --format json
 SELECT
@@ -10,8 +10,8 @@ SELECT
     e.relevance,
     e.calibration,
     e.explanation,
-    t.SpanAttributes['gen_ai.input.messages'] AS query,
-    t.SpanAttributes['gen_ai.output.messages'] AS answer,
+    agentwatch_input_text(t.SpanAttributes, t.Events.Name, t.Events.Attributes) AS query,
+    agentwatch_output_text(t.SpanAttributes, t.Events.Name, t.Events.Attributes) AS answer,
     src.results AS sources
 FROM (
     SELECT TraceId, SpanId, any(AgentName) AS AgentName,
@@ -23,9 +23,12 @@ FROM (
 ) AS e
 LEFT JOIN otel_traces AS t ON t.TraceId = e.TraceId AND t.SpanId = e.SpanId
 LEFT JOIN (
-    SELECT TraceId, groupArray(SpanAttributes['gen_ai.tool.call.result']) AS results
-    FROM otel_traces
-    WHERE Timestamp >= now() - toIntervalHour({hours:UInt32} + 1) AND SpanAttributes['gen_ai.tool.call.result'] != ''
+    SELECT TraceId, groupArray(result) AS results
+    FROM (
+        SELECT TraceId, agentwatch_tool_result(SpanAttributes, Events.Name, Events.Attributes) AS result
+        FROM otel_traces WHERE Timestamp >= now() - toIntervalHour({hours:UInt32} + 1)
+    )
+    WHERE result != ''
     GROUP BY TraceId
 ) AS src ON src.TraceId = e.TraceId
 ORDER BY e.grounding ASC

@@ -154,6 +154,11 @@ def _answers_findings_audit(replayed, store) -> None:
     assert scores[traces["healthy"]][:1] == ("scored",) and scores[traces["healthy"]][1] >= 0.5, scores
     assert scores[traces["wrong"]][:1] == ("scored",) and scores[traces["wrong"]][1] < 0.5, scores
 
+    listed = {
+        r["trace"]: r for r in store.run_sql("queries/answers_with_scores", {"hours": 2, "limit": 50}).named_results()
+    }
+    assert listed[traces["wrong"]]["sources"], "the investigation query shows the wrong answer's tool results"
+
     findings = [f for run in run_detectors(store, window=3600, end=end + dt.timedelta(seconds=1)) for f in run.findings]
     by_trace = {}
     for f in findings:

@@ -143,3 +143,19 @@ def test_no_package_reaches_into_another_packages_private_modules():
                 if name.startswith("_") and owner != package and imported != "agentwatch._version":
                     reached.append(f"{module} -> {imported}")
     assert not reached, reached
+
+
+def test_where_a_span_says_what_is_decided_once():
+    """Issue 35: the evaluator's answer query and the investigation query each read a span's input, output and
+    tool result from their own list of attributes (the investigation query from GenAI's alone, so a framework's
+    answers showed no sources). The schema's functions decide it; no reader names the text attributes again."""
+    readers = [p for p in (ROOT / "sql").rglob("*.sql") if p.parent.name != "schema"]
+    readers += [
+        *(ROOT / "evaluators").glob("*.py"),
+        *(ROOT / "detectors").glob("*.py"),
+        ROOT / "dashboards" / "_build.py",
+    ]
+    texts = ("'gen_ai.input.messages'", "'gen_ai.output.messages'", "'input.value'", "'output.value'",
+             "'traceloop.entity.output'", "'gen_ai.tool.call.result'", "'final_result'")  # fmt: skip
+    redecided = [str(p.relative_to(ROOT)) for p in readers if any(name in p.read_text() for name in texts)]
+    assert not redecided, redecided
