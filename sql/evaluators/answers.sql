@@ -3,7 +3,7 @@
 --    without one, of its last LLM call; with the tool results of that run (of the trace, without runs) and the
 --    trace's recorded sources (the answer's evidence). What is a run, an LLM call or a tool, and whose, comes from
 --    agent_spans_in, and where each convention puts a span's input, output and tool result from the schema's
---    functions (agentwatch_input_text, agentwatch_output_text, agentwatch_tool_result): decided once for every
+--    functions (agentwatch_span_text, agentwatch_tool_result): decided once for every
 --    convention and framework, read here. A run that records no
 --    answer of its own (the OpenAI Agents SDK, Google ADK) answers with its last LLM call's output, and asks with
 --    that call's input (which carries the tool results inline). A tool that returns the answer itself
@@ -66,10 +66,9 @@ WITH
           AND TraceId IN (SELECT TraceId FROM todo)
     ),
     said AS (
-        -- what a span was asked and answered, wherever its convention put it: decided once (0044, 0045)
-        SELECT TraceId, SpanId,
-               agentwatch_input_text(a, event_names, event_attrs) AS input,
-               agentwatch_output_text(a, event_names, event_attrs) AS output,
+        -- what a span was asked and answered, wherever its convention put it: decided once (0044)
+        SELECT TraceId, SpanId, agentwatch_span_text(a, event_names, event_attrs) AS text, text.1 AS input,
+               text.2 AS output,
                mapFilter((k, v) -> startsWith(k, 'agentwatch.evaluation.') OR k IN ('agentwatch.content.capture',
                                                                                       'error.type'), a)
                    AS inline

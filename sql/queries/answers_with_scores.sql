@@ -10,8 +10,8 @@ SELECT
     e.relevance,
     e.calibration,
     e.explanation,
-    agentwatch_input_text(t.SpanAttributes, t.Events.Name, t.Events.Attributes) AS query,
-    agentwatch_output_text(t.SpanAttributes, t.Events.Name, t.Events.Attributes) AS answer,
+    tupleElement(agentwatch_span_text(t.SpanAttributes, t.Events.Name, t.Events.Attributes), 1) AS query,
+    tupleElement(agentwatch_span_text(t.SpanAttributes, t.Events.Name, t.Events.Attributes), 2) AS answer,
     src.results AS sources
 FROM (
     SELECT TraceId, SpanId, any(AgentName) AS AgentName,
