@@ -50,27 +50,26 @@ class ControlServer:
         """Listen on ``address`` (AGENTWATCH_CONTROL_HTTP; port 0: a free one) and say where in the control file."""
         from aiohttp import web
 
-        from agentwatch.listen import allowed_hosts, host_guard, split_address, start_site
+        from agentwatch.listen import allowed_hosts, host_guard, local_url, start_site
 
         app = web.Application(client_max_size=_MAX_REQUEST, middlewares=[host_guard(allowed_hosts([address]))])
         app.router.add_post("/v1/{operation}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         self.port = await start_site(self._runner, address, "AGENTWATCH_CONTROL_HTTP")
-        host = split_address(address)[0]
-        host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+        url = local_url(address, self.port)
         descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             json.dump(
                 {
-                    "url": f"http://{host}:{self.port}",
+                    "url": url,
                     "token": self.token,
                     "pid": os.getpid(),
                     "query_url": query_url,
                 },
                 handle,
             )
-        log.info("control interface on %s:%d (token in %s)", host, self.port, self.path)
+        log.info("control interface on %s (token in %s)", url, self.path)
 
     async def stop(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -14,7 +14,16 @@ from agentwatch.errors import ConfigError
 if TYPE_CHECKING:
     from aiohttp import web
 
-__all__ = ["address_taken", "allowed_hosts", "free_port", "host_allowed", "host_guard", "split_address", "start_site"]
+__all__ = [
+    "address_taken",
+    "allowed_hosts",
+    "free_port",
+    "host_allowed",
+    "host_guard",
+    "local_url",
+    "split_address",
+    "start_site",
+]
 
 
 def free_port() -> int:
@@ -27,6 +36,13 @@ def free_port() -> int:
 def split_address(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     return host.strip("[]"), int(port)
+
+
+def local_url(address: str, port: int) -> str:
+    """The URL this machine reaches a listener bound to ``address`` at (its real ``port``, port 0 having been a
+    free one): an any-address bind ("", 0.0.0.0, ::) is reached on 127.0.0.1."""
+    host = split_address(address)[0]
+    return f"http://{'127.0.0.1' if host in ('', '0.0.0.0', '::') else host}:{port}"
 
 
 def address_taken(setting: str, address: str, reason: str = "") -> ConfigError:

@@ -102,13 +102,10 @@ class Server:
             # the commands that write reach the store through serve while it holds it (unless switched off)
             if self.opened.dsn.embedded and self.config.control_http:
                 from agentwatch.control import ControlServer
-                from agentwatch.listen import split_address
+                from agentwatch.listen import local_url
 
                 self.control = ControlServer(self.opened)
-                query_url = None
-                if self.query is not None:
-                    host = split_address(self.config.query_http)[0]
-                    query_url = f"http://{'127.0.0.1' if host in ('', '0.0.0.0', '::') else host}:{self.query.port}"
+                query_url = local_url(self.config.query_http, self.query.port) if self.query is not None else None
                 await self.control.start(query_url, self.config.control_http)
         except BaseException:  # an address that cannot be had: stop what started, then say why
             await self.stop()

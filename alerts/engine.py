@@ -178,13 +178,7 @@ class AlertEngine:
             status[row["rule"]] = RuleStatus(row["last_run"], row["error"])
         for row in self.store.run_sql("alerts/states").named_results():
             failed, error = row["failed_deliveries"], row["error"]
-            note = (
-                f" ({failed} failed deliveries: {error})"
-                if error
-                else f" ({failed} failed deliveries)"
-                if failed
-                else ""
-            )
+            note = f" ({failed} failed deliveries{f': {error}' if error else ''})" if failed or error else ""
             status.setdefault(row["rule"], RuleStatus()).alerts.append(f"{row['alerts']} {row['state']}{note}")
         return status
 

@@ -26,7 +26,7 @@ from agentwatch.audit import label
 from agentwatch.config import configure
 from agentwatch.demo.scenarios import SCENARIOS, Scenario
 from agentwatch.errors import ConfigError, Terminated, raise_terminated
-from agentwatch.listen import free_port, split_address
+from agentwatch.listen import free_port, local_url
 from agentwatch.output import render_rows
 from agentwatch.serve import Parts, Server
 from agentwatch.testing import LLMServer, RecordingServer, Reply
@@ -149,15 +149,14 @@ def run_demo(
     starting = asyncio.run_coroutine_threadsafe(server.start(), loop)
     try:
         starting.result(60)
-        query_url = f"http://127.0.0.1:{server.query.port}" if server.query else ""
+        query_url = local_url(config.query_http, server.query.port) if server.query else ""
         # the simulated LLM's context window, so the audit can say how much of it each call used
         server.opened.insert(
             "model_context_windows",
             [("sim-", 16_000, dt.datetime(2026, 1, 1))],
             ["Model", "ContextTokens", "UpdatedAt"],
         )
-        host = split_address(config.collector_http)[0]
-        otlp = f"http://{'127.0.0.1' if host in ('', '0.0.0.0', '::') else host}:{server.collector.http_port}"
+        otlp = local_url(config.collector_http, server.collector.http_port)
         grpc = f"port {server.collector.grpc_port}" if server.collector.grpc_port else "off"
         print(
             f"agentwatch serve: store {config.store}, OTLP/HTTP on {otlp}, OTLP/gRPC {grpc}, "

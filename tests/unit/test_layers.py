@@ -159,3 +159,12 @@ def test_where_a_span_says_what_is_decided_once():
              "'traceloop.entity.output'", "'gen_ai.tool.call.result'", "'final_result'")  # fmt: skip
     redecided = [str(p.relative_to(ROOT)) for p in readers if any(name in p.read_text() for name in texts)]
     assert not redecided, redecided
+
+
+def test_the_alert_state_is_read_beside_the_alert_engine():
+    """Issue 35: `agentwatch alerts list` queried alert_rule_runs and alerts itself. The alert engine reads its
+    state (AlertEngine.rule_status, sql/alerts/); the entry points write no query of that state."""
+    entry_points = [ROOT / "agentwatch" / f"{name}.py" for name in ("cli", "serve", "control", "operations")]
+    tables = ("alert_rule_runs", "FROM alerts", "alert_silences")
+    reading = [str(p.relative_to(ROOT)) for p in entry_points if any(t in p.read_text() for t in tables)]
+    assert not reading, reading
